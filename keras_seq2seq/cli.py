@@ -1,0 +1,183 @@
+"""Command line: `keras-seq2seq train|translate`, a thin layer over the API."""
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models", "en-fr")
+
+
+def _add_train_parser(subparsers):
+    from keras_seq2seq.models import DEFAULT_PRESET, PRESETS
+
+    p = subparsers.add_parser("train", help="Train a translation model with model.fit.")
+    data = p.add_argument_group("data (one of)")
+    data.add_argument("--pairs", help="TSV file of source<TAB>target lines (plain or .gz).")
+    data.add_argument("--source", help="Source side of line-aligned files (with --target).")
+    data.add_argument("--target", help="Target side of line-aligned files (with --source).")
+    data.add_argument("--tfds", help="TFDS translation dataset, e.g. ted_hrlr_translate/pt_to_en.")
+    data.add_argument("--tfds-data-dir", help="TFDS data directory (nothing is downloaded).")
+    data.add_argument("--tfds-split", default="train", help="TFDS split. Default: train.")
+    data.add_argument("--validation-source", help="Validation source file (with --validation-target).")
+    data.add_argument("--validation-target", help="Validation target file.")
+    data.add_argument(
+        "--validation-fraction", type=float, default=0.1,
+        help="Share of unique source sentences held out for validation when no "
+        "validation files are given. Default: 0.1.",
+    )
+    p.add_argument("--source-language", default="en", help="Source language code. Default: en.")
+    p.add_argument("--target-language", default="fr", help="Target language code. Default: fr.")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                   help=f"Model size. Default: {DEFAULT_PRESET}.")
+    p.add_argument("--cell", choices=["lstm", "gru"], help="Override the preset's cell type.")
+    p.add_argument("--layers", type=int, help="Override the preset's number of layers.")
+    p.add_argument("--units", type=int, help="Override the preset's units per layer.")
+    p.add_argument("--embedding-dim", type=int, help="Override the preset's embedding size.")
+    p.add_argument("--epochs", type=int, default=10, help="Default: 10.")
+    p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam. Default: 1e-3.")
+    p.add_argument("--max-examples", type=int,
+                   help="Use only the first N training pairs (and a proportional validation set).")
+    p.add_argument("--reverse-source", action=argparse.BooleanOptionalAction, default=None,
+                   help="Reverse the source words (the paper does). Default: the preset's (on).")
+    p.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
+                   help="Lowercase all text. Default: the preset's.")
+    p.add_argument("--seed", type=int, default=0, help="Default: 0.")
+    p.add_argument("--out", required=True, help="Run directory: checkpoints, logs, the model.")
+    p.set_defaults(func=_train)
+
+
+def _corpus(args, parser):
+    from keras_seq2seq.data import read_parallel_files, read_tfds, read_tsv_pairs
+
+    chosen = [bool(args.pairs), bool(args.source or args.target), bool(args.tfds)]
+    if sum(chosen) != 1:
+        parser.error("give exactly one of --pairs FILE, --source FILE --target FILE, --tfds NAME")
+    if args.pairs:
+        return read_tsv_pairs(args.pairs)
+    if args.tfds:
+        return read_tfds(args.tfds, split=args.tfds_split, data_dir=args.tfds_data_dir)
+    if not (args.source and args.target):
+        parser.error("--source and --target go together")
+    return read_parallel_files(args.source, args.target)
+
+
+def _train(args, parser):
+    import math
+
+    from keras_seq2seq.data import take_pairs, read_parallel_files, split_by_source
+    from keras_seq2seq.evaluation import corpus_bleu
+    from keras_seq2seq.models import get_preset
+    from keras_seq2seq.training import train
+
+    overrides = {
+        "cell_type": args.cell,
+        "num_layers": args.layers,
+        "units": args.units,
+        "embedding_dim": args.embedding_dim,
+        "reverse_source": args.reverse_source,
+        "lowercase": args.lowercase,
+    }
+    config = get_preset(args.preset, **{k: v for k, v in overrides.items() if v is not None})
+    pairs = _corpus(args, parser)
+    if args.validation_source or args.validation_target:
+        if not (args.validation_source and args.validation_target):
+            parser.error("--validation-source and --validation-target go together")
+        train_pairs = take_pairs(pairs, args.max_examples)
+        validation_pairs = read_parallel_files(args.validation_source, args.validation_target)
+    else:
+        max_validation = None
+        if args.max_examples:
+            fraction = args.validation_fraction
+            max_validation = max(1, math.ceil(args.max_examples * fraction / (1 - fraction)))
+        train_pairs, validation_pairs = split_by_source(
+            pairs, args.validation_fraction, seed=args.seed,
+            max_train_examples=args.max_examples, max_validation_examples=max_validation,
+        )
+        if args.validation_fraction == 0:
+            validation_pairs = None
+    command = "keras-seq2seq " + " ".join(sys.argv[1:])
+    translator, _ = train(
+        train_pairs,
+        config,
+        args.out,
+        validation_pairs=validation_pairs,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        source_language=args.source_language,
+        target_language=args.target_language,
+        metadata={"command": command},
+    )
+    if validation_pairs is not None:
+        sources, references = zip(*validation_pairs)
+        started = time.time()
+        hypotheses = translator.translate(list(sources), batch_size=128)
+        bleu = corpus_bleu(hypotheses, references)
+        translator.metadata["validation_bleu"] = round(bleu.score, 2)
+        translator.metadata["validation_bleu_signature"] = str(bleu)
+        translator.metadata["validation_pairs"] = len(sources)
+        translator.save(args.out)
+        print(f"Validation BLEU (sacreBLEU, greedy, {len(sources)} pairs, "
+              f"{time.time() - started:.0f}s): {bleu}")
+    print(f"Model saved to {args.out}")
+
+
+def _add_translate_parser(subparsers):
+    p = subparsers.add_parser("translate", help="Translate text with a trained model.")
+    p.add_argument("text", nargs="*", help="Sentences to translate; stdin lines when none.")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="Model directory. Default: the shipped saved_models/en-fr.")
+    p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
+    p.set_defaults(func=_translate)
+
+
+def _translate(args, parser):
+    from keras_seq2seq.translator import load
+
+    translator = load(args.model)
+    if args.text:
+        texts = args.text
+    else:
+        texts = [line.rstrip("\r\n") for line in sys.stdin.buffer.read().decode("utf-8", "replace").splitlines()]
+    for translation in translator.translate(texts, batch_size=args.batch_size):
+        print(translation)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-seq2seq",
+        description="Sequence-to-sequence translation with Keras (Sutskever et al. 2014).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="More logging.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_train_parser(subparsers)
+    _add_translate_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from keras_seq2seq.data import CorpusError
+    from keras_seq2seq.text import VocabularyError
+    from keras_seq2seq.translator import ModelDirectoryError
+
+    try:
+        args.func(args, parser)
+    except (CorpusError, ModelDirectoryError, VocabularyError, OSError) as e:
+        print(f"keras-seq2seq: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Corpus readers. Each yields (source, target) string pairs.
+
+Readers stream: a corpus is read line by line and never held in memory.
+Malformed lines (no tab, an empty side, invalid UTF-8, a missing side in
+line-aligned files) are skipped, counted, and reported with their line
+numbers; a corpus without a single valid pair is an error.
+"""
+
+import dataclasses
+import gzip
+import hashlib
+import logging
+import os
+
+logger = logging.getLogger("keras_seq2seq")
+
+MAX_REPORTED_PROBLEMS = 5
+
+
+class CorpusError(ValueError):
+    """A corpus cannot be used: missing, mismatched, or without valid pairs."""
+
+
+@dataclasses.dataclass
+class ReadReport:
+    """What a reader saw: valid pairs, skipped lines and the first problems."""
+
+    source: str
+    valid: int = 0
+    skipped: int = 0
+    problems: list = dataclasses.field(default_factory=list)
+
+    def skip(self, line_number, reason):
+        self.skipped += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append((line_number, reason))
+
+    def summary(self):
+        text = f"{self.source}: {self.valid} valid pairs, {self.skipped} skipped"
+        if self.problems:
+            shown = "; ".join(f"line {n}: {why}" for n, why in self.problems)
+            more = " ..." if self.skipped > len(self.problems) else ""
+            text += f" ({shown}{more})"
+        return text
+
+
+def _check_file(path):
+    if not os.path.isfile(path):
+        raise CorpusError(f"Corpus file not found: {path}")
+
+
+def _open_binary(path):
+    _check_file(path)
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _numbered_lines(path):
+    """Yield (line_number, raw bytes without the line break), 1-based."""
+    with _open_binary(path) as f:
+        try:
+            for number, raw in enumerate(f, start=1):
+                yield number, raw.rstrip(b"\r\n")
+        except (OSError, EOFError) as e:  # a truncated or corrupt .gz
+            raise CorpusError(f"{path}: cannot be read after line {number}: {e}") from e
+
+
+def _decode(raw):
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        return None, f"invalid UTF-8 at byte {e.start}"
+
+
+class PairCorpus:
+    """A re-iterable stream of (source, target) pairs with a read report.
+
+    Iterating reads the files again from the start. When a pass ends, the
+    report of that pass is in `report`, a summary is logged when lines were
+    skipped, and `CorpusError` is raised if no valid pair was found.
+    """
+
+    def __init__(self, generate, description):
+        self._generate = generate
+        self.description = description
+        self.report = None
+
+    def __iter__(self):
+        report = ReadReport(self.description)
+        for pair in self._generate(report):
+            report.valid += 1
+            yield pair
+        self.report = report
+        if report.skipped:
+            logger.warning("Skipped malformed lines in %s", report.summary())
+        if not report.valid:
+            raise CorpusError(f"No valid (source, target) pair in {report.summary()}")
+
+
+def _tsv_pairs(path, report):
+    for number, raw in _numbered_lines(path):
+        line, problem = _decode(raw)
+        if problem:
+            report.skip(number, problem)
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2:
+            report.skip(number, "no tab between source and target")
+            continue
+        source, target = fields[0].strip(), fields[1].strip()
+        if not source or not target:
+            report.skip(number, "empty source" if not source else "empty target")
+            continue
+        yield source, target
+
+
+def read_tsv_pairs(path):
+    """Pairs from `source<TAB>target[<TAB>ignored...]` lines, plain or .gz.
+
+    This is the format of the Anki/Tatoeba `fra.txt` files; columns after
+    the second (attribution) are ignored.
+    """
+    _check_file(path)
+    return PairCorpus(lambda report: _tsv_pairs(path, report), path)
+
+
+def _count_lines(path):
+    return sum(1 for _ in _numbered_lines(path))
+
+
+def _parallel_pairs(source_path, target_path, report):
+    for (number, raw_source), (_, raw_target) in zip(
+        _numbered_lines(source_path), _numbered_lines(target_path)
+    ):
+        source, problem = _decode(raw_source)
+        if problem is None:
+            target, problem = _decode(raw_target)
+            problem = problem and f"target: {problem}"
+        else:
+            problem = f"source: {problem}"
+        if problem:
+            report.skip(number, problem)
+            continue
+        source, target = source.strip(), target.strip()
+        if not source or not target:
+            report.skip(number, "empty source" if not source else "empty target")
+            continue
+        yield source, target
+
+
+def read_parallel_files(source_path, target_path):
+    """Pairs from two line-aligned files (e.g. Multi30k train.en.gz, train.fr.gz).
+
+    Raises:
+        CorpusError: if a file is missing or the line counts differ.
+    """
+    source_lines, target_lines = _count_lines(source_path), _count_lines(target_path)
+    if source_lines != target_lines:
+        raise CorpusError(
+            f"Line-aligned files differ in length: {source_path} has "
+            f"{source_lines} lines, {target_path} has {target_lines}."
+        )
+    return PairCorpus(
+        lambda report: _parallel_pairs(source_path, target_path, report),
+        f"{source_path} + {target_path}",
+    )
+
+
+def _tfds_pairs(name, split, data_dir, source_language, target_language, report):
+    import tensorflow_datasets as tfds
+
+    try:
+        dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
+    except Exception as e:  # TFDS raises several types for a missing dataset
+        raise CorpusError(
+            f"TFDS dataset {name!r} (split {split!r}) is not prepared in "
+            f"data dir {data_dir or '~/tensorflow_datasets'}: {e}. Prepare it "
+            "with `tfds build` on a machine with internet access."
+        ) from e
+    for number, example in enumerate(dataset.as_numpy_iterator(), start=1):
+        if source_language not in example or target_language not in example:
+            raise CorpusError(
+                f"TFDS dataset {name!r} has features {sorted(example)}, not "
+                f"{source_language!r} and {target_language!r}."
+            )
+        source, problem = _decode(example[source_language])
+        if problem is None:
+            target, problem = _decode(example[target_language])
+        if problem:
+            report.skip(number, problem)
+            continue
+        source, target = source.strip(), target.strip()
+        if not source or not target:
+            report.skip(number, "empty source" if not source else "empty target")
+            continue
+        yield source, target
+
+
+def read_tfds(name, split="train", data_dir=None, source_language=None, target_language=None):
+    """Pairs from a TFDS translation dataset, e.g. `wmt14_translate/fr-en`.
+
+    Nothing is downloaded: the dataset must already be prepared in
+    `data_dir`. The language features default to the dataset's supervised
+    keys (for `ted_hrlr_translate/pt_to_en`: pt -> en); pass them to
+    translate the other way.
+
+    Args:
+        name: str. TFDS name with config, e.g. "ted_hrlr_translate/pt_to_en".
+        split: str. A TFDS split, e.g. "train" or "validation[:10%]".
+        data_dir: str or None. TFDS data directory.
+        source_language: str or None. Feature key of the source text.
+        target_language: str or None. Feature key of the target text.
+    """
+    if source_language is None or target_language is None:
+        import tensorflow_datasets as tfds
+
+        try:
+            builder = tfds.builder(name, data_dir=data_dir)
+        except Exception as e:
+            raise CorpusError(f"Unknown TFDS dataset {name!r}: {e}") from e
+        keys = builder.info.supervised_keys
+        if not keys:
+            raise CorpusError(
+                f"TFDS dataset {name!r} has no supervised keys: pass "
+                "source_language and target_language."
+            )
+        source_language = source_language or keys[0]
+        target_language = target_language or keys[1]
+    return PairCorpus(
+        lambda report: _tfds_pairs(
+            name, split, data_dir, source_language, target_language, report
+        ),
+        f"tfds:{name}[{split}]",
+    )
+
+
+def in_validation(source, validation_fraction, seed=0):
+    """Whether a source sentence belongs to the validation split.
+
+    Decided by a stable hash of the sentence, so all translations of one
+    source sentence fall on the same side, the split is the same in every
+    process, and it needs no pass over the corpus.
+    """
+    digest = hashlib.blake2b(f"{seed}\x00{source}".encode("utf-8"), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") / 2.0**64 < validation_fraction
+
+
+class _Filtered:
+    def __init__(self, pairs, keep, limit=None):
+        self.pairs, self.keep, self.limit = pairs, keep, limit
+
+    def __iter__(self):
+        count = 0
+        for pair in self.pairs:
+            if self.limit is not None and count >= self.limit:
+                return
+            if self.keep(pair):
+                count += 1
+                yield pair
+
+
+def take_pairs(pairs, limit):
+    """The first `limit` pairs (all when limit is None), re-iterable."""
+    return pairs if limit is None else _Filtered(pairs, lambda p: True, limit=limit)
+
+
+def split_by_source(
+    pairs, validation_fraction=0.1, seed=0, max_train_examples=None, max_validation_examples=None
+):
+    """Split pairs deterministically into (train, validation) by source sentence.
+
+    Args:
+        pairs: re-iterable of (source, target).
+        validation_fraction: float in [0, 1). Share of unique source
+            sentences that go to validation. Defaults to 0.1.
+        seed: int. Changes which sentences are held out. Defaults to 0.
+        max_train_examples: int or None. Keep only the first N training
+            pairs. Defaults to None (all).
+        max_validation_examples: int or None. Keep only the first N
+            validation pairs. Defaults to None (all).
+
+    Returns:
+        (train, validation), two re-iterables of pairs.
+    """
+    if not 0.0 <= validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}.")
+
+    def is_val(pair):
+        return in_validation(pair[0], validation_fraction, seed)
+
+    train = _Filtered(pairs, lambda p: not is_val(p), limit=max_train_examples)
+    validation = _Filtered(pairs, is_val, limit=max_validation_examples)
+    return train, validation

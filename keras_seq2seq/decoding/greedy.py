@@ -1,0 +1,65 @@
+"""Batched greedy search, in the graph.
+
+The contract shared by every search: a step function
+`step_fn(tokens (B,) int32, states) -> (log_probs (B, V), new_states)`,
+where `states` is any nest of tensors with the batch as first dimension.
+The search knows nothing about text, images or LSTMs.
+"""
+
+import tensorflow as tf
+
+from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+
+
+def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_id=END_ID):
+    """Pick the most likely token at every step until `<end>` or the limit.
+
+    One `tf.while_loop` for the whole batch: it stops as soon as every
+    sentence has emitted `end_id` or reached its own maximum length. Wrap
+    the caller in `tf.function` to run it as one graph.
+
+    Args:
+        step_fn: callable. `(tokens, states) -> (log_probs, states)`.
+        initial_states: nest of tensors (B, ...). The decoder's first states.
+        max_lengths: int32 tensor (B,). Most tokens to generate per sentence
+            (`<end>` included); values below 1 are treated as 1.
+        start_id: int. First input token. Defaults to `<start>`.
+        end_id: int. Token that ends a sentence. Defaults to `<end>`.
+
+    Returns:
+        (tokens, scores): int32 (B, T) generated tokens, `<end>` included
+        when it was emitted, `<pad>` after it; float32 (B,) sums of the
+        chosen tokens' log-probabilities.
+    """
+    max_lengths = tf.maximum(tf.cast(max_lengths, tf.int32), 1)
+    batch_size = tf.shape(max_lengths)[0]
+    limit = tf.reduce_max(max_lengths)
+    output = tf.TensorArray(tf.int32, size=limit, element_shape=tf.TensorShape([None]))
+
+    def cond(t, tokens, states, finished, scores, output):
+        return (t < limit) & tf.logical_not(tf.reduce_all(finished))
+
+    def body(t, tokens, states, finished, scores, output):
+        log_probs, states = step_fn(tokens, states)  # (batch, vocab)
+        next_tokens = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+        best = tf.reduce_max(log_probs, axis=-1)
+        next_tokens = tf.where(finished, PAD_ID, next_tokens)
+        scores += tf.where(finished, tf.zeros_like(best), best)
+        output = output.write(t, next_tokens)
+        finished = finished | tf.equal(next_tokens, end_id) | (t + 1 >= max_lengths)
+        return t + 1, next_tokens, states, finished, scores, output
+
+    _, _, _, _, scores, output = tf.while_loop(
+        cond,
+        body,
+        (
+            tf.constant(0),
+            tf.fill([batch_size], tf.constant(start_id, tf.int32)),
+            initial_states,
+            tf.zeros([batch_size], tf.bool),
+            tf.zeros([batch_size], tf.float32),
+            output,
+        ),
+    )
+    tokens = tf.transpose(output.stack())  # (batch, steps taken)
+    return tokens, scores

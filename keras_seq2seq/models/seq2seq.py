@@ -1,0 +1,159 @@
+"""The encoder-decoder of Sutskever et al. (2014) as functional Keras models.
+
+Training graph (teacher forcing):
+
+    encoder_tokens (B, S) -> encoder_embedding -> encoder_rnn_0 ... _{N-1}
+        final (h, c) of every layer = the context vector
+    decoder_tokens (B, T) -> decoder_embedding -> decoder_rnn_0 ... _{N-1}
+        (layer i starts from encoder layer i's final states)
+        -> output_projection -> logits (B, T, target_vocab)
+
+Test phase: `build_inference_models` builds an encoder model and a
+one-step decoder model from the same layers, found by name.
+"""
+
+import warnings
+
+import keras
+
+from keras_seq2seq.models.config import Seq2SeqConfig
+
+ENCODER_EMBEDDING = "encoder_embedding"
+DECODER_EMBEDDING = "decoder_embedding"
+OUTPUT_PROJECTION = "output_projection"
+
+# The step model feeds the decoder embedding of one token (whose padding
+# mask means nothing) to the LSTM cells, which take no mask; Keras warns
+# about that on every call.
+warnings.filterwarnings(
+    "ignore", message=r"Layer 'decoder_rnn_\d+_cell' .* does not support masking"
+)
+
+
+def encoder_rnn_name(i):
+    return f"encoder_rnn_{i}"
+
+
+def decoder_rnn_name(i):
+    return f"decoder_rnn_{i}"
+
+
+def _recurrent_layer(config, name):
+    # Defaults kept on purpose: tanh/sigmoid, no recurrent dropout, a bias,
+    # unroll=False and right padding are the conditions under which Keras
+    # runs LSTM/GRU with cuDNN kernels on a GPU.
+    layer_class = keras.layers.LSTM if config.cell_type == "lstm" else keras.layers.GRU
+    return layer_class(config.units, return_sequences=True, return_state=True, name=name)
+
+
+def build_training_model(config, source_vocab_size=None, target_vocab_size=None):
+    """Build the teacher-forcing training model.
+
+    Args:
+        config: Seq2SeqConfig.
+        source_vocab_size: int or None. Actual source vocabulary size.
+            Defaults to `config.source_vocab_size`.
+        target_vocab_size: int or None. Actual target vocabulary size.
+            Defaults to `config.target_vocab_size`.
+
+    Returns:
+        A keras.Model with inputs `{"encoder_tokens": (B, S), "decoder_tokens":
+        (B, T)}` (int32, 0 = padding, on the right) and output logits
+        (B, T, target_vocab_size).
+    """
+    if not isinstance(config, Seq2SeqConfig):
+        raise TypeError(f"config must be a Seq2SeqConfig, got {type(config).__name__}.")
+    source_vocab_size = source_vocab_size or config.source_vocab_size
+    target_vocab_size = target_vocab_size or config.target_vocab_size
+
+    # Layers.
+    encoder_embedding = keras.layers.Embedding(
+        source_vocab_size, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
+    )
+    decoder_embedding = keras.layers.Embedding(
+        target_vocab_size, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
+    )
+    encoder_rnns = [_recurrent_layer(config, encoder_rnn_name(i)) for i in range(config.num_layers)]
+    decoder_rnns = [_recurrent_layer(config, decoder_rnn_name(i)) for i in range(config.num_layers)]
+    output_projection = keras.layers.Dense(target_vocab_size, name=OUTPUT_PROJECTION)
+
+    # Functional model.
+    encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
+    decoder_tokens = keras.Input(shape=(None,), dtype="int32", name="decoder_tokens")
+
+    x = encoder_embedding(encoder_tokens)  # (batch, source_time, embedding_dim)
+    context = []  # per layer: [h, c] (LSTM) or [h] (GRU), each (batch, units)
+    for i, rnn in enumerate(encoder_rnns):
+        x, *states = rnn(x)  # per-step outputs feed the next layer only
+        context.append(states)
+        if config.dropout and i < config.num_layers - 1:
+            x = keras.layers.Dropout(config.dropout, name=f"encoder_dropout_{i}")(x)
+
+    y = decoder_embedding(decoder_tokens)  # (batch, target_time, embedding_dim)
+    for i, rnn in enumerate(decoder_rnns):
+        y, *_ = rnn(y, initial_state=context[i])
+        if config.dropout:
+            y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}")(y)
+    logits = output_projection(y)  # (batch, target_time, target_vocab_size)
+
+    return keras.Model(
+        inputs={"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens},
+        outputs=logits,
+        name="seq2seq",
+    )
+
+
+def build_inference_models(model, config):
+    """Build the test-phase models from a training model's layers, by name.
+
+    Returns:
+        (encoder_model, decoder_step_model):
+        - `encoder_model(encoder_tokens (B, S)) -> [states...]`, the final
+          states of every encoder layer, flattened: h0, c0, h1, c1, ...
+          (LSTM) or h0, h1, ... (GRU), each (B, units);
+        - `decoder_step_model([token (B,), *states]) -> [logits (B, V),
+          *new_states]`, one decoder step, run with each layer's cell so it
+          has no time loop (this is also what converts to TFLite).
+    """
+    encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
+    x = model.get_layer(ENCODER_EMBEDDING)(encoder_tokens)
+    states = []
+    for i in range(config.num_layers):
+        x, *layer_states = model.get_layer(encoder_rnn_name(i))(x)
+        states.extend(layer_states)
+    encoder_model = keras.Model(encoder_tokens, states, name="encoder_model")
+
+    k = config.states_per_layer
+    token = keras.Input(shape=(), dtype="int32", name="token")
+    state_inputs = [
+        keras.Input(shape=(config.units,), name=f"state_{i}_{j}")
+        for i in range(config.num_layers)
+        for j in range(k)
+    ]
+    y = model.get_layer(DECODER_EMBEDDING)(token)  # (batch, embedding_dim)
+    new_states = []
+    for i in range(config.num_layers):
+        cell = model.get_layer(decoder_rnn_name(i)).cell
+        # Keras names every LSTM cell "lstm_cell"; a functional model
+        # needs unique names.
+        cell.name = f"{decoder_rnn_name(i)}_cell"
+        y, layer_states = cell(y, state_inputs[i * k : (i + 1) * k])  # (batch, units)
+        if not isinstance(layer_states, (list, tuple)):
+            layer_states = [layer_states]
+        new_states.extend(layer_states)
+    logits = model.get_layer(OUTPUT_PROJECTION)(y)  # (batch, target_vocab_size)
+    decoder_step_model = keras.Model(
+        [token, *state_inputs], [logits, *new_states], name="decoder_step_model"
+    )
+    return encoder_model, decoder_step_model
+
+
+def count_parameters(model):
+    """(total, recurrent) parameter counts of a training model."""
+    total = model.count_params()
+    recurrent = sum(
+        layer.count_params()
+        for layer in model.layers
+        if layer.name.startswith(("encoder_rnn_", "decoder_rnn_"))
+    )
+    return total, recurrent

@@ -1,0 +1,78 @@
+"""A word-level tokenizer and detokenizer built from core TensorFlow ops."""
+
+import tensorflow as tf
+
+from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
+from keras_seq2seq.text.normalization import detokenize_words, split_words
+
+
+class WordTokenizer(tf.Module):
+    """Maps text to ids and ids back to text, inside the TensorFlow graph.
+
+    A `tf.Module`, so its lookup table travels with a SavedModel that holds
+    it. Ids follow the project contract: 0 `<pad>`, 1 `<unk>`, 2 `<start>`,
+    3 `<end>`; words outside the vocabulary become `<unk>`.
+
+    Args:
+        vocabulary: list of str. Starts with the four special tokens (see
+            `build_vocabulary`).
+        lowercase: bool. Lowercase before lookup. Defaults to False.
+        language: str. Language code, selects detokenisation spacing ("fr"
+            or English-style). Defaults to "en".
+
+    Example:
+    >>> tok = WordTokenizer(["<pad>", "<unk>", "<start>", "<end>", "ravi", "!"])
+    >>> tok.encode(tf.constant(["ravi, ravi !"])).to_list()
+    [[4, 1, 4, 5]]
+    """
+
+    def __init__(self, vocabulary, lowercase=False, language="en", name=None):
+        super().__init__(name=name)
+        self.vocabulary = list(vocabulary)
+        self.lowercase = bool(lowercase)
+        self.language = language
+        self._id_to_token = tf.constant(self.vocabulary, dtype=tf.string)
+        self._table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                self._id_to_token,
+                tf.range(len(self.vocabulary), dtype=tf.int32),
+                key_dtype=tf.string,
+                value_dtype=tf.int32,
+            ),
+            default_value=UNK_ID,
+        )
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def tokenize(self, text):
+        """tf.string (batch,) -> ragged word strings (batch, None)."""
+        return split_words(text, lowercase=self.lowercase)
+
+    def encode(self, text):
+        """tf.string (batch,) -> ragged int32 ids (batch, None), no specials."""
+        return tf.ragged.map_flat_values(self._table.lookup, self.tokenize(text))
+
+    def ids_to_tokens(self, ids):
+        """int ids (batch, time) -> ragged token strings, cut at `<end>`.
+
+        Everything from the first `<end>` on is dropped, as are `<pad>` and
+        `<start>`; `<unk>` stays visible.
+        """
+        ids = tf.convert_to_tensor(ids)
+        if isinstance(ids, tf.RaggedTensor):
+            ids = ids.to_tensor(PAD_ID)
+        ids = tf.cast(ids, tf.int32)
+        # Keep positions before the first <end>.
+        before_end = tf.equal(tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1), 0)
+        keep = before_end & (ids != PAD_ID) & (ids != START_ID)
+        kept = tf.ragged.boolean_mask(ids, keep)
+        return tf.ragged.map_flat_values(tf.gather, self._id_to_token, kept)
+
+    def decode(self, ids):
+        """int ids (batch, time) -> readable text (batch,)."""
+        return detokenize_words(self.ids_to_tokens(ids), language=self.language)
+
+    def get_config(self):
+        return {"lowercase": self.lowercase, "language": self.language}
