@@ -1,9 +1,32 @@
-"""keras-seq2seq: the encoder-decoder of Sutskever et al. (2014) in Keras 3."""
+"""keras-seq2seq: the encoder-decoder of Sutskever et al. (2014) in Keras 3.
 
-from keras_seq2seq.models import PRESETS, Seq2SeqConfig, get_preset
-from keras_seq2seq.training import train
-from keras_seq2seq.translator import Translator, load
+The public API is imported lazily, so `import keras_seq2seq` (and the CLI's
+start-up) does not load TensorFlow until a name is used.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["PRESETS", "Seq2SeqConfig", "Translator", "get_preset", "load", "train"]
+_EXPORTS = {
+    "PRESETS": "keras_seq2seq.models",
+    "Seq2SeqConfig": "keras_seq2seq.models",
+    "get_preset": "keras_seq2seq.models",
+    "train": "keras_seq2seq.training",
+    "Translator": "keras_seq2seq.translator",
+    "load": "keras_seq2seq.translator",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'keras_seq2seq' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -6,6 +6,9 @@ import os
 import sys
 import time
 
+# Quiet TensorFlow's C++ start-up logging; set before anything imports TF.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models", "en-fr")
 
 
@@ -162,7 +165,6 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -84,9 +84,10 @@ class Translator:
         """
         ids = self.source_tokenizer.encode(texts)[:, : self.max_input_tokens]
         lengths = tf.cast(ids.row_lengths(), tf.int32)
+        tokens = ids.to_tensor(default_value=PAD_ID)  # (batch, source_time)
         # At least one column, so an all-empty batch still has a time axis.
-        width = tf.maximum(tf.reduce_max(tf.concat([lengths, [0]], 0)), 1)
-        tokens = ids.to_tensor(default_value=PAD_ID, shape=[None, width])  # (batch, source_time)
+        missing = tf.maximum(1 - tf.shape(tokens)[1], 0)
+        tokens = tf.pad(tokens, [[0, 0], [0, missing]], constant_values=PAD_ID)
         if self.config.reverse_source:
             # Reverses only the first `length` ids: padding stays on the right.
             tokens = tf.reverse_sequence(tokens, tf.cast(lengths, tf.int64), seq_axis=1, batch_axis=0)

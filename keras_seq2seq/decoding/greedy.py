@@ -34,7 +34,11 @@ def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_i
     max_lengths = tf.maximum(tf.cast(max_lengths, tf.int32), 1)
     batch_size = tf.shape(max_lengths)[0]
     limit = tf.reduce_max(max_lengths)
-    output = tf.TensorArray(tf.int32, size=limit, element_shape=tf.TensorShape([None]))
+    # Grows with the steps taken, so the result is as long as the longest
+    # sentence, not the limit.
+    output = tf.TensorArray(
+        tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None])
+    )
 
     def cond(t, tokens, states, finished, scores, output):
         return (t < limit) & tf.logical_not(tf.reduce_all(finished))

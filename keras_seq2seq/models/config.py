@@ -91,6 +91,8 @@ PRESETS = {
         embedding_dim=256,
         units=384,
         num_layers=1,
+        # Regularises the output layer; the best epoch on validation is kept.
+        dropout=0.2,
     ),
     # Sutskever et al. 2014: 4 layers of 1000 cells, 1000-d embeddings,
     # 160k source and 80k target words: 384M parameters, 64M recurrent.

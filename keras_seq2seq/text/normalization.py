@@ -48,6 +48,7 @@ def normalize(text, lowercase=False):
     if lowercase:
         text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, _PUNCTUATION, " \\1 ")
+    text = tf.strings.regex_replace(text, " {2,}", " ")
     return tf.strings.strip(text)
 
 

@@ -60,10 +60,9 @@ class WordTokenizer(tf.Module):
         Everything from the first `<end>` on is dropped, as are `<pad>` and
         `<start>`; `<unk>` stays visible.
         """
-        ids = tf.convert_to_tensor(ids)
         if isinstance(ids, tf.RaggedTensor):
             ids = ids.to_tensor(PAD_ID)
-        ids = tf.cast(ids, tf.int32)
+        ids = tf.cast(ids, tf.int32)  # (batch, time)
         # Keep positions before the first <end>.
         before_end = tf.equal(tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1), 0)
         keep = before_end & (ids != PAD_ID) & (ids != START_ID)

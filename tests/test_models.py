@@ -1,0 +1,115 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import tiny_config
+from keras_seq2seq.models import (
+    PRESETS,
+    Seq2SeqConfig,
+    build_inference_models,
+    build_training_model,
+    count_parameters,
+    get_preset,
+)
+
+
+def _inputs(batch=3, source=5, target=4, vocab=20, seed=0):
+    rng = np.random.default_rng(seed)
+    encoder = rng.integers(4, vocab, (batch, source)).astype("int32")
+    encoder[0, 3:] = 0  # right padding
+    decoder = rng.integers(4, vocab, (batch, target)).astype("int32")
+    return {"encoder_tokens": encoder, "decoder_tokens": decoder}
+
+
+@pytest.mark.parametrize("cell_type, layers", [("lstm", 1), ("lstm", 2), ("gru", 2)])
+def test_training_model_shapes_and_names(cell_type, layers):
+    config = tiny_config(cell_type=cell_type, num_layers=layers)
+    model = build_training_model(config, 20, 30)
+    logits = model(_inputs(), training=False)
+    assert tuple(logits.shape) == (3, 4, 30)
+    names = {layer.name for layer in model.layers}
+    for i in range(layers):
+        assert f"encoder_rnn_{i}" in names and f"decoder_rnn_{i}" in names
+
+
+def test_decoder_starts_from_the_encoder_context():
+    model = build_training_model(tiny_config(num_layers=2), 20, 30)
+    a = _inputs(seed=0)
+    b = dict(a, encoder_tokens=_inputs(seed=1)["encoder_tokens"])
+    out_a = keras.ops.convert_to_numpy(model(a, training=False))
+    out_b = keras.ops.convert_to_numpy(model(b, training=False))
+    # Same decoder input, different source: outputs differ from the first step.
+    assert np.abs(out_a[:, 0] - out_b[:, 0]).max() > 1e-5
+
+
+def test_source_padding_does_not_change_the_context():
+    model = build_training_model(tiny_config(), 20, 30)
+    encoder_model, _ = build_inference_models(model, tiny_config())
+    short = np.array([[5, 6, 7]], "int32")
+    padded = np.array([[5, 6, 7, 0, 0, 0]], "int32")
+    for s, p in zip(encoder_model(short), encoder_model(padded)):
+        np.testing.assert_allclose(s, p, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell_type, layers", [("lstm", 2), ("gru", 1)])
+def test_step_model_reproduces_teacher_forcing(cell_type, layers):
+    """Running the step model token by token gives the training model's logits."""
+    config = tiny_config(cell_type=cell_type, num_layers=layers)
+    model = build_training_model(config, 20, 30)
+    inputs = _inputs()
+    expected = keras.ops.convert_to_numpy(model(inputs, training=False))
+    encoder_model, step_model = build_inference_models(model, config)
+    states = encoder_model(inputs["encoder_tokens"])
+    states = states if isinstance(states, (list, tuple)) else [states]
+    assert len(states) == layers * config.states_per_layer
+    for t in range(inputs["decoder_tokens"].shape[1]):
+        token = tf.constant(inputs["decoder_tokens"][:, t])
+        logits, *states = step_model([token, *states])
+        np.testing.assert_allclose(logits, expected[:, t], atol=1e-4)
+
+
+def test_inference_models_share_the_trained_weights():
+    config = tiny_config()
+    model = build_training_model(config, 20, 30)
+    encoder_model, step_model = build_inference_models(model, config)
+    projection = model.get_layer("output_projection")
+    assert any(w is projection.kernel for w in step_model.weights)
+    assert len(encoder_model.weights) + len(step_model.weights) == len(model.weights)
+
+
+def test_layer_settings_are_cudnn_eligible():
+    # Keras runs LSTM/GRU with cuDNN only with these settings.
+    model = build_training_model(PRESETS["cpu"], 100, 100)
+    for layer in model.layers:
+        if layer.name.startswith(("encoder_rnn", "decoder_rnn")):
+            assert layer.activation is keras.activations.tanh
+            assert layer.recurrent_activation is keras.activations.sigmoid
+            assert layer.recurrent_dropout == 0 and layer.use_bias and not layer.unroll
+
+
+def test_sutskever2014_preset_has_the_papers_size():
+    config = PRESETS["sutskever2014"]
+    model = build_training_model(config)
+    total, recurrent = count_parameters(model)
+    # The paper: "384M parameters, of which 64M are pure recurrent connections".
+    assert abs(total - 384e6) / 384e6 < 0.01, total
+    assert abs(recurrent - 64e6) / 64e6 < 0.01, recurrent
+    assert (config.num_layers, config.units, config.embedding_dim) == (4, 1000, 1000)
+
+
+def test_config_validation_and_round_trip():
+    config = get_preset("cpu", units=128)
+    assert Seq2SeqConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="cell_type"):
+        Seq2SeqConfig(cell_type="rnn")
+    with pytest.raises(ValueError, match="dropout"):
+        Seq2SeqConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="units"):
+        Seq2SeqConfig(units=0)
+    with pytest.raises(ValueError, match="Unknown preset"):
+        get_preset("huge")
+    with pytest.raises(ValueError, match="Unknown model config keys"):
+        Seq2SeqConfig.from_dict({"unitz": 3})
+    with pytest.raises(TypeError, match="Seq2SeqConfig"):
+        build_training_model({"units": 3})

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from keras_seq2seq.constants import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID
+from keras_seq2seq.data.pipeline import make_dataset
+from keras_seq2seq.text import WordTokenizer
+
+WORDS = ["a", "b", "c", "d", "e", "f", "g", "h"]
+
+
+@pytest.fixture
+def tokenizers():
+    vocab = list(SPECIAL_TOKENS) + WORDS
+    return WordTokenizer(vocab), WordTokenizer(vocab)
+
+
+def _ids(text):
+    return [4 + WORDS.index(w) for w in text.split()]
+
+
+def _batches(pairs, tokenizers, **kwargs):
+    kwargs.setdefault("shuffle", False)
+    dataset = make_dataset(pairs, *tokenizers, **kwargs)
+    return [
+        (inputs["encoder_tokens"].numpy(), inputs["decoder_tokens"].numpy(), t.numpy(), w.numpy())
+        for inputs, t, w in dataset
+    ]
+
+
+def test_batch_contract_teacher_forcing_and_reversal(tokenizers):
+    pairs = [("a b c", "d e"), ("a b", "f g h")]
+    (encoder, decoder, targets, weights), = _batches(pairs, tokenizers, bucket_boundaries=None)
+    # Reversed source, padding still on the right.
+    assert encoder.tolist() == [_ids("c b a"), _ids("b a") + [PAD_ID]]
+    assert decoder.tolist() == [[START_ID] + _ids("d e") + [PAD_ID], [START_ID] + _ids("f g h")]
+    assert targets.tolist() == [_ids("d e") + [END_ID, PAD_ID], _ids("f g h") + [END_ID]]
+    assert weights.tolist() == [[1, 1, 1, 0], [1, 1, 1, 1]]
+    assert encoder.dtype == np.int32 and weights.dtype == np.float32
+
+
+def test_no_reversal(tokenizers):
+    (encoder, *_), = _batches([("a b c", "d")], tokenizers, reverse_source=False)
+    assert encoder.tolist() == [_ids("a b c")]
+
+
+def test_length_filter_drops_long_and_empty_pairs(tokenizers):
+    pairs = [("a b c d", "e"), ("a", "b c d e"), ("a", "b"), ("!", "c")]
+    batches = _batches(pairs, tokenizers, max_source_length=3, max_target_length=3)
+    sources = [row.tolist() for b in batches for row in b[0]]
+    # "!" is a word outside the vocabulary: <unk>, kept; lengths over the limits are dropped.
+    assert sorted(sources) == sorted([_ids("a"), [1]])
+
+
+def test_bucketing_groups_similar_lengths(tokenizers):
+    rng = np.random.default_rng(0)
+    pairs = []
+    for _ in range(400):
+        n = int(rng.integers(1, 30))
+        pairs.append((" ".join(rng.choice(WORDS, n)), " ".join(rng.choice(WORDS, n))))
+    bucketed = _batches(pairs, tokenizers, batch_size=16, bucket_boundaries=(5, 10, 20))
+    padded = _batches(pairs, tokenizers, batch_size=16, bucket_boundaries=None)
+
+    def padding_share(batches):
+        return sum((w == 0).sum() for *_, w in batches) / sum(w.size for *_, w in batches)
+
+    assert sum(len(b[0]) for b in bucketed) == 400
+    assert padding_share(bucketed) < 0.5 * padding_share(padded)
+
+
+def test_shuffle_is_seeded(tokenizers):
+    pairs = [(w, w) for w in WORDS] * 4
+    first = [b[0].tolist() for b in _batches(pairs, tokenizers, shuffle=True, seed=1, batch_size=4)]
+    again = [b[0].tolist() for b in _batches(pairs, tokenizers, shuffle=True, seed=1, batch_size=4)]
+    assert first == again
+
+
+def test_bad_batch_size(tokenizers):
+    with pytest.raises(ValueError, match="batch_size"):
+        make_dataset([("a", "b")], *tokenizers, batch_size=0)

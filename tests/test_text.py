@@ -1,0 +1,120 @@
+import pytest
+import tensorflow as tf
+
+from keras_seq2seq.constants import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID
+from keras_seq2seq.text import (
+    VocabularyError,
+    WordTokenizer,
+    build_vocabulary,
+    detokenize_words,
+    load_vocabulary,
+    normalize,
+    save_vocabulary,
+    split_words,
+    vocabulary_from_counts,
+)
+
+
+def _words(text, lowercase=False):
+    return [[w.decode() for w in row] for row in split_words(tf.constant(text), lowercase).to_list()]
+
+
+def test_split_words_splits_punctuation_and_keeps_accents():
+    assert _words(["Où es-tu ? J'ai froid, très froid!"]) == [
+        ["Où", "es", "-", "tu", "?", "J", "'", "ai", "froid", ",", "très", "froid", "!"]
+    ]
+    assert _words(["Élève ÇA"], lowercase=True) == [["élève", "ça"]]
+    assert _words(["Élève"]) == [["Élève"]]
+
+
+def test_normalize_maps_typographic_forms_and_drops_controls():
+    text = tf.constant(["l\u2019heure\u00a0!", "a\x00b\x07c", "tab\there"])
+    assert [t.decode() for t in normalize(text).numpy()] == ["l ' heure !", "abc", "tab here"]
+
+
+def test_normalize_never_fails_on_invalid_utf8():
+    out = normalize(tf.constant([b"ok \xff\xfe bytes", b"\xc3"])).numpy()
+    # U+FFFD is a symbol, so each one is a token of its own.
+    assert out[0].decode("utf-8") == "ok \ufffd \ufffd bytes"
+    assert out[1].decode("utf-8") == "\ufffd"
+
+
+def test_empty_and_whitespace_give_no_words():
+    assert _words(["", "   \t "]) == [[], []]
+
+
+@pytest.mark.parametrize(
+    "tokens, language, expected",
+    [
+        (["Où", "es", "-", "tu", "?"], "fr", "Où es-tu ?"),
+        (["J", "'", "ai", "froid", "."], "fr", "J'ai froid."),
+        (["Il", "a", "dit", ":", "«", "non", "»", "!"], "fr", "Il a dit : « non » !"),
+        (["Where", "are", "you", "?"], "en", "Where are you?"),
+        (["Tom", "'", "s", "cat", ",", "I", "think", "."], "en", "Tom's cat, I think."),
+        (["It", "costs", "3", ".", "5", "(", "or", "$", "4", ")", "!"], "en",
+         "It costs 3.5 (or $4)!"),
+        (["Wait", ":", "what", ";", "no", "?"], "en", "Wait: what; no?"),
+        (["C", "'", "est", "à", "3", ",", "5", "km", "."], "fr", "C'est à 3,5 km."),
+    ],
+)
+def test_detokenize_spacing(tokens, language, expected):
+    out = detokenize_words(tf.ragged.constant([tokens]), language=language)
+    assert out.numpy()[0].decode() == expected
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [("Où es-tu ?", "fr"), ("J'ai froid, mais ça va.", "fr"), ("Don't go!", "en"),
+     ("Is it 3.5 (or 4)?", "en")],
+)
+def test_tokenize_then_detokenize_round_trips(text, language):
+    tokens = split_words(tf.constant([text]))
+    assert detokenize_words(tokens, language).numpy()[0].decode() == text
+
+
+def test_vocabulary_order_limits_and_special_ids():
+    counts = {"b": 3, "a": 3, "c": 5, "d": 1, "<unk>": 9}
+    vocab = vocabulary_from_counts(counts)
+    assert vocab[:4] == list(SPECIAL_TOKENS)
+    assert vocab.index("<pad>") == PAD_ID and vocab.index("<unk>") == UNK_ID
+    assert vocab.index("<start>") == START_ID and vocab.index("<end>") == END_ID
+    assert vocab[4:] == ["c", "a", "b", "d"]  # by count, ties alphabetical
+    assert vocabulary_from_counts(counts, min_frequency=2)[4:] == ["c", "a", "b"]
+    assert vocabulary_from_counts(counts, max_size=6)[4:] == ["c", "a"]
+    with pytest.raises(ValueError, match="special tokens"):
+        vocabulary_from_counts(counts, max_size=4)
+    with pytest.raises(ValueError, match="min_frequency"):
+        vocabulary_from_counts(counts, min_frequency=0)
+    assert build_vocabulary([["x", "y"], [b"y"]])[4:] == ["y", "x"]
+
+
+def test_vocabulary_save_load_and_errors(tmp_path):
+    vocab = list(SPECIAL_TOKENS) + ["élève", "!"]
+    path = tmp_path / "v.txt"
+    save_vocabulary(vocab, path)
+    assert load_vocabulary(str(path)) == vocab
+    with pytest.raises(VocabularyError, match="not found"):
+        load_vocabulary(str(tmp_path / "missing.txt"))
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(VocabularyError, match="first lines"):
+        load_vocabulary(str(bad))
+    bad.write_text("\n".join(SPECIAL_TOKENS) + "\nok\ntwo words\n", encoding="utf-8")
+    with pytest.raises(VocabularyError, match="line 6"):
+        load_vocabulary(str(bad))
+    bad.write_text("\n".join(SPECIAL_TOKENS) + "\nx\nx\n", encoding="utf-8")
+    with pytest.raises(VocabularyError, match="duplicate"):
+        load_vocabulary(str(bad))
+
+
+def test_tokenizer_encode_decode():
+    tok = WordTokenizer(list(SPECIAL_TOKENS) + ["ravi", "de", "vous", "."], language="fr")
+    ids = tok.encode(tf.constant(["Ravi de vous voir.", ""]))
+    assert ids.to_list() == [[UNK_ID, 5, 6, UNK_ID, 7], []]
+    lower = WordTokenizer(tok.vocabulary, lowercase=True)
+    assert lower.encode(tf.constant(["Ravi"])).to_list() == [[4]]
+    # Decoding stops at the first <end> and drops <pad>/<start>; <unk> stays.
+    out = tok.decode(tf.constant([[START_ID, 4, 5, UNK_ID, 7, END_ID, 4], [END_ID, 4, 4, 4, 4, 4, 4]]))
+    assert [t.decode() for t in out.numpy()] == ["ravi de <unk>.", ""]
+    ragged = tok.decode(tf.ragged.constant([[4, 5, 6], [4]]))
+    assert [t.decode() for t in ragged.numpy()] == ["ravi de vous", "ravi"]
