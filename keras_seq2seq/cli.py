@@ -3,13 +3,19 @@
 import argparse
 import logging
 import os
+import shlex
 import sys
 import time
 
 # Quiet TensorFlow's C++ start-up logging; set before anything imports TF.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models", "en-fr")
+# The shipped model, in the repository next to the package (an editable
+# install, as in the README); $KERAS_SEQ2SEQ_MODEL overrides it.
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_MODEL = os.environ.get(
+    "KERAS_SEQ2SEQ_MODEL", os.path.join(_REPO_ROOT, "saved_models", "en-fr")
+)
 
 
 def _add_train_parser(subparsers):
@@ -23,7 +29,9 @@ def _add_train_parser(subparsers):
     data.add_argument("--tfds", help="TFDS translation dataset, e.g. ted_hrlr_translate/pt_to_en.")
     data.add_argument("--tfds-data-dir", help="TFDS data directory (nothing is downloaded).")
     data.add_argument("--tfds-split", default="train", help="TFDS split. Default: train.")
-    data.add_argument("--validation-source", help="Validation source file (with --validation-target).")
+    data.add_argument(
+        "--validation-source", help="Validation source file (with --validation-target)."
+    )
     data.add_argument("--validation-target", help="Validation target file.")
     data.add_argument(
         "--validation-fraction", type=float, default=0.1,
@@ -70,7 +78,7 @@ def _corpus(args, parser):
 def _train(args, parser):
     import math
 
-    from keras_seq2seq.data import take_pairs, read_parallel_files, split_by_source
+    from keras_seq2seq.data import read_parallel_files, split_by_source, take_pairs
     from keras_seq2seq.evaluation import corpus_bleu
     from keras_seq2seq.models import get_preset
     from keras_seq2seq.training import train
@@ -101,7 +109,7 @@ def _train(args, parser):
         )
         if args.validation_fraction == 0:
             validation_pairs = None
-    command = "keras-seq2seq " + " ".join(sys.argv[1:])
+    command = shlex.join(["keras-seq2seq", *args.argv])
     translator, _ = train(
         train_pairs,
         config,
@@ -145,7 +153,8 @@ def _translate(args, parser):
     if args.text:
         texts = args.text
     else:
-        texts = [line.rstrip("\r\n") for line in sys.stdin.buffer.read().decode("utf-8", "replace").splitlines()]
+        # Bytes, not text: invalid UTF-8 is replaced in the graph, not fatal here.
+        texts = sys.stdin.buffer.read().splitlines()
     for translation in translator.translate(texts, batch_size=args.batch_size):
         print(translation)
 
@@ -164,7 +173,9 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -8,7 +8,6 @@ record), `source_vocab.txt`, `target_vocab.txt` and `model.weights.h5`;
 import json
 import os
 
-import keras
 import tensorflow as tf
 
 from keras_seq2seq.constants import PAD_ID
@@ -90,7 +89,9 @@ class Translator:
         tokens = tf.pad(tokens, [[0, 0], [0, missing]], constant_values=PAD_ID)
         if self.config.reverse_source:
             # Reverses only the first `length` ids: padding stays on the right.
-            tokens = tf.reverse_sequence(tokens, tf.cast(lengths, tf.int64), seq_axis=1, batch_axis=0)
+            tokens = tf.reverse_sequence(
+                tokens, tf.cast(lengths, tf.int64), seq_axis=1, batch_axis=0
+            )
         return tokens, lengths
 
     def step(self, tokens, states):
@@ -150,8 +151,11 @@ class Translator:
         }
         with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:
             json.dump(record, f, indent=2, ensure_ascii=False)
-        save_vocabulary(self.source_tokenizer.vocabulary, os.path.join(directory, SOURCE_VOCAB_FILE))
-        save_vocabulary(self.target_tokenizer.vocabulary, os.path.join(directory, TARGET_VOCAB_FILE))
+        for tokenizer, name in (
+            (self.source_tokenizer, SOURCE_VOCAB_FILE),
+            (self.target_tokenizer, TARGET_VOCAB_FILE),
+        ):
+            save_vocabulary(tokenizer.vocabulary, os.path.join(directory, name))
         self.model.save_weights(os.path.join(directory, WEIGHTS_FILE))
 
 

@@ -16,7 +16,8 @@ from keras_seq2seq.text import (
 
 
 def _words(text, lowercase=False):
-    return [[w.decode() for w in row] for row in split_words(tf.constant(text), lowercase).to_list()]
+    rows = split_words(tf.constant(text), lowercase).to_list()
+    return [[w.decode() for w in row] for row in rows]
 
 
 def test_split_words_splits_punctuation_and_keeps_accents():
@@ -114,7 +115,8 @@ def test_tokenizer_encode_decode():
     lower = WordTokenizer(tok.vocabulary, lowercase=True)
     assert lower.encode(tf.constant(["Ravi"])).to_list() == [[4]]
     # Decoding stops at the first <end> and drops <pad>/<start>; <unk> stays.
-    out = tok.decode(tf.constant([[START_ID, 4, 5, UNK_ID, 7, END_ID, 4], [END_ID, 4, 4, 4, 4, 4, 4]]))
+    ids = [[START_ID, 4, 5, UNK_ID, 7, END_ID, 4], [END_ID, 4, 4, 4, 4, 4, 4]]
+    out = tok.decode(tf.constant(ids))
     assert [t.decode() for t in out.numpy()] == ["ravi de <unk>.", ""]
     ragged = tok.decode(tf.ragged.constant([[4, 5, 6], [4]]))
     assert [t.decode() for t in ragged.numpy()] == ["ravi de vous", "ravi"]

@@ -2,12 +2,12 @@ from keras_seq2seq.data.readers import (
     CorpusError,
     PairCorpus,
     ReadReport,
-    take_pairs,
     in_validation,
     read_parallel_files,
     read_tfds,
     read_tsv_pairs,
     split_by_source,
+    take_pairs,
 )
 
 __all__ = [

@@ -44,7 +44,9 @@ class Seq2SeqConfig:
         for name in ("source_vocab_size", "target_vocab_size"):
             if getattr(self, name) <= 4:
                 raise ValueError(f"{name} must be more than the 4 special tokens.")
-        for name in ("embedding_dim", "units", "num_layers", "max_source_length", "max_target_length"):
+        positive = ("embedding_dim", "units", "num_layers", "max_source_length",
+                    "max_target_length")
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if not 0.0 <= self.dropout < 1.0:

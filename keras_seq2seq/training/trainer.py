@@ -7,8 +7,11 @@ import os
 import time
 
 import keras
+import numpy as np
+import tensorflow as tf
 
-from keras_seq2seq.data.pipeline import make_dataset, pairs_to_dataset
+from keras_seq2seq.data.pipeline import make_dataset
+from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
 from keras_seq2seq.translator import Translator
@@ -16,30 +19,49 @@ from keras_seq2seq.translator import Translator
 logger = logging.getLogger("keras_seq2seq")
 
 
+def _chunks(pairs, size):
+    chunk = []
+    for pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def build_vocabularies(pairs, config, chunk_size=2048):
     """Build (source, target) vocabularies from training pairs in one pass.
 
     Tokenization is the graph tokenizer's, so the vocabulary matches what
-    the model will see. Only token counts are kept in memory.
+    the model will see. The pairs are read in Python (so a `CorpusError`
+    reaches the caller as itself, not wrapped by tf.data) and tokenized in
+    chunks; only token counts are kept in memory.
 
     Returns:
         (source_vocab, target_vocab, stats) where stats counts the pairs
         seen and those longer than the config's length limits (which the
         training pipeline leaves out).
     """
-    dataset = pairs_to_dataset(pairs).batch(chunk_size)
-    dataset = dataset.map(
-        lambda s, t: (split_words(s, config.lowercase), split_words(t, config.lowercase))
-    )
     source_counts, target_counts = collections.Counter(), collections.Counter()
     stats = {"pairs": 0, "too_long": 0}
-    for source_batch, target_batch in dataset.as_numpy_iterator():
-        for source, target in zip(source_batch, target_batch):
-            stats["pairs"] += 1
-            if len(source) > config.max_source_length or len(target) > config.max_target_length:
-                stats["too_long"] += 1
-            source_counts.update(w.decode("utf-8") for w in source)
-            target_counts.update(w.decode("utf-8") for w in target)
+    for chunk in _chunks(pairs, chunk_size):
+        sources, targets = zip(*chunk)
+        source_words = split_words(tf.constant(sources), config.lowercase)
+        target_words = split_words(tf.constant(targets), config.lowercase)
+        source_lengths = source_words.row_lengths().numpy()
+        target_lengths = target_words.row_lengths().numpy()
+        stats["pairs"] += len(chunk)
+        stats["too_long"] += int(
+            np.sum(
+                (source_lengths > config.max_source_length)
+                | (target_lengths > config.max_target_length)
+            )
+        )
+        source_counts.update(w.decode("utf-8") for w in source_words.flat_values.numpy())
+        target_counts.update(w.decode("utf-8") for w in target_words.flat_values.numpy())
+    if not stats["pairs"]:
+        raise CorpusError("The training corpus is empty: no (source, target) pair to learn from.")
     source_vocab = vocabulary_from_counts(
         source_counts, config.source_vocab_size, config.min_frequency
     )
@@ -133,6 +155,13 @@ def train(
             seed=seed,
         )
 
+    validation_count = 0
+    if validation_pairs is not None:
+        # Read once here so that an unusable validation corpus is a clear
+        # error now, not an exception wrapped by tf.data after an epoch.
+        validation_count = sum(1 for _ in validation_pairs)
+        if not validation_count:
+            raise CorpusError("The validation corpus is empty.")
     train_data = dataset(train_pairs, shuffle=True)
     validation_data = dataset(validation_pairs, shuffle=False) if validation_pairs else None
 
@@ -180,6 +209,7 @@ def train(
         "learning_rate": learning_rate,
         "clipnorm": clipnorm,
         "train_pairs": stats["pairs"],
+        "validation_pairs": validation_count,
         "pairs_over_length_limit": stats["too_long"],
         "parameters": total_params,
         "recurrent_parameters": recurrent_params,

@@ -1,0 +1,136 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+from conftest import TINY_PAIRS, tiny_config
+
+from keras_seq2seq import load
+from keras_seq2seq.translator import ModelDirectoryError, Translator
+
+
+def test_training_loss_falls_and_model_learns_the_pairs(trained_translator):
+    translator, history, _ = trained_translator
+    losses = history.history["loss"]
+    assert losses[-1] < 0.2 * losses[0]
+    sources = [s for s, _ in TINY_PAIRS]
+    expected = [t for _, t in TINY_PAIRS]
+    hypotheses = translator.translate(sources)
+    correct = sum(h == e for h, e in zip(hypotheses, expected))
+    assert correct >= len(TINY_PAIRS) - 1, list(zip(hypotheses, expected))
+
+
+def test_translate_single_string_and_batches(trained_translator):
+    translator, _, _ = trained_translator
+    sources = [s for s, _ in TINY_PAIRS]
+    assert translator.translate(sources[0]) == translator.translate([sources[0]])[0]
+    assert translator.translate(sources, batch_size=5) == translator.translate(sources)
+
+
+def test_model_directory_contents(trained_translator):
+    translator, _, directory = trained_translator
+    for name in ("config.json", "source_vocab.txt", "target_vocab.txt", "model.weights.h5",
+                 "history.json"):
+        assert os.path.isfile(os.path.join(directory, name)), name
+    record = json.load(open(os.path.join(directory, "config.json"), encoding="utf-8"))
+    assert record["model"]["reverse_source"] is True
+    assert record["source_language"] == "en" and record["target_language"] == "fr"
+    assert record["metadata"]["seed"] == 1
+    assert os.path.isdir(os.path.join(directory, "checkpoints"))
+    assert os.listdir(os.path.join(directory, "logs"))
+
+
+def test_load_in_a_fresh_process_translates_the_same(trained_translator, tmp_path):
+    """The classic failure of the Keras example: inference after reloading."""
+    translator, _, directory = trained_translator
+    sources = [s for s, _ in TINY_PAIRS]
+    expected = translator.translate(sources)
+    script = (
+        "import json, sys\n"
+        "import keras_seq2seq\n"
+        "t = keras_seq2seq.load(sys.argv[1])\n"
+        "print(json.dumps(t.translate(json.loads(sys.argv[2]))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, directory, json.dumps(sources)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_inference_models_are_rebuilt_by_name_after_load(trained_translator):
+    translator, _, directory = trained_translator
+    loaded = load(directory)
+    assert isinstance(loaded, Translator)
+    tokens = tf.constant([[5, 6, 7]])
+    for a, b in zip(translator.encoder_model(tokens), loaded.encoder_model(tokens)):
+        tf.debugging.assert_near(a, b)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "\t\n", "😀🎉", "a\x00b\x07\x1b[31m", "Nice " * 5000, "\u200b\ufeff",
+     "<end> <pad>"],
+)
+def test_any_string_gives_a_bounded_translation(trained_translator, text):
+    translator, _, _ = trained_translator
+    out = translator.translate(text)
+    assert isinstance(out, str)
+    assert len(out.split()) <= translator.max_output_tokens
+    if not text.strip():
+        assert out == ""
+
+
+def test_invalid_utf8_bytes_and_mixed_batches(trained_translator):
+    translator, _, _ = trained_translator
+    batch = [b"\xff\xfe bad", "", "Thank you.", "😀" * 3000, b"\xc3"]
+    out = translator.translate(batch)
+    assert len(out) == len(batch) and all(isinstance(t, str) for t in out)
+    assert out[1] == "" and out[2] == translator.translate("Thank you.")
+
+
+def test_source_is_reversed_for_the_encoder(trained_translator):
+    translator, _, _ = trained_translator
+    tokens, lengths = translator.encoder_inputs(tf.constant(["Thank you .", "you"]))
+    ids = translator.source_tokenizer.encode(tf.constant(["Thank you ."])).to_list()[0]
+    assert tokens.numpy()[0].tolist() == ids[::-1]
+    assert tokens.numpy()[1, 1:].tolist() == [0, 0]  # padding stays on the right
+    assert lengths.numpy().tolist() == [3, 1]
+
+
+def test_max_output_is_tied_to_source_length(trained_translator):
+    translator, _, _ = trained_translator
+    limits = translator.max_lengths(tf.constant([0, 3, 1000])).numpy().tolist()
+    assert limits == [10, 16, translator.max_output_tokens]
+
+
+def test_load_errors_name_the_file(trained_translator, tmp_path):
+    _, _, directory = trained_translator
+    with pytest.raises(ModelDirectoryError, match="not found"):
+        load(str(tmp_path / "nowhere"))
+    with pytest.raises(ModelDirectoryError, match="no config.json"):
+        load(str(tmp_path))
+    broken = tmp_path / "broken"
+    shutil.copytree(directory, broken, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    (broken / "model.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ModelDirectoryError, match="model.weights.h5"):
+        load(str(broken))
+    os.remove(broken / "model.weights.h5")
+    with pytest.raises(ModelDirectoryError, match="Weights file not found"):
+        load(str(broken))
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelDirectoryError, match="config.json is invalid"):
+        load(str(broken))
+
+
+def test_output_directory_must_be_writable(tmp_path):
+    from keras_seq2seq.training import train
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError, match="Cannot write to the output directory"):
+        train(TINY_PAIRS, tiny_config(), str(blocker / "run"), epochs=1, verbose=0)
