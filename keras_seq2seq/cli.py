@@ -126,7 +126,7 @@ def _train(args, parser):
     if validation_pairs is not None:
         sources, references = zip(*validation_pairs)
         started = time.time()
-        hypotheses = translator.translate(list(sources), batch_size=128)
+        hypotheses = translator.translate(list(sources), batch_size=128, progress=True)
         bleu = corpus_bleu(hypotheses, references)
         translator.metadata["validation_bleu"] = round(bleu.score, 2)
         translator.metadata["validation_bleu_signature"] = str(bleu)

@@ -114,21 +114,27 @@ class Translator:
 
     # User API.
 
-    def translate(self, texts, batch_size=64):
+    def translate(self, texts, batch_size=64, progress=False):
         """Translate a list of strings; returns a list of strings.
 
         Args:
             texts: str or list of str (bytes are decoded as UTF-8, invalid
                 bytes replaced).
             batch_size: int. Sentences decoded together. Defaults to 64.
+            progress: bool. Show a Keras progress bar. Defaults to False.
         """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         single = isinstance(texts, (str, bytes))
         texts = [texts] if single else list(texts)
+        bar = keras.utils.Progbar(len(texts), unit_name="sentence") if progress else None
         results = []
         for start in range(0, len(texts), batch_size):
             chunk = tf.constant(texts[start : start + batch_size], dtype=tf.string)
             translations, _ = self._translate_graph(chunk)
             results.extend(t.decode("utf-8") for t in translations.numpy())
+            if bar is not None:
+                bar.update(len(results))
         return results[0] if single else results
 
     def save(self, directory):
