@@ -8,6 +8,7 @@ record), `source_vocab.txt`, `target_vocab.txt` and `model.weights.h5`;
 import json
 import os
 
+import keras
 import tensorflow as tf
 
 from keras_seq2seq.constants import PAD_ID
