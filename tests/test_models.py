@@ -66,7 +66,7 @@ def test_step_model_reproduces_teacher_forcing(cell_type, layers):
     for t in range(inputs["decoder_tokens"].shape[1]):
         token = tf.constant(inputs["decoder_tokens"][:, t])
         logits, *states = step_model([token, *states])
-        np.testing.assert_allclose(logits, expected[:, t], atol=1e-4)
+        np.testing.assert_allclose(logits, expected[:, t], atol=1e-5)
 
 
 def test_inference_models_share_the_trained_weights():

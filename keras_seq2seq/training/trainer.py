@@ -198,6 +198,7 @@ def train(
         epochs=epochs,
         callbacks=fit_callbacks,
         verbose=verbose,
+        shuffle=False,  # the dataset shuffles itself, within length buckets
     )
     if validation_data is not None and os.path.exists(best_path):
         model.load_weights(best_path)

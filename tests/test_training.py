@@ -1,0 +1,55 @@
+"""Integration tests: training on the article's example and on real pairs."""
+
+import itertools
+
+import keras
+
+from conftest import require_data
+from keras_seq2seq.models import get_preset
+from keras_seq2seq.training import train
+
+
+class FirstBatchLoss(keras.callbacks.Callback):
+    """Records the loss of the very first training batch."""
+
+    loss = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.loss is None:
+            self.loss = float(logs["loss"])
+
+
+def test_the_articles_single_pair_is_learned_exactly(tmp_path):
+    """The article's walk-through: "nice to meet you" -> "ravi de vous rencontrer"."""
+    config = get_preset("seed_toy")  # 3-d embeddings, 16 LSTM cells
+    translator, history = train(
+        [("nice to meet you", "ravi de vous rencontrer")],
+        config,
+        str(tmp_path / "toy"),
+        epochs=200,
+        batch_size=1,
+        learning_rate=3e-2,
+        verbose=0,
+    )
+    assert translator.translate("nice to meet you") == "ravi de vous rencontrer"
+    assert history.history["loss"][-1] < 0.05
+    # The vocabulary is the article's: 4 special tokens and 4 words per side.
+    assert translator.source_tokenizer.vocabulary_size == 8
+    assert translator.target_tokenizer.vocabulary_size == 8
+
+
+def test_loss_falls_on_2000_real_tatoeba_pairs(tmp_path):
+    (path,) = require_data("tatoeba/eng-fra.tsv.gz")
+    from keras_seq2seq.data import read_tsv_pairs
+
+    # The file is sorted by length; take every 30th pair for a varied sample.
+    pairs = list(itertools.islice(itertools.islice(read_tsv_pairs(path), 0, None, 30), 2000))
+    assert len(pairs) == 2000
+    config = get_preset("cpu", units=128, embedding_dim=64, min_frequency=1, dropout=0.0)
+    first_batch = FirstBatchLoss()
+    _, history = train(pairs, config, str(tmp_path / "real"), epochs=5, batch_size=32,
+                       learning_rate=3e-3, verbose=0, callbacks=[first_batch])
+    losses = history.history["loss"]
+    # From the untrained model (about ln(vocabulary size)) to the last epoch.
+    assert losses[-1] <= 0.6 * first_batch.loss, (first_batch.loss, losses)
+    assert losses == sorted(losses, reverse=True)
