@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq.constants import PAD_ID
-from keras_seq2seq.decoding import greedy_search
+from keras_seq2seq.decoding import beam_search, greedy_search
 from keras_seq2seq.models import Seq2SeqConfig, build_inference_models, build_training_model
 from keras_seq2seq.text import WordTokenizer, load_vocabulary, save_vocabulary
 
@@ -27,7 +27,111 @@ class ModelDirectoryError(ValueError):
     """A model directory is missing a file or has an invalid one."""
 
 
-class Translator:
+class _Decoder:
+    """Text in, text out around a step function: shared by single models
+    and ensembles.
+
+    A subclass provides `encode(texts) -> (states, source_lengths)` and
+    `step(tokens, states) -> (log_probs, states)` (the decoding contract),
+    plus `target_tokenizer` and the decoding limits set by `_set_limits`.
+    """
+
+    def _set_limits(self, max_input_tokens, max_output_tokens, length_ratio, length_offset):
+        self.max_input_tokens = max_input_tokens
+        self.max_output_tokens = max_output_tokens
+        self.length_ratio = length_ratio
+        self.length_offset = length_offset
+        self._graphs = {}
+
+    def max_lengths(self, source_lengths):
+        """Most tokens to generate per sentence: ratio * source words + offset."""
+        limit = tf.cast(self.length_ratio * tf.cast(source_lengths, tf.float32), tf.int32)
+        return tf.minimum(limit + self.length_offset, self.max_output_tokens)
+
+    def search(self, texts, beam_size=1, alpha=0.6):
+        """tf.string (B,) -> (tokens (B, K, T), scores (B, K), source lengths (B,)).
+
+        K is `beam_size`. Greedy search for beam size 1 (its score is the
+        summed log-probability), beam search otherwise (length-normalised
+        scores, best first).
+        """
+        states, lengths = self.encode(texts)
+        max_lengths = self.max_lengths(lengths)
+        if beam_size == 1:
+            tokens, scores = greedy_search(self.step, states, max_lengths)
+            return tokens[:, None, :], scores[:, None], lengths
+        tokens, scores, _ = beam_search(
+            self.step, states, max_lengths, beam_size=beam_size, alpha=alpha
+        )
+        return tokens, scores, lengths
+
+    def _translate_batch(self, texts, beam_size, alpha):
+        tokens, scores, lengths = self.search(texts, beam_size, alpha)
+        shape = tf.shape(tokens)  # (batch, beam, time)
+        flat = tf.reshape(tokens, [shape[0] * shape[1], shape[2]])
+        translations = tf.reshape(self.target_tokenizer.decode(flat), shape[:2])
+        # A source without a single word has nothing to translate.
+        translations = tf.where(lengths[:, None] > 0, translations, tf.constant(""))
+        return translations, scores
+
+    def _graph(self, beam_size, alpha):
+        key = (int(beam_size), float(alpha))
+        if key not in self._graphs:
+            if key[0] < 1:
+                raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
+            self._graphs[key] = tf.function(
+                lambda texts: self._translate_batch(texts, *key),
+                input_signature=[tf.TensorSpec([None], tf.string)],
+            )
+        return self._graphs[key]
+
+    def translate(
+        self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False
+    ):
+        """Translate a string or a list of strings.
+
+        Args:
+            texts: str or list of str (bytes are decoded as UTF-8, invalid
+                bytes replaced).
+            batch_size: int. Sentences decoded together. Defaults to 64.
+            beam_size: int. 1 for greedy search, more for beam search.
+                Defaults to 1.
+            alpha: float. Length-penalty strength of beam search. Defaults
+                to 0.6.
+            n_best: int or None. When set, return the `n_best` best
+                hypotheses of each sentence as (text, score) pairs, best
+                first (at most `beam_size`). Defaults to None.
+            progress: bool. Show a Keras progress bar. Defaults to False.
+
+        Returns:
+            A string per input (a list for a list), or with `n_best` a list
+            of (text, score) per input.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if n_best is not None and not 1 <= n_best <= beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
+        graph = self._graph(beam_size, alpha)
+        single = isinstance(texts, (str, bytes))
+        texts = [texts] if single else list(texts)
+        bar = keras.utils.Progbar(len(texts), unit_name="sentence") if progress else None
+        results = []
+        for start in range(0, len(texts), batch_size):
+            chunk = tf.constant(texts[start : start + batch_size], dtype=tf.string)
+            translations, scores = graph(chunk)
+            for row, row_scores in zip(translations.numpy(), scores.numpy()):
+                if n_best is None:
+                    results.append(row[0].decode("utf-8"))
+                else:
+                    results.append(
+                        [(t.decode("utf-8"), float(sc)) for t, sc in zip(row[:n_best], row_scores)]
+                    )
+            if bar is not None:
+                bar.update(len(results))
+        return results[0] if single else results
+
+
+class Translator(_Decoder):
     """Translate text with a trained encoder-decoder.
 
     Args:
@@ -63,16 +167,10 @@ class Translator:
         self.config = config
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
-        self.max_input_tokens = max_input_tokens
-        self.max_output_tokens = max_output_tokens
-        self.length_ratio = length_ratio
-        self.length_offset = length_offset
         self.metadata = dict(metadata or {})
+        self._set_limits(max_input_tokens, max_output_tokens, length_ratio, length_offset)
         self.encoder_model, self.decoder_step_model = build_inference_models(model, config)
-        self._translate_graph = tf.function(
-            self._translate_batch,
-            input_signature=[tf.TensorSpec([None], tf.string)],
-        )
+        self._num_states = config.num_layers * config.states_per_layer
 
     # Building blocks of the graph, usable on their own.
 
@@ -95,48 +193,27 @@ class Translator:
             )
         return tokens, lengths
 
+    def encode(self, texts):
+        """tf.string (B,) -> (decoder states, source lengths (B,)).
+
+        The states are `(rnn_states, memory)`: the encoder's final states
+        of every layer, and the attention memory (empty without attention),
+        which the step function carries along unchanged.
+        """
+        tokens, lengths = self.encoder_inputs(texts)
+        outputs = self.encoder_model(tokens, training=False)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        # tf.identity drops the Keras mask attached to the encoder outputs.
+        outputs = [tf.identity(o) for o in outputs]
+        return (outputs[: self._num_states], outputs[self._num_states :]), lengths
+
     def step(self, tokens, states):
         """The decoding step function: (tokens (B,), states) -> (log_probs, states)."""
-        logits, *states = self.decoder_step_model([tokens, *states], training=False)
-        return tf.nn.log_softmax(logits, axis=-1), list(states)
-
-    def max_lengths(self, source_lengths):
-        limit = tf.cast(self.length_ratio * tf.cast(source_lengths, tf.float32), tf.int32)
-        return tf.minimum(limit + self.length_offset, self.max_output_tokens)
-
-    def _translate_batch(self, texts):
-        tokens, lengths = self.encoder_inputs(texts)
-        states = list(self.encoder_model(tokens, training=False))
-        output, scores = greedy_search(self.step, states, self.max_lengths(lengths))
-        translations = self.target_tokenizer.decode(output)
-        # A source without a single word has nothing to translate.
-        translations = tf.where(lengths > 0, translations, tf.constant(""))
-        return translations, scores
-
-    # User API.
-
-    def translate(self, texts, batch_size=64, progress=False):
-        """Translate a list of strings; returns a list of strings.
-
-        Args:
-            texts: str or list of str (bytes are decoded as UTF-8, invalid
-                bytes replaced).
-            batch_size: int. Sentences decoded together. Defaults to 64.
-            progress: bool. Show a Keras progress bar. Defaults to False.
-        """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        single = isinstance(texts, (str, bytes))
-        texts = [texts] if single else list(texts)
-        bar = keras.utils.Progbar(len(texts), unit_name="sentence") if progress else None
-        results = []
-        for start in range(0, len(texts), batch_size):
-            chunk = tf.constant(texts[start : start + batch_size], dtype=tf.string)
-            translations, _ = self._translate_graph(chunk)
-            results.extend(t.decode("utf-8") for t in translations.numpy())
-            if bar is not None:
-                bar.update(len(results))
-        return results[0] if single else results
+        rnn_states, memory = states
+        logits, *rnn_states = self.decoder_step_model(
+            [tokens, *rnn_states, *memory], training=False
+        )
+        return tf.nn.log_softmax(logits, axis=-1), (list(rnn_states), memory)
 
     def save(self, directory):
         """Write the model directory (config, vocabularies, weights)."""
@@ -212,3 +289,43 @@ def load(directory):
         metadata=record.get("metadata"),
         **record.get("decoding", {}),
     )
+
+
+class Ensemble(_Decoder):
+    """Several models that share a target vocabulary, decoded as one.
+
+    At each step the members' log-probabilities are averaged (Sutskever et
+    al. 2014 ensembled five deep LSTMs). Each member tokenizes, reverses and
+    encodes the source its own way; decoding limits are the first member's.
+
+    Args:
+        translators: list of Translator.
+    """
+
+    def __init__(self, translators):
+        self.members = list(translators)
+        if not self.members:
+            raise ValueError("An ensemble needs at least one model.")
+        first = self.members[0]
+        for i, member in enumerate(self.members[1:], start=1):
+            if member.target_tokenizer.vocabulary != first.target_tokenizer.vocabulary:
+                raise ValueError(
+                    f"Ensemble member {i} has a different target vocabulary from member 0: "
+                    "ensembled models must share it (same ids for the same words)."
+                )
+        self.target_tokenizer = first.target_tokenizer
+        self.source_tokenizer = first.source_tokenizer
+        self._set_limits(
+            first.max_input_tokens, first.max_output_tokens, first.length_ratio,
+            first.length_offset,
+        )
+
+    def encode(self, texts):
+        encoded = [member.encode(texts) for member in self.members]
+        states = tuple(state for state, _ in encoded)
+        return states, encoded[0][1]
+
+    def step(self, tokens, states):
+        outputs = [member.step(tokens, s) for member, s in zip(self.members, states)]
+        log_probs = tf.add_n([lp for lp, _ in outputs]) / len(outputs)
+        return log_probs, tuple(s for _, s in outputs)

@@ -3,6 +3,9 @@
 import dataclasses
 
 CELL_TYPES = ("lstm", "gru")
+# "none" is the paper's model; "luong" adds global attention with the
+# "general" score (Luong, Pham & Manning 2015) over the top encoder layer.
+ATTENTION_TYPES = ("none", "luong")
 
 
 @dataclasses.dataclass
@@ -37,10 +40,17 @@ class Seq2SeqConfig:
     max_target_length: int = 50
     # Lowercase text before lookup.
     lowercase: bool = False
+    # "none" (Sutskever et al.: the final states are all the decoder sees)
+    # or "luong" (the decoder also attends over every encoder output).
+    attention: str = "none"
 
     def __post_init__(self):
         if self.cell_type not in CELL_TYPES:
             raise ValueError(f"cell_type must be one of {CELL_TYPES}, got {self.cell_type!r}.")
+        if self.attention not in ATTENTION_TYPES:
+            raise ValueError(
+                f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}."
+            )
         for name in ("source_vocab_size", "target_vocab_size"):
             if getattr(self, name) <= 4:
                 raise ValueError(f"{name} must be more than the 4 special tokens.")

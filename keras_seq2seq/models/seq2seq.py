@@ -6,6 +6,8 @@ Training graph (teacher forcing):
         final (h, c) of every layer = the context vector
     decoder_tokens (B, T) -> decoder_embedding -> decoder_rnn_0 ... _{N-1}
         (layer i starts from encoder layer i's final states)
+        [attention: attention over the top encoder layer's outputs ->
+         attention_projection tanh(W [context; h])]
         -> output_projection -> logits (B, T, target_vocab)
 
 Test phase: `build_inference_models` builds an encoder model and a
@@ -21,6 +23,9 @@ from keras_seq2seq.models.config import Seq2SeqConfig
 ENCODER_EMBEDDING = "encoder_embedding"
 DECODER_EMBEDDING = "decoder_embedding"
 OUTPUT_PROJECTION = "output_projection"
+ATTENTION_KEYS = "attention_keys"
+ATTENTION = "attention"
+ATTENTION_PROJECTION = "attention_projection"
 
 # The step model feeds the decoder embedding of one token (whose padding
 # mask means nothing) to the LSTM cells, which take no mask; Keras warns
@@ -36,6 +41,25 @@ def encoder_rnn_name(i):
 
 def decoder_rnn_name(i):
     return f"decoder_rnn_{i}"
+
+
+def _attention_layers(config):
+    # Luong et al. 2015, global attention with the "general" score
+    # h_t . (W_a h_s): the keys W_a h_s are computed once per source, Keras'
+    # dot-product Attention does the softmax and weighted sum, and
+    # tanh(W_c [c_t; h_t]) is the attentional state fed to the output layer.
+    return (
+        keras.layers.Dense(config.units, use_bias=False, name=ATTENTION_KEYS),
+        keras.layers.Attention(name=ATTENTION),
+        keras.layers.Dense(config.units, activation="tanh", name=ATTENTION_PROJECTION),
+    )
+
+
+def _attend(model_or_layers, query, values, keys, source_mask):
+    """Attentional state for queries (B, T, units) over the source memory."""
+    _, attention, projection = model_or_layers
+    context = attention([query, values, keys], mask=[None, source_mask])  # (B, T, units)
+    return projection(keras.layers.Concatenate()([context, query]))
 
 
 def _recurrent_layer(config, name):
@@ -76,6 +100,7 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
     encoder_rnns = [_recurrent_layer(config, encoder_rnn_name(i)) for i in range(config.num_layers)]
     decoder_rnns = [_recurrent_layer(config, decoder_rnn_name(i)) for i in range(config.num_layers)]
     output_projection = keras.layers.Dense(target_vocab_size, name=OUTPUT_PROJECTION)
+    attention_layers = _attention_layers(config) if config.attention != "none" else None
 
     # Functional model.
     encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
@@ -94,6 +119,10 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
         y, *_ = rnn(y, initial_state=context[i])
         if config.dropout:
             y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}")(y)
+    if attention_layers is not None:
+        source_mask = keras.ops.not_equal(encoder_tokens, 0)  # (batch, source_time)
+        keys = attention_layers[0](x)  # (batch, source_time, units)
+        y = _attend(attention_layers, y, x, keys, source_mask)
     logits = output_projection(y)  # (batch, target_time, target_vocab_size)
 
     return keras.Model(
@@ -110,18 +139,26 @@ def build_inference_models(model, config):
         (encoder_model, decoder_step_model):
         - `encoder_model(encoder_tokens (B, S)) -> [states...]`, the final
           states of every encoder layer, flattened: h0, c0, h1, c1, ...
-          (LSTM) or h0, h1, ... (GRU), each (B, units);
-        - `decoder_step_model([token (B,), *states]) -> [logits (B, V),
-          *new_states]`, one decoder step, run with each layer's cell so it
-          has no time loop (this is also what converts to TFLite).
+          (LSTM) or h0, h1, ... (GRU), each (B, units); with attention,
+          followed by the memory: outputs (B, S, units), keys (B, S,
+          units) and the source mask (B, S) as float32 (1 = word);
+        - `decoder_step_model([token (B,), *states, *memory]) -> [logits
+          (B, V), *new_states]`, one decoder step, run with each layer's
+          cell so it has no time loop (this is also what converts to
+          TFLite).
     """
+    attention = config.attention != "none"
     encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
     x = model.get_layer(ENCODER_EMBEDDING)(encoder_tokens)
     states = []
     for i in range(config.num_layers):
         x, *layer_states = model.get_layer(encoder_rnn_name(i))(x)
         states.extend(layer_states)
-    encoder_model = keras.Model(encoder_tokens, states, name="encoder_model")
+    memory = []
+    if attention:
+        source_mask = keras.ops.cast(keras.ops.not_equal(encoder_tokens, 0), "float32")
+        memory = [x, model.get_layer(ATTENTION_KEYS)(x), source_mask]
+    encoder_model = keras.Model(encoder_tokens, states + memory, name="encoder_model")
 
     k = config.states_per_layer
     token = keras.Input(shape=(), dtype="int32", name="token")
@@ -141,9 +178,20 @@ def build_inference_models(model, config):
         if not isinstance(layer_states, (list, tuple)):
             layer_states = [layer_states]
         new_states.extend(layer_states)
+    memory_inputs = []
+    if attention:
+        memory_inputs = [
+            keras.Input(shape=(None, config.units), name="encoder_outputs"),
+            keras.Input(shape=(None, config.units), name="attention_keys"),
+            keras.Input(shape=(None,), name="source_mask"),
+        ]
+        values, keys, mask = memory_inputs
+        layers = [model.get_layer(n) for n in (ATTENTION_KEYS, ATTENTION, ATTENTION_PROJECTION)]
+        query = keras.ops.expand_dims(y, 1)  # (batch, 1, units)
+        y = _attend(layers, query, values, keys, keras.ops.cast(mask, "bool"))[:, 0]
     logits = model.get_layer(OUTPUT_PROJECTION)(y)  # (batch, target_vocab_size)
     decoder_step_model = keras.Model(
-        [token, *state_inputs], [logits, *new_states], name="decoder_step_model"
+        [token, *state_inputs, *memory_inputs], [logits, *new_states], name="decoder_step_model"
     )
     return encoder_model, decoder_step_model
 
