@@ -134,3 +134,78 @@ def test_output_directory_must_be_writable(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OSError, match="Cannot write to the output directory"):
         train(TINY_PAIRS, tiny_config(), str(blocker / "run"), epochs=1, verbose=0)
+
+
+def test_beam_size_one_equals_greedy_on_a_real_model(trained_translator):
+    translator, _, _ = trained_translator
+    sources = [s for s, _ in TINY_PAIRS] + ["I am tall.", "Good cats!"]
+    greedy_tokens, _, _ = translator.search(tf.constant(sources), beam_size=1)
+    encoded, lengths = translator.encode(tf.constant(sources))
+    from keras_seq2seq.decoding import beam_search
+
+    beam_tokens, _, _ = beam_search(translator.step, encoded, translator.max_lengths(lengths),
+                                    beam_size=1)
+    assert beam_tokens.numpy().tolist() == greedy_tokens.numpy().tolist()
+
+
+def test_beam_search_translations_and_n_best(trained_translator):
+    translator, _, _ = trained_translator
+    sources = [s for s, _ in TINY_PAIRS]
+    beam = translator.translate(sources, beam_size=4)
+    assert sum(b == t for b, (_, t) in zip(beam, TINY_PAIRS)) >= len(TINY_PAIRS) - 1
+    n_best = translator.translate(sources[:3], beam_size=4, n_best=3)
+    for hypotheses, best in zip(n_best, beam[:3]):
+        assert len(hypotheses) == 3 and hypotheses[0][0] == best
+        scores = [score for _, score in hypotheses]
+        assert scores == sorted(scores, reverse=True)
+    with pytest.raises(ValueError, match="n_best"):
+        translator.translate("Thank you.", beam_size=2, n_best=3)
+
+
+def test_ensemble_of_a_model_with_itself_is_that_model(trained_translator):
+    from keras_seq2seq.translator import Ensemble
+
+    translator, _, directory = trained_translator
+    ensemble = Ensemble([translator, load(directory)])
+    sources = [s for s, _ in TINY_PAIRS] + ["", "I love rain."]
+    assert ensemble.translate(sources) == translator.translate(sources)
+    assert ensemble.translate(sources, beam_size=3) == translator.translate(sources, beam_size=3)
+    one = ensemble.translate(sources[:2], beam_size=3, n_best=2)
+    other = translator.translate(sources[:2], beam_size=3, n_best=2)
+    for a, b in zip(one, other):
+        assert [t for t, _ in a] == [t for t, _ in b]
+        assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=1e-4)
+
+
+def test_ensemble_needs_a_shared_target_vocabulary(trained_translator, tmp_path):
+    from keras_seq2seq.text import WordTokenizer
+    from keras_seq2seq.translator import Ensemble
+
+    translator, _, _ = trained_translator
+    other = Translator(
+        translator.model, translator.config, translator.source_tokenizer,
+        WordTokenizer(translator.target_tokenizer.vocabulary[:-1] + ["zzz"], language="fr"),
+    )
+    with pytest.raises(ValueError, match="target vocabulary"):
+        Ensemble([translator, other])
+    with pytest.raises(ValueError, match="at least one"):
+        Ensemble([])
+
+
+def test_attention_model_trains_saves_and_reloads(tmp_path):
+    from keras_seq2seq.training import train
+
+    out = str(tmp_path / "attention")
+    translator, history = train(
+        TINY_PAIRS, tiny_config(units=64, embedding_dim=32, attention="luong", num_layers=2),
+        out, epochs=120, batch_size=12, learning_rate=1e-2, verbose=0, seed=2,
+    )
+    names = {layer.name for layer in translator.model.layers}
+    assert {"attention_keys", "attention", "attention_projection"} <= names
+    memory = translator.encode(tf.constant(["Thank you.", "I am cold ."]))[0][1]
+    assert [tuple(m.shape) for m in memory] == [(2, 4, 64), (2, 4, 64), (2, 4)]
+    hypotheses = translator.translate([s for s, _ in TINY_PAIRS], beam_size=2)
+    assert sum(h == t for h, (_, t) in zip(hypotheses, TINY_PAIRS)) >= len(TINY_PAIRS) - 1
+    reloaded = load(out)
+    assert reloaded.config.attention == "luong"
+    assert reloaded.translate([s for s, _ in TINY_PAIRS], beam_size=2) == hypotheses

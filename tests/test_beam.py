@@ -1,0 +1,130 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+from keras_seq2seq.decoding import beam_search, greedy_search, length_penalty
+
+A, B, C = 4, 5, 6
+VOCAB = 8
+
+
+def markov_step(table, calls=None):
+    """A step function whose next-token distribution depends on the last token.
+
+    `table` maps a token to {next token: probability}; the rest of the mass
+    is spread over the other tokens. States are a dummy (N,) tensor.
+    """
+    matrix = np.full((VOCAB, VOCAB), 1e-6)
+    for prev, dist in table.items():
+        for nxt, p in dist.items():
+            matrix[prev, nxt] = p
+    log_matrix = tf.constant(np.log(matrix / matrix.sum(1, keepdims=True)), tf.float32)
+
+    def step(tokens, states):
+        if calls is not None:
+            calls.append(1)
+        return tf.gather(log_matrix, tokens), states
+
+    return step
+
+
+def _search(table, max_lengths, calls=None, **kwargs):
+    n = len(max_lengths)
+    return beam_search(markov_step(table, calls), [tf.zeros([n])], tf.constant(max_lengths),
+                       **kwargs)
+
+
+# Greedy takes A (0.6) and then wanders; the best sentence is B <end> (0.36).
+GARDEN_PATH = {
+    START_ID: {A: 0.6, B: 0.4},
+    A: {A: 0.4, C: 0.3, END_ID: 0.3},
+    B: {END_ID: 0.9, C: 0.1},
+    C: {END_ID: 0.9, A: 0.1},
+}
+
+
+def test_beam_finds_the_best_sequence_that_greedy_misses():
+    tokens, scores, log_probs = _search(GARDEN_PATH, [10], beam_size=2, alpha=0.0)
+    best = tokens.numpy()[0, 0].tolist()
+    # The second beam (A A ...) lives on to the limit; the winner is padded.
+    assert best[:2] == [B, END_ID] and set(best[2:]) == {PAD_ID}
+    np.testing.assert_allclose(log_probs.numpy()[0, 0], math.log(0.36), rtol=1e-4)
+    greedy, _ = greedy_search(markov_step(GARDEN_PATH), [tf.zeros([1])], tf.constant([10]))
+    assert greedy.numpy()[0, :2].tolist() == [A, A]
+
+
+def test_length_penalty_prefers_longer_hypotheses():
+    table = {START_ID: {END_ID: 0.5, A: 0.5}, A: {END_ID: 0.9, C: 0.1}}
+    short, *_ = _search(table, [5], beam_size=2, alpha=0.0)
+    assert short.numpy()[0, 0].tolist() == [END_ID, PAD_ID]
+    # log(0.45) / ((5 + 2) / 6) > log(0.5) / 1 once alpha = 1.
+    long, scores, log_probs = _search(table, [5], beam_size=2, alpha=1.0)
+    assert long.numpy()[0, 0].tolist() == [A, END_ID]
+    np.testing.assert_allclose(
+        scores.numpy()[0, 0], math.log(0.45) / float(length_penalty(2, 1.0)), rtol=1e-4
+    )
+
+
+def test_n_best_are_sorted_and_distinct():
+    tokens, scores, _ = _search(GARDEN_PATH, [6], beam_size=4, alpha=0.6)
+    scores = scores.numpy()[0]
+    assert np.all(np.diff(scores) <= 1e-6)
+    hypotheses = [tuple(row) for row in tokens.numpy()[0].tolist()]
+    assert len(set(hypotheses)) == 4
+    assert hypotheses[0][:2] == (B, END_ID)
+
+
+def test_stops_as_soon_as_every_beam_has_ended():
+    calls = []
+    table = {START_ID: {A: 0.5, B: 0.5}, A: {END_ID: 1.0}, B: {END_ID: 1.0}}
+    tokens, *_ = _search(table, [50, 50], calls=calls, beam_size=2)
+    assert tokens.shape[-1] == 2  # A <end> and B <end>
+    assert len(calls) == 2
+
+
+def test_per_sentence_limits_and_padding_after_end():
+    table = {START_ID: {A: 0.9}, A: {A: 0.9}}
+    tokens, *_ = _search(table, [3, 1], beam_size=3)
+    tokens = tokens.numpy()
+    assert tokens.shape == (2, 3, 3)
+    assert tokens[0, 0].tolist() == [A, A, A]
+    assert tokens[1, 0].tolist() == [A, PAD_ID, PAD_ID]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_beam_size_one_equals_greedy(seed):
+    rng = np.random.default_rng(seed)
+    table = {t: dict(zip(range(VOCAB), rng.dirichlet(np.ones(VOCAB) * 0.5))) for t in range(VOCAB)}
+    step = markov_step(table)
+    max_lengths = tf.constant([4, 7, 9])
+    states = [tf.zeros([3])]
+    beam, _, beam_log_probs = beam_search(step, states, max_lengths, beam_size=1)
+    greedy, greedy_log_probs = greedy_search(step, states, max_lengths)
+    assert beam.numpy()[:, 0].tolist() == greedy.numpy().tolist()
+    np.testing.assert_allclose(beam_log_probs.numpy()[:, 0], greedy_log_probs.numpy(), rtol=1e-5)
+
+
+def test_nested_states_are_reordered_with_their_beams():
+    # The state remembers the path taken; the step function checks it.
+    def step(tokens, states):
+        history, = states
+        history = history * 10 + tokens
+        dist = tf.where(tokens[:, None] == START_ID,
+                        tf.math.log([[1e-6, 1e-6, 1e-6, 1e-6, 0.5, 0.5, 1e-6, 1e-6]]),
+                        tf.math.log([[1e-6, 1e-6, 1e-6, 0.99, 1e-6, 1e-6, 1e-6, 1e-6]]))
+        return dist, (history,)
+
+    tokens, *_ = beam_search(step, (tf.zeros([1], tf.int32),), tf.constant([5]), beam_size=2)
+    assert sorted(r[0] for r in tokens.numpy()[0].tolist()) == [A, B]
+
+
+def test_graph_mode_and_bad_beam_size():
+    fn = tf.function(lambda m: beam_search(markov_step(GARDEN_PATH), [tf.zeros([2])], m,
+                                           beam_size=3))
+    tokens, scores, _ = fn(tf.constant([5, 5]))
+    assert tokens.shape[:2] == (2, 3)
+    with pytest.raises(ValueError, match="beam_size"):
+        beam_search(markov_step(GARDEN_PATH), [tf.zeros([1])], tf.constant([3]), beam_size=0)
