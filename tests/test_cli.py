@@ -3,8 +3,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, TINY_PAIRS, require_data, write_tsv
 
+from conftest import REPO_ROOT, TINY_PAIRS, require_data, write_tsv
 from keras_seq2seq.cli import main
 
 

@@ -2,8 +2,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_config
 
+from conftest import tiny_config
 from keras_seq2seq.models import (
     PRESETS,
     Seq2SeqConfig,

@@ -1,8 +1,8 @@
 import gzip
 
 import pytest
-from conftest import TINY_PAIRS, require_data, write_tsv
 
+from conftest import TINY_PAIRS, require_data, write_tsv
 from keras_seq2seq.data import (
     CorpusError,
     in_validation,

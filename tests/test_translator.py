@@ -6,8 +6,8 @@ import sys
 
 import pytest
 import tensorflow as tf
-from conftest import TINY_PAIRS, tiny_config
 
+from conftest import TINY_PAIRS, tiny_config
 from keras_seq2seq import load
 from keras_seq2seq.translator import ModelDirectoryError, Translator
 
