@@ -137,26 +137,95 @@ def _train(args, parser):
     print(f"Model saved to {args.out}")
 
 
+def _add_decoding_arguments(p):
+    p.add_argument("--model", action="append",
+                   help="Model directory; repeat it to decode with an ensemble of models "
+                   "that share a target vocabulary. Default: the shipped saved_models/en-fr.")
+    p.add_argument("--beam-size", type=int, default=1,
+                   help="1 for greedy search, more for beam search. Default: 1.")
+    p.add_argument("--alpha", type=float, default=0.6,
+                   help="Beam-search length penalty (GNMT). Default: 0.6.")
+    p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
+
+
+def _load_models(args):
+    from keras_seq2seq.translator import Ensemble, load
+
+    paths = args.model or [DEFAULT_MODEL]
+    translators = [load(path) for path in paths]
+    return translators[0] if len(translators) == 1 else Ensemble(translators)
+
+
 def _add_translate_parser(subparsers):
     p = subparsers.add_parser("translate", help="Translate text with a trained model.")
     p.add_argument("text", nargs="*", help="Sentences to translate; stdin lines when none.")
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help="Model directory. Default: the shipped saved_models/en-fr.")
-    p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
+    _add_decoding_arguments(p)
+    p.add_argument("--n-best", type=int,
+                   help="Print the N best hypotheses of each sentence as "
+                   "'index<TAB>score<TAB>text' lines (N <= beam size).")
     p.set_defaults(func=_translate)
 
 
 def _translate(args, parser):
-    from keras_seq2seq.translator import load
-
-    translator = load(args.model)
+    translator = _load_models(args)
     if args.text:
         texts = args.text
     else:
         # Bytes, not text: invalid UTF-8 is replaced in the graph, not fatal here.
         texts = sys.stdin.buffer.read().splitlines()
-    for translation in translator.translate(texts, batch_size=args.batch_size):
-        print(translation)
+    results = translator.translate(
+        texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
+        n_best=args.n_best,
+    )
+    for index, result in enumerate(results):
+        if args.n_best is None:
+            print(result)
+        else:
+            for text, score in result:
+                print(f"{index}\t{score:.4f}\t{text}")
+
+
+def _add_evaluate_parser(subparsers):
+    p = subparsers.add_parser(
+        "evaluate", help="BLEU, chrF (sacreBLEU) and perplexity on line-aligned test files."
+    )
+    p.add_argument("--source", required=True, help="Source sentences, one per line (.gz ok).")
+    p.add_argument("--reference", required=True, help="Reference translations, line-aligned.")
+    _add_decoding_arguments(p)
+    p.add_argument("--hypotheses", default="hypotheses.txt",
+                   help="Where to write the translations. Default: hypotheses.txt.")
+    p.add_argument("--json", action="store_true", help="Print the report as JSON.")
+    p.set_defaults(func=_evaluate)
+
+
+def _evaluate(args, parser):
+    import json
+
+    from keras_seq2seq.data import read_parallel_files
+    from keras_seq2seq.evaluation import evaluate
+
+    translator = _load_models(args)
+    corpus = read_parallel_files(args.source, args.reference)
+    pairs = list(corpus)
+    report, hypotheses = evaluate(
+        translator, pairs, beam_size=args.beam_size, alpha=args.alpha,
+        batch_size=args.batch_size, progress=not args.json,
+    )
+    report["skipped_lines"] = corpus.report.skipped
+    report["models"] = args.model or [DEFAULT_MODEL]
+    report["hypotheses"] = args.hypotheses
+    with open(args.hypotheses, "w", encoding="utf-8") as f:
+        f.writelines(h + "\n" for h in hypotheses)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        search = "greedy" if args.beam_size == 1 else f"beam {args.beam_size}"
+        ppl = report.get("perplexity", report.get("member_perplexities"))
+        print(f"{report['pairs']} pairs, {search}: BLEU {report['bleu']:.2f}  "
+              f"chrF {report['chrf']:.2f}  perplexity {ppl}")
+        print(report["bleu_details"])
+        print(f"BLEU signature: {report['bleu_signature']}")
+        print(f"Hypotheses written to {args.hypotheses}")
 
 
 def build_parser():
@@ -168,6 +237,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(subparsers)
     _add_translate_parser(subparsers)
+    _add_evaluate_parser(subparsers)
     return parser
 
 
@@ -186,7 +256,9 @@ def main(argv=None):
 
     try:
         args.func(args, parser)
-    except (CorpusError, ModelDirectoryError, VocabularyError, OSError) as e:
+    # CorpusError, ModelDirectoryError and VocabularyError are ValueErrors;
+    # ValueError also covers bad option values found by the library.
+    except (CorpusError, ModelDirectoryError, VocabularyError, OSError, ValueError) as e:
         print(f"keras-seq2seq: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import REPO_ROOT, TINY_PAIRS, require_data, write_tsv
 from keras_seq2seq.cli import main
+from keras_seq2seq.constants import END_ID, START_ID
 
 
 def test_train_then_translate(tmp_path, capsys):
@@ -114,3 +115,73 @@ def test_shipped_model_bleu_on_real_validation_split():
     # Measured on the whole split when it was trained (model card); a 500-pair
     # sample scatters a few points around it.
     assert bleu.score > 20, str(bleu)
+
+
+def test_evaluate_reports_sacrebleu_chrf_and_perplexity(trained_translator, tmp_path, capsys):
+    import sacrebleu
+
+    translator, _, directory = trained_translator
+    sources = [s for s, _ in TINY_PAIRS]
+    references = [t for _, t in TINY_PAIRS]
+    references[0] = "Enchanté."  # so the score is not simply 100
+    (tmp_path / "test.en").write_text("".join(s + "\n" for s in sources), encoding="utf-8")
+    (tmp_path / "test.fr").write_text("".join(r + "\n" for r in references), encoding="utf-8")
+    hypotheses_path = tmp_path / "hyp.txt"
+    code = main([
+        "evaluate", "--model", directory, "--source", str(tmp_path / "test.en"),
+        "--reference", str(tmp_path / "test.fr"), "--beam-size", "2", "--json",
+        "--hypotheses", str(hypotheses_path),
+    ])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    hypotheses = hypotheses_path.read_text(encoding="utf-8").splitlines()
+    assert hypotheses == translator.translate(sources, beam_size=2)
+    expected = sacrebleu.corpus_bleu(hypotheses, [references])
+    assert report["bleu"] == pytest.approx(expected.score, abs=0.01)
+    assert 0 < report["bleu"] < 100
+    assert report["chrf"] == pytest.approx(
+        sacrebleu.corpus_chrf(hypotheses, [references]).score, abs=0.01)
+    assert "tok:13a" in report["bleu_signature"] and "case:mixed" in report["bleu_signature"]
+    # A model that learned these pairs is far from uniform (the vocabulary size).
+    assert 1.0 < report["perplexity"] < translator.target_tokenizer.vocabulary_size / 4
+    assert report["pairs"] == len(TINY_PAIRS) and report["beam_size"] == 2
+
+
+def test_perplexity_matches_a_hand_computation(trained_translator):
+    import math
+
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_seq2seq.evaluation import perplexity
+
+    translator, _, _ = trained_translator
+    pairs = TINY_PAIRS[:3]
+    value, tokens = perplexity(translator, pairs, batch_size=2)
+    # By hand, one pair at a time: -log p(reference token) summed, <end> included.
+    nll, count = 0.0, 0
+    for source, target in pairs:
+        encoder, _ = translator.encoder_inputs(tf.constant([source]))
+        ids = translator.target_tokenizer.encode(tf.constant([target])).to_list()[0]
+        decoder = tf.constant([[START_ID] + ids], tf.int32)
+        logits = translator.model({"encoder_tokens": encoder, "decoder_tokens": decoder},
+                                  training=False)
+        log_probs = tf.nn.log_softmax(logits[0]).numpy()
+        targets = ids + [END_ID]
+        nll -= float(np.sum(log_probs[np.arange(len(targets)), targets]))
+        count += len(targets)
+    assert tokens == count
+    assert value == pytest.approx(math.exp(nll / count), rel=1e-4)
+
+
+def test_translate_with_beam_n_best_and_an_ensemble(trained_translator, capsys):
+    translator, _, directory = trained_translator
+    code = main(["translate", "--model", directory, "--model", directory, "--beam-size", "3",
+                 "--n-best", "2", "Thank you.", "I am cold."])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["0", "0", "1", "1"]
+    assert lines[0].split("\t")[2] == translator.translate("Thank you.", beam_size=3)
+    assert main(["translate", "--model", directory, "--beam-size", "2", "--n-best", "3",
+                 "x"]) == 1
+    assert "n_best" in capsys.readouterr().err

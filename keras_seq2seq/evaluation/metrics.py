@@ -1,0 +1,139 @@
+"""Corpus metrics of a translator on (source, reference) pairs."""
+
+import math
+import time
+
+import keras
+import sacrebleu
+import tensorflow as tf
+
+from keras_seq2seq.data.pipeline import make_dataset
+
+
+def _check_lengths(hypotheses, references):
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references.")
+
+
+def _score(metric, hypotheses, references, with_signature):
+    hypotheses, references = list(hypotheses), list(references)
+    _check_lengths(hypotheses, references)
+    score = metric.corpus_score(hypotheses, [references])
+    return (score, str(metric.get_signature())) if with_signature else score
+
+
+def corpus_bleu(hypotheses, references, tokenize="13a", with_signature=False):
+    """Corpus BLEU (sacreBLEU, cased) of detokenized hypotheses, one reference each.
+
+    Returns a `sacrebleu.BLEUScore` (`.score` is the usual 0-100 number,
+    `str()` the full line), with the sacreBLEU signature string as a second
+    value when `with_signature`.
+    """
+    return _score(sacrebleu.BLEU(tokenize=tokenize), hypotheses, references, with_signature)
+
+
+def corpus_chrf(hypotheses, references, with_signature=False):
+    """Corpus chrF (sacreBLEU) against one reference each; see `corpus_bleu`."""
+    return _score(sacrebleu.CHRF(), hypotheses, references, with_signature)
+
+
+def perplexity(translator, pairs, batch_size=64, progress=False):
+    """Perplexity of the references under teacher forcing.
+
+    exp(mean negative log-likelihood per target token), `<end>` included,
+    padding excluded. Pairs whose source is empty are left out (the model
+    cannot encode them).
+
+    Args:
+        translator: Translator.
+        pairs: list of (source, reference) strings.
+        batch_size: int. Defaults to 64.
+        progress: bool. Show a progress bar. Defaults to False.
+
+    Returns:
+        (perplexity, target tokens counted).
+    """
+    dataset = make_dataset(
+        pairs,
+        translator.source_tokenizer,
+        translator.target_tokenizer,
+        batch_size=batch_size,
+        reverse_source=translator.config.reverse_source,
+        max_source_length=10**6,
+        max_target_length=10**6,
+        shuffle=False,
+        bucket_boundaries=None,
+        cache=False,
+    )
+    model = translator.model
+
+    @tf.function
+    def batch_nll(inputs, targets, weights):
+        logits = model(inputs, training=False)
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+        return tf.reduce_sum(nll * weights), tf.reduce_sum(weights)
+
+    total, count = 0.0, 0.0
+    bar = keras.utils.Progbar(len(pairs), unit_name="pair") if progress else None
+    seen = 0
+    for inputs, targets, weights in dataset:
+        nll, tokens = batch_nll(inputs, targets, weights)
+        total += float(nll)
+        count += float(tokens)
+        seen += int(targets.shape[0])
+        if bar is not None:
+            bar.update(seen)
+    if not count:
+        raise ValueError("No reference token to score: every pair was empty.")
+    return math.exp(total / count), int(count)
+
+
+def evaluate(translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False):
+    """Translate the sources and score them against the references.
+
+    Args:
+        translator: Translator or Ensemble.
+        pairs: list of (source, reference) strings.
+        beam_size: int. 1 for greedy. Defaults to 1.
+        alpha: float. Beam-search length penalty. Defaults to 0.6.
+        batch_size: int. Defaults to 64.
+        progress: bool. Show progress bars. Defaults to False.
+
+    Returns:
+        (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU
+        signatures, perplexity (per member for an ensemble), counts and
+        timing; and the list of hypotheses.
+    """
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("Nothing to evaluate: no (source, reference) pair.")
+    sources, references = zip(*pairs)
+    started = time.time()
+    hypotheses = translator.translate(
+        list(sources), batch_size=batch_size, beam_size=beam_size, alpha=alpha, progress=progress
+    )
+    seconds = time.time() - started
+    bleu, bleu_signature = corpus_bleu(hypotheses, references, with_signature=True)
+    chrf, chrf_signature = corpus_chrf(hypotheses, references, with_signature=True)
+    report = {
+        "pairs": len(pairs),
+        "beam_size": beam_size,
+        "alpha": alpha if beam_size > 1 else None,
+        "bleu": round(bleu.score, 2),
+        "bleu_signature": bleu_signature,
+        "bleu_details": str(bleu),
+        "chrf": round(chrf.score, 2),
+        "chrf_signature": chrf_signature,
+        "translation_seconds": round(seconds, 2),
+        "sentences_per_second": round(len(pairs) / max(seconds, 1e-9), 1),
+    }
+    members = getattr(translator, "members", [translator])
+    perplexities = [
+        perplexity(member, pairs, batch_size=batch_size, progress=progress)[0]
+        for member in members
+    ]
+    if len(members) == 1:
+        report["perplexity"] = round(perplexities[0], 2)
+    else:
+        report["member_perplexities"] = [round(p, 2) for p in perplexities]
+    return report, hypotheses
