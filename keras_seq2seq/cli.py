@@ -47,6 +47,11 @@ def _add_train_parser(subparsers):
     p.add_argument("--units", type=int, help="Override the preset's units per layer.")
     p.add_argument("--embedding-dim", type=int, help="Override the preset's embedding size.")
     p.add_argument("--epochs", type=int, default=10, help="Default: 10.")
+    p.add_argument("--max-minutes", type=float,
+                   help="Stop after the epoch that passes this much training time.")
+    p.add_argument("--attention", choices=["none", "luong"],
+                   help="Override the preset's attention (none: the paper's model).")
+    p.add_argument("--dropout", type=float, help="Override the preset's dropout.")
     p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam. Default: 1e-3.")
     p.add_argument("--max-examples", type=int,
@@ -90,6 +95,8 @@ def _train(args, parser):
         "embedding_dim": args.embedding_dim,
         "reverse_source": args.reverse_source,
         "lowercase": args.lowercase,
+        "attention": args.attention,
+        "dropout": args.dropout,
     }
     config = get_preset(args.preset, **{k: v for k, v in overrides.items() if v is not None})
     pairs = _corpus(args, parser)
@@ -122,6 +129,7 @@ def _train(args, parser):
         source_language=args.source_language,
         target_language=args.target_language,
         metadata={"command": command},
+        max_minutes=args.max_minutes,
     )
     if validation_pairs is not None:
         sources, references = zip(*validation_pairs)

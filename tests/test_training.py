@@ -53,3 +53,24 @@ def test_loss_falls_on_2000_real_tatoeba_pairs(tmp_path):
     # From the untrained model (about ln(vocabulary size)) to the last epoch.
     assert losses[-1] <= 0.6 * first_batch.loss, (first_batch.loss, losses)
     assert losses == sorted(losses, reverse=True)
+
+
+def test_time_limit_stops_after_a_whole_epoch(tmp_path):
+    import json
+
+    from conftest import TINY_PAIRS, tiny_config
+
+    _, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / "run"), epochs=50,
+                       verbose=0, max_minutes=1e-9)
+    assert len(history.history["loss"]) == 1
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["metadata"]["epochs_run"] == 1 and record["metadata"]["epochs"] == 50
+
+
+def test_time_limit_must_be_positive():
+    import pytest
+
+    from keras_seq2seq.training import TimeLimit
+
+    with pytest.raises(ValueError, match="positive"):
+        TimeLimit(0)

@@ -14,6 +14,7 @@ from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
+from keras_seq2seq.training.callbacks import TimeLimit
 from keras_seq2seq.translator import Translator
 
 logger = logging.getLogger("keras_seq2seq")
@@ -98,6 +99,7 @@ def train(
     verbose="auto",
     callbacks=(),
     metadata=None,
+    max_minutes=None,
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -124,6 +126,8 @@ def train(
         verbose: Keras fit verbosity ("auto", 0, 1, 2). Defaults to "auto".
         callbacks: extra Keras callbacks.
         metadata: dict or None. Saved in config.json (e.g. the command).
+        max_minutes: float or None. Stop after the epoch during which this
+            much training time has passed. Defaults to None (no limit).
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
@@ -186,6 +190,9 @@ def train(
         keras.callbacks.TerminateOnNaN(),
         *callbacks,
     ]
+    time_limit = TimeLimit(max_minutes * 60) if max_minutes else None
+    if time_limit is not None:
+        fit_callbacks.append(time_limit)
     if validation_data is not None:
         fit_callbacks.append(
             keras.callbacks.ModelCheckpoint(
@@ -206,6 +213,7 @@ def train(
     record = {
         "seed": seed,
         "epochs": epochs,
+        "epochs_run": len(history.history.get("loss", [])),
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "clipnorm": clipnorm,

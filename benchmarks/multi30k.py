@@ -1,0 +1,143 @@
+"""Multi30k benchmark: train, select on val, report on test_2016_flickr.
+
+Not a test: each run trains for up to an hour on two CPU cores. Every run
+appends one JSON line to `benchmarks/results/multi30k.jsonl` and rewrites the
+table in `benchmarks/RESULTS.md` from all lines.
+
+    python benchmarks/multi30k.py --pair de-en --attention none --reverse-source
+    python benchmarks/multi30k.py --pair en-fr --attention luong --no-reverse-source
+
+Data: `--data DIR` or $KERAS_SEQ2SEQ_DATA, default ../shared/data.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shlex
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+RESULTS_JSONL = HERE / "results" / "multi30k.jsonl"
+RESULTS_MD = HERE / "RESULTS.md"
+TABLE_START = "<!-- multi30k table start -->"
+TABLE_END = "<!-- multi30k table end -->"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=os.environ.get(
+        "KERAS_SEQ2SEQ_DATA", str(HERE.parent.parent / "shared" / "data")))
+    p.add_argument("--pair", default="de-en", help="source-target, e.g. de-en, en-fr, en-de.")
+    p.add_argument("--attention", default="none", choices=["none", "luong"])
+    p.add_argument("--reverse-source", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--layers", type=int)
+    p.add_argument("--units", type=int)
+    p.add_argument("--dropout", type=float)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--max-minutes", type=float, default=55.0)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="Run directory. Default: runs/multi30k-<name>.")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import keras_seq2seq
+    from keras_seq2seq.data import read_parallel_files
+    from keras_seq2seq.evaluation import evaluate
+    from keras_seq2seq.models import count_parameters
+
+    source, target = args.pair.split("-")
+    data = pathlib.Path(args.data) / "multi30k"
+
+    def files(split):
+        paths = [data / f"{split}.{source}.gz", data / f"{split}.{target}.gz"]
+        for path in paths:
+            if not path.exists():
+                sys.exit(f"Multi30k file not found: {path} (set --data or $KERAS_SEQ2SEQ_DATA)")
+        return read_parallel_files(*map(str, paths))
+
+    overrides = {"attention": args.attention, "reverse_source": args.reverse_source}
+    for name in ("layers", "units", "dropout"):
+        value = getattr(args, name)
+        if value is not None:
+            overrides["num_layers" if name == "layers" else name] = value
+    config = keras_seq2seq.get_preset(args.preset, **overrides)
+    name = f"{args.pair}-{args.attention}-{'rev' if args.reverse_source else 'fwd'}"
+    out = args.out or f"runs/multi30k-{name}"
+    command = shlex.join(["python", "benchmarks/multi30k.py", *(argv or sys.argv[1:])])
+
+    started = time.time()
+    translator, history = keras_seq2seq.train(
+        files("train"), config, out, validation_pairs=files("val"), epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        source_language=source, target_language=target, max_minutes=args.max_minutes,
+        metadata={"command": command},
+    )
+    training_minutes = (time.time() - started) / 60
+    total, recurrent = count_parameters(translator.model)
+    test = list(files("test_2016_flickr"))
+    row = {
+        "pair": args.pair, "attention": args.attention, "reverse_source": args.reverse_source,
+        "preset": args.preset, "layers": config.num_layers, "units": config.units,
+        "parameters": total, "training_minutes": round(training_minutes, 1),
+        "epochs_run": len(history.history["loss"]),
+        "best_val_loss": round(min(history.history["val_loss"]), 4),
+        "command": command, "model": out,
+    }
+    for beam in (1, args.beam_size):
+        report, hypotheses = evaluate(translator, test, beam_size=beam, batch_size=100)
+        key = "greedy" if beam == 1 else f"beam{beam}"
+        row[f"{key}_bleu"] = report["bleu"]
+        row[f"{key}_chrf"] = report["chrf"]
+        row["perplexity"] = report["perplexity"]
+        row["bleu_signature"] = report["bleu_signature"]
+        with open(os.path.join(out, f"test_2016_flickr.{key}.{target}"), "w",
+                  encoding="utf-8") as f:
+            f.writelines(h + "\n" for h in hypotheses)
+        print(f"{name} {key}: BLEU {report['bleu']} chrF {report['chrf']} "
+              f"perplexity {report['perplexity']}", flush=True)
+    RESULTS_JSONL.parent.mkdir(exist_ok=True)
+    with open(RESULTS_JSONL, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+    write_table()
+
+
+def write_table():
+    rows = [json.loads(line) for line in RESULTS_JSONL.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    lines = [
+        TABLE_START,
+        "| pair | attention | source | greedy BLEU | beam BLEU | greedy chrF | beam chrF "
+        "| perplexity | parameters | epochs | minutes | command |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        beam_key = next((k for k in r if k.startswith("beam") and k.endswith("_bleu")), None)
+        beam_chrf = beam_key.replace("_bleu", "_chrf") if beam_key else None
+        lines.append(
+            f"| {r['pair']} | {r['attention']} | {'reversed' if r['reverse_source'] else 'as is'} "
+            f"| {r['greedy_bleu']:.2f} | {r[beam_key]:.2f} | {r['greedy_chrf']:.2f} "
+            f"| {r[beam_chrf]:.2f} | {r['perplexity']:.2f} | {r['parameters'] / 1e6:.1f}M "
+            f"| {r['epochs_run']} | {r['training_minutes']:.0f} | `{r['command']}` |"
+        )
+    lines.append(TABLE_END)
+    table = "\n".join(lines)
+    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
+    if TABLE_START in text:
+        before = text[: text.index(TABLE_START)]
+        after = text[text.index(TABLE_END) + len(TABLE_END):]
+        text = before + table + after
+    else:
+        text += "\n## Multi30k (test_2016_flickr, sacreBLEU 13a, cased)\n\n" + table + "\n"
+    RESULTS_MD.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
