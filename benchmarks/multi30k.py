@@ -92,17 +92,18 @@ def main(argv=None):
         "command": command, "model": out,
     }
     for beam in (1, args.beam_size):
-        report, hypotheses = evaluate(translator, test, beam_size=beam, batch_size=100)
+        report, hypotheses = evaluate(translator, test, beam_size=beam, batch_size=100,
+                                      with_perplexity=beam == 1)
         key = "greedy" if beam == 1 else f"beam{beam}"
         row[f"{key}_bleu"] = report["bleu"]
         row[f"{key}_chrf"] = report["chrf"]
-        row["perplexity"] = report["perplexity"]
         row["bleu_signature"] = report["bleu_signature"]
+        if beam == 1:
+            row["perplexity"] = report["perplexity"]
         with open(os.path.join(out, f"test_2016_flickr.{key}.{target}"), "w",
                   encoding="utf-8") as f:
             f.writelines(h + "\n" for h in hypotheses)
-        print(f"{name} {key}: BLEU {report['bleu']} chrF {report['chrf']} "
-              f"perplexity {report['perplexity']}", flush=True)
+        print(f"{name} {key}: BLEU {report['bleu']} chrF {report['chrf']}", flush=True)
     RESULTS_JSONL.parent.mkdir(exist_ok=True)
     with open(RESULTS_JSONL, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")

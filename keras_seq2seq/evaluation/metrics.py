@@ -88,7 +88,10 @@ def perplexity(translator, pairs, batch_size=64, progress=False):
     return math.exp(total / count), int(count)
 
 
-def evaluate(translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False):
+def evaluate(
+    translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
+    with_perplexity=True,
+):
     """Translate the sources and score them against the references.
 
     Args:
@@ -98,6 +101,8 @@ def evaluate(translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=
         alpha: float. Beam-search length penalty. Defaults to 0.6.
         batch_size: int. Defaults to 64.
         progress: bool. Show progress bars. Defaults to False.
+        with_perplexity: bool. Also score the references under teacher
+            forcing (it does not depend on the search). Defaults to True.
 
     Returns:
         (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU
@@ -127,6 +132,8 @@ def evaluate(translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=
         "translation_seconds": round(seconds, 2),
         "sentences_per_second": round(len(pairs) / max(seconds, 1e-9), 1),
     }
+    if not with_perplexity:
+        return report, hypotheses
     members = getattr(translator, "members", [translator])
     perplexities = [
         perplexity(member, pairs, batch_size=batch_size, progress=progress)[0]
