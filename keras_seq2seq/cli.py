@@ -236,6 +236,38 @@ def _evaluate(args, parser):
         print(f"Hypotheses written to {args.hypotheses}")
 
 
+def _add_export_parser(subparsers):
+    p = subparsers.add_parser(
+        "export", help="Export a model for TF Serving (SavedModel, text in / text out)."
+    )
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="Model directory. Default: the shipped saved_models/en-fr.")
+    p.add_argument("--format", default="saved_model", choices=["saved_model"],
+                   help="Export format. Default: saved_model.")
+    p.add_argument("--out", required=True,
+                   help="TF Serving model base path; the export goes to OUT/NAME/VERSION.")
+    p.add_argument("--name", help="Model name. Default: the model directory's name.")
+    p.add_argument("--version", type=int, help="Version number. Default: the next free one.")
+    p.add_argument("--beam-size", type=int, default=1,
+                   help="Search in serving_default: 1 greedy, more for beam. Default: 1.")
+    p.add_argument("--alpha", type=float, default=0.6, help="Beam length penalty. Default: 0.6.")
+    p.set_defaults(func=_export)
+
+
+def _export(args, parser):
+    from keras_seq2seq.export import export_saved_model
+    from keras_seq2seq.translator import load
+
+    translator = load(args.model)
+    name = args.name or os.path.basename(os.path.normpath(args.model))
+    directory = export_saved_model(
+        translator, args.out, name=name, beam_size=args.beam_size, alpha=args.alpha,
+        version=args.version,
+    )
+    print(f"SavedModel written to {directory}")
+    print(f"Inspect it: saved_model_cli show --dir {directory} --all")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-seq2seq",
@@ -246,6 +278,7 @@ def build_parser():
     _add_train_parser(subparsers)
     _add_translate_parser(subparsers)
     _add_evaluate_parser(subparsers)
+    _add_export_parser(subparsers)
     return parser
 
 

@@ -71,8 +71,9 @@ class _Decoder:
         flat = tf.reshape(tokens, [shape[0] * shape[1], shape[2]])
         translations = tf.reshape(self.target_tokenizer.decode(flat), shape[:2])
         # A source without a single word has nothing to translate.
-        translations = tf.where(lengths[:, None] > 0, translations, tf.constant(""))
-        return translations, scores
+        has_words = lengths[:, None] > 0
+        translations = tf.where(has_words, translations, tf.constant(""))
+        return translations, tf.where(has_words, scores, 0.0)
 
     def _graph(self, beam_size, alpha):
         key = (int(beam_size), float(alpha))

@@ -1,0 +1,164 @@
+"""SavedModel export for TF Serving: text in, text out, core TensorFlow ops.
+
+Layout: `BASE/<name>/<version>/` with integer versions (TF Serving's model
+base path); a new export adds the next version. Signatures:
+
+- `serving_default`: `text` tf.string (batch,) -> `translation` tf.string
+  (batch,), `score` float32 (batch,). Normalisation, tokenization, source
+  reversal, encoding, batched decoding (greedy, or beam when asked at export)
+  and detokenization all run in the graph.
+- `encode`: `encoder_tokens` int32 (batch, source_time) -> `state_i_j`
+  (the final states of encoder layer i) [+ `encoder_outputs`,
+  `attention_keys`, `source_mask` with attention].
+- `decode_step`: `token` int32 (batch,) + the states (+ memory) ->
+  `logits` (batch, target_vocab) + the new states, named `state_i_j`.
+
+`assets.extra/tf_serving_warmup_requests` holds PredictionLog records in TF
+Serving's warmup format, so the first real request does not pay for tracing.
+"""
+
+import os
+import re
+
+import tensorflow as tf
+
+from keras_seq2seq.translator import Translator
+
+WARMUP_FILE = "tf_serving_warmup_requests"
+WARMUP_SENTENCES = ("Nice to meet you.", "Where is the station?", "")
+
+
+class ExportError(ValueError):
+    """The export cannot be written (bad base path, name or model)."""
+
+
+def _state_names(config):
+    k = config.states_per_layer
+    return [f"state_{i}_{j}" for i in range(config.num_layers) for j in range(k)]
+
+
+class _ServingModule(tf.Module):
+    """Tracks the Keras models and tokenizers; holds the signature functions."""
+
+    def __init__(self, translator, beam_size, alpha):
+        super().__init__(name="keras_seq2seq")
+        self.encoder_model = translator.encoder_model
+        self.decoder_step_model = translator.decoder_step_model
+        self.source_tokenizer = translator.source_tokenizer
+        self.target_tokenizer = translator.target_tokenizer
+        self._translator = translator
+        self._beam_size = beam_size
+        self._alpha = alpha
+        config = translator.config
+        names = _state_names(config)
+        memory = ["encoder_outputs", "attention_keys", "source_mask"]
+        memory = memory if config.attention != "none" else []
+        self._output_names = names + memory
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def serve(text):
+            translations, scores = translator._translate_batch(text, beam_size, alpha)
+            return {"translation": translations[:, 0], "score": scores[:, 0]}
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, None], tf.int32, name="encoder_tokens")]
+        )
+        def encode(encoder_tokens):
+            outputs = self.encoder_model(encoder_tokens, training=False)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            return dict(zip(self._output_names, outputs))
+
+        units = config.units
+        step_specs = [tf.TensorSpec([None], tf.int32, name="token")]
+        step_specs += [tf.TensorSpec([None, units], tf.float32, name=n) for n in names]
+        if memory:
+            step_specs += [
+                tf.TensorSpec([None, None, units], tf.float32, name="encoder_outputs"),
+                tf.TensorSpec([None, None, units], tf.float32, name="attention_keys"),
+                tf.TensorSpec([None, None], tf.float32, name="source_mask"),
+            ]
+
+        @tf.function(input_signature=step_specs)
+        def decode_step(token, *states):
+            logits, *new_states = self.decoder_step_model([token, *states], training=False)
+            return {"logits": logits, **dict(zip(names, new_states))}
+
+        self.serve = serve
+        self.encode = encode
+        self.decode_step = decode_step
+
+
+def next_version(model_base):
+    """The next integer version under a TF Serving model base path."""
+    versions = [int(d) for d in os.listdir(model_base) if d.isdigit()] if os.path.isdir(
+        model_base
+    ) else []
+    return max(versions, default=0) + 1
+
+
+def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES):
+    """Write TF Serving's `assets.extra/tf_serving_warmup_requests`."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    directory = os.path.join(version_dir, "assets.extra")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, WARMUP_FILE)
+    with tf.io.TFRecordWriter(path) as writer:
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(signature_name="serving_default")
+        )
+        request.inputs["text"].CopyFrom(tf.make_tensor_proto(list(sentences), dtype=tf.string))
+        log = prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)
+        )
+        writer.write(log.SerializeToString())
+    return path
+
+
+def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha=0.6,
+                       version=None):
+    """Export a Translator for TF Serving.
+
+    Args:
+        translator: Translator. A single model (ensembles are not exported).
+        base_path: str. Directory that holds one folder per model name.
+        name: str. Model name (TF Serving's `--model_name`). Defaults to
+            "seq2seq".
+        beam_size: int. 1 for greedy search in `serving_default`, more for
+            beam search. Defaults to 1.
+        alpha: float. Beam-search length penalty. Defaults to 0.6.
+        version: int or None. Version number; the next free one when None.
+
+    Returns:
+        The version directory written, `base_path/name/version`.
+    """
+    if not isinstance(translator, Translator):
+        raise ExportError(
+            f"Only a single Translator can be exported, got {type(translator).__name__}."
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
+        raise ExportError(f"Invalid model name {name!r}: use letters, digits, '_', '.', '-'.")
+    if beam_size < 1:
+        raise ExportError(f"beam_size must be >= 1, got {beam_size}.")
+    model_base = os.path.join(base_path, name)
+    version = next_version(model_base) if version is None else int(version)
+    version_dir = os.path.join(model_base, str(version))
+    if os.path.exists(version_dir):
+        raise ExportError(f"{version_dir} already exists: TF Serving versions are immutable.")
+    try:
+        os.makedirs(model_base, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"Cannot create {model_base}: {e}") from e
+    module = _ServingModule(translator, beam_size, alpha)
+    signatures = {
+        "serving_default": module.serve,
+        "encode": module.encode,
+        "decode_step": module.decode_step,
+    }
+    # Write to a temporary folder and rename, so TF Serving (which polls the
+    # base path) never sees a half-written version.
+    staging = os.path.join(model_base, f".{version}.partial")
+    tf.saved_model.save(module, staging, signatures=signatures)
+    write_warmup_requests(staging)
+    os.rename(staging, version_dir)
+    return version_dir
