@@ -168,6 +168,12 @@ def _add_translate_parser(subparsers):
     p = subparsers.add_parser("translate", help="Translate text with a trained model.")
     p.add_argument("text", nargs="*", help="Sentences to translate; stdin lines when none.")
     _add_decoding_arguments(p)
+    p.add_argument("--server",
+                   help="Translate with a TF Serving model over REST instead of a local "
+                   "model, e.g. http://localhost:8501/v1/models/en-fr.")
+    p.add_argument("--grpc",
+                   help="Translate with TF Serving over gRPC at HOST:PORT (with --model-name).")
+    p.add_argument("--model-name", default="en-fr", help="Served model name for --grpc.")
     p.add_argument("--n-best", type=int,
                    help="Print the N best hypotheses of each sentence as "
                    "'index<TAB>score<TAB>text' lines (N <= beam size).")
@@ -175,12 +181,25 @@ def _add_translate_parser(subparsers):
 
 
 def _translate(args, parser):
-    translator = _load_models(args)
     if args.text:
         texts = args.text
     else:
         # Bytes, not text: invalid UTF-8 is replaced in the graph, not fatal here.
         texts = sys.stdin.buffer.read().splitlines()
+    if args.server or args.grpc:
+        from keras_seq2seq.export.serving import translate_grpc, translate_rest
+
+        if args.n_best or args.beam_size != 1 or args.model:
+            parser.error("--server/--grpc translate with the served model's own settings: "
+                         "no --model, --beam-size or --n-best")
+        if args.server:
+            results = translate_rest(args.server, texts)
+        else:
+            results = translate_grpc(args.grpc, args.model_name, texts)
+        for translation, _ in results:
+            print(translation)
+        return
+    translator = _load_models(args)
     results = translator.translate(
         texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
         n_best=args.n_best,
@@ -268,6 +287,31 @@ def _export(args, parser):
     print(f"Inspect it: saved_model_cli show --dir {directory} --all")
 
 
+def _add_serve_parser(subparsers):
+    p = subparsers.add_parser(
+        "serve", help="A local server with TF Serving's REST (and gRPC) API, for development.")
+    p.add_argument("--base", required=True, help="Model base path written by `export`.")
+    p.add_argument("--rest-port", type=int, default=8501, help="Default: 8501.")
+    p.add_argument("--grpc-port", type=int, help="Also serve gRPC on this port (e.g. 8500).")
+    p.add_argument("--host", default="127.0.0.1", help="Default: 127.0.0.1.")
+    p.set_defaults(func=_serve)
+
+
+def _serve(args, parser):
+    from keras_seq2seq.export.serving import LocalServer
+
+    server = LocalServer(args.base, rest_port=args.rest_port, grpc_port=args.grpc_port,
+                         verbose=True, host=args.host)
+    for name, (version, _) in server.models.models.items():
+        print(f"Serving {name} version {version} at {server.rest_url(name)}", flush=True)
+    if server.grpc_port:
+        print(f"gRPC on {server.grpc_target}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-seq2seq",
@@ -279,6 +323,7 @@ def build_parser():
     _add_translate_parser(subparsers)
     _add_evaluate_parser(subparsers)
     _add_export_parser(subparsers)
+    _add_serve_parser(subparsers)
     return parser
 
 
@@ -292,6 +337,7 @@ def main(argv=None):
         format="%(levelname)s %(name)s: %(message)s",
     )
     from keras_seq2seq.data import CorpusError
+    from keras_seq2seq.export.serving import ServingError
     from keras_seq2seq.text import VocabularyError
     from keras_seq2seq.translator import ModelDirectoryError
 
@@ -299,7 +345,8 @@ def main(argv=None):
         args.func(args, parser)
     # CorpusError, ModelDirectoryError and VocabularyError are ValueErrors;
     # ValueError also covers bad option values found by the library.
-    except (CorpusError, ModelDirectoryError, VocabularyError, OSError, ValueError) as e:
+    except (CorpusError, ModelDirectoryError, VocabularyError, OSError, ValueError,
+            ServingError) as e:
         print(f"keras-seq2seq: error: {e}", file=sys.stderr)
         return 1
     return 0
