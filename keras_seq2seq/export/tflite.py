@@ -1,0 +1,196 @@
+"""TFLite / LiteRT export: `encode` and `decode_step` signatures, builtin ops only.
+
+Keras 3's LSTM/GRU layers run their time loop with a TensorList whose element
+shape is not static, which the TFLite converter cannot lower to builtin ops
+(`tf.TensorListReserve`). The encoder is therefore exported as its own loop:
+a `tf.while_loop` that carries only the (h, c) states of every layer (and,
+with attention, a fixed-size output buffer updated with a one-hot mask),
+calling the trained layers' cells, so it converts to the builtin WHILE op.
+The source has a fixed maximum length (`max_source_tokens`, padded with 0);
+the loop runs only over the real words. `decode_step` is the one-step cell
+model, which converts as it is.
+
+The output directory holds `model.tflite`, the vocabularies and
+`tflite_config.json`; `TFLiteTranslator` (see `runner.py`) runs it on the
+LiteRT interpreter with the project's own greedy and beam search.
+"""
+
+import json
+import os
+import tempfile
+
+import keras
+import tensorflow as tf
+
+from keras_seq2seq.models.seq2seq import (
+    ATTENTION_KEYS,
+    ENCODER_EMBEDDING,
+    encoder_rnn_name,
+)
+from keras_seq2seq.text import save_vocabulary
+from keras_seq2seq.translator import Translator
+
+MODEL_FILE = "model.tflite"
+CONFIG_FILE = "tflite_config.json"
+QUANTIZATIONS = ("none", "float16", "dynamic-int8")
+
+
+class TFLiteExportError(ValueError):
+    """The model cannot be exported to TFLite as asked."""
+
+
+def _state_names(config):
+    k = config.states_per_layer
+    return [f"state_{i}_{j}" for i in range(config.num_layers) for j in range(k)]
+
+
+class _TFLiteModule(tf.Module):
+    def __init__(self, translator, max_source_tokens):
+        super().__init__(name="keras_seq2seq_tflite")
+        config = translator.config
+        model = translator.model
+        self.model = model
+        self.decoder_step_model = translator.decoder_step_model
+        embedding = model.get_layer(ENCODER_EMBEDDING)
+        cells = [model.get_layer(encoder_rnn_name(i)).cell for i in range(config.num_layers)]
+        keys_layer = model.get_layer(ATTENTION_KEYS) if config.attention != "none" else None
+        names = _state_names(config)
+        k = config.states_per_layer
+        units = config.units
+        length_max = max_source_tokens
+        # Every weight is traced as a constant: the converter then has no
+        # resource variable to carry (LiteRT cannot read one inside a WHILE
+        # body, and multi-signature models keep them otherwise).
+        values = [(v, v.numpy()) for v in model.weights]
+
+        def frozen():
+            return keras.StatelessScope(
+                state_mapping=[(v, tf.constant(value)) for v, value in values]
+            )
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([1, length_max], tf.int32, name="encoder_tokens")]
+        )
+        def encode(encoder_tokens):
+            with frozen():
+                return _encode(encoder_tokens)
+
+        def _encode(encoder_tokens):
+            words = tf.cast(tf.not_equal(encoder_tokens, 0), tf.int32)  # (1, S)
+            length = tf.reduce_sum(words)
+            x = embedding(encoder_tokens)  # (1, S, embedding_dim)
+            states = [tf.zeros([1, units]) for _ in range(len(names))]
+            outputs = tf.zeros([1, length_max, units])
+
+            def body(t, states, outputs):
+                y = tf.gather(x, t, axis=1)  # (1, embedding_dim)
+                new_states = []
+                for i, cell in enumerate(cells):
+                    layer_states = states[i * k : (i + 1) * k]
+                    y, layer_states = cell(y, layer_states if k > 1 else layer_states[0])
+                    if not isinstance(layer_states, (list, tuple)):
+                        layer_states = [layer_states]
+                    new_states.extend(layer_states)
+                if keys_layer is not None:
+                    at_t = tf.one_hot(t, length_max)[None, :, None]  # (1, S, 1)
+                    outputs = outputs + at_t * y[:, None, :]
+                return t + 1, new_states, outputs
+
+            _, states, outputs = tf.while_loop(
+                lambda t, s, o: t < length, body, (tf.constant(0), states, outputs)
+            )
+            result = dict(zip(names, states))
+            if keys_layer is not None:
+                result["encoder_outputs"] = outputs
+                result["attention_keys"] = keys_layer(outputs)
+                result["source_mask"] = tf.cast(words, tf.float32)
+            return result
+
+        step_specs = [tf.TensorSpec([None], tf.int32, name="token")]
+        step_specs += [tf.TensorSpec([None, units], tf.float32, name=n) for n in names]
+        if keys_layer is not None:
+            step_specs += [
+                tf.TensorSpec([None, length_max, units], tf.float32, name="encoder_outputs"),
+                tf.TensorSpec([None, length_max, units], tf.float32, name="attention_keys"),
+                tf.TensorSpec([None, length_max], tf.float32, name="source_mask"),
+            ]
+
+        @tf.function(input_signature=step_specs)
+        def decode_step(token, *inputs):
+            with frozen():
+                logits, *new_states = self.decoder_step_model([token, *inputs], training=False)
+            return {"logits": logits, **dict(zip(names, new_states))}
+
+        self.encode = encode
+        self.decode_step = decode_step
+
+
+def _convert(module, quantize):
+    with tempfile.TemporaryDirectory() as staging:
+        tf.saved_model.save(
+            module, staging,
+            signatures={"encode": module.encode, "decode_step": module.decode_step},
+        )
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            staging, signature_keys=["encode", "decode_step"]
+        )
+        # Builtin ops only: no Flex/SELECT_TF_OPS, so the stock LiteRT runtime runs it.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize == "float16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantize == "dynamic-int8":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        return converter.convert()
+
+
+def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None):
+    """Write `model.tflite` (signatures `encode`, `decode_step`) and its vocabularies.
+
+    Args:
+        translator: Translator. A single trained model.
+        out_dir: str. Output directory (created).
+        quantize: str. "none" (float32), "float16" (float16 weights) or
+            "dynamic-int8" (int8 weights, dynamic-range quantization).
+            Defaults to "none".
+        max_source_tokens: int or None. Longest source in words; longer
+            sources are truncated by the runner (documented, as for the Keras
+            model). Defaults to the model's `max_source_length`.
+
+    Returns:
+        The path of the .tflite file.
+    """
+    if not isinstance(translator, Translator):
+        raise TFLiteExportError(
+            f"Only a single Translator can be exported, got {type(translator).__name__}."
+        )
+    if quantize not in QUANTIZATIONS:
+        raise TFLiteExportError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}.")
+    config = translator.config
+    max_source_tokens = int(max_source_tokens or config.max_source_length)
+    if max_source_tokens < 1:
+        raise TFLiteExportError(f"max_source_tokens must be >= 1, got {max_source_tokens}.")
+    os.makedirs(out_dir, exist_ok=True)
+    content = _convert(_TFLiteModule(translator, max_source_tokens), quantize)
+    path = os.path.join(out_dir, MODEL_FILE)
+    with open(path, "wb") as f:
+        f.write(content)
+    save_vocabulary(translator.source_tokenizer.vocabulary,
+                    os.path.join(out_dir, "source_vocab.txt"))
+    save_vocabulary(translator.target_tokenizer.vocabulary,
+                    os.path.join(out_dir, "target_vocab.txt"))
+    record = {
+        "quantize": quantize,
+        "max_source_tokens": max_source_tokens,
+        "model": config.to_dict(),
+        "source_language": translator.source_tokenizer.language,
+        "target_language": translator.target_tokenizer.language,
+        "decoding": {
+            "max_output_tokens": translator.max_output_tokens,
+            "length_ratio": translator.length_ratio,
+            "length_offset": translator.length_offset,
+        },
+    }
+    with open(os.path.join(out_dir, CONFIG_FILE), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2, ensure_ascii=False)
+    return path
