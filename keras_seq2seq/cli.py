@@ -174,6 +174,9 @@ def _add_translate_parser(subparsers):
     p.add_argument("--grpc",
                    help="Translate with TF Serving over gRPC at HOST:PORT (with --model-name).")
     p.add_argument("--model-name", default="en-fr", help="Served model name for --grpc.")
+    p.add_argument("--tflite",
+                   help="Translate with a TFLite export (its directory or model.tflite) on "
+                   "the LiteRT interpreter.")
     p.add_argument("--n-best", type=int,
                    help="Print the N best hypotheses of each sentence as "
                    "'index<TAB>score<TAB>text' lines (N <= beam size).")
@@ -199,7 +202,15 @@ def _translate(args, parser):
         for translation, _ in results:
             print(translation)
         return
-    translator = _load_models(args)
+    if args.tflite:
+        from keras_seq2seq.export.runner import TFLiteTranslator
+
+        if args.model:
+            parser.error("--tflite and --model are exclusive")
+        path = args.tflite
+        translator = TFLiteTranslator(path if os.path.isdir(path) else os.path.dirname(path))
+    else:
+        translator = _load_models(args)
     results = translator.translate(
         texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
         n_best=args.n_best,
@@ -261,10 +272,17 @@ def _add_export_parser(subparsers):
     )
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help="Model directory. Default: the shipped saved_models/en-fr.")
-    p.add_argument("--format", default="saved_model", choices=["saved_model"],
+    p.add_argument("--format", default="saved_model", choices=["saved_model", "tflite"],
                    help="Export format. Default: saved_model.")
     p.add_argument("--out", required=True,
-                   help="TF Serving model base path; the export goes to OUT/NAME/VERSION.")
+                   help="saved_model: TF Serving model base path, the export goes to "
+                   "OUT/NAME/VERSION. tflite: the output directory.")
+    p.add_argument("--quantize", default="none", choices=["none", "float16", "dynamic-int8"],
+                   help="tflite weights: float32, float16 or int8 (dynamic range). "
+                   "Default: none.")
+    p.add_argument("--max-source-tokens", type=int,
+                   help="tflite: longest source in words (longer input is truncated). "
+                   "Default: the model's max_source_length.")
     p.add_argument("--name", help="Model name. Default: the model directory's name.")
     p.add_argument("--version", type=int, help="Version number. Default: the next free one.")
     p.add_argument("--beam-size", type=int, default=1,
@@ -278,6 +296,14 @@ def _export(args, parser):
     from keras_seq2seq.translator import load
 
     translator = load(args.model)
+    if args.format == "tflite":
+        from keras_seq2seq.export.tflite import export_tflite
+
+        path = export_tflite(translator, args.out, quantize=args.quantize,
+                             max_source_tokens=args.max_source_tokens)
+        print(f"TFLite model written to {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+        print(f"Translate with it: keras-seq2seq translate --tflite {args.out} \"Hello.\"")
+        return
     name = args.name or os.path.basename(os.path.normpath(args.model))
     directory = export_saved_model(
         translator, args.out, name=name, beam_size=args.beam_size, alpha=args.alpha,

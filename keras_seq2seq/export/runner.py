@@ -1,0 +1,108 @@
+"""Run an exported TFLite model on the LiteRT interpreter.
+
+Tokenization and detokenization are the project's (TensorFlow string ops, in
+Python); `encode` and `decode_step` run on LiteRT; the search loop is the
+project's own greedy and beam search (run eagerly, with a step function that
+calls the interpreter), so there is no second beam search here.
+"""
+
+import json
+import os
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+from keras_seq2seq.constants import PAD_ID
+from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
+from keras_seq2seq.models import Seq2SeqConfig
+from keras_seq2seq.text import WordTokenizer, load_vocabulary
+from keras_seq2seq.translator import ModelDirectoryError, _Decoder
+
+
+class TFLiteTranslator(_Decoder):
+    """Translate with a directory written by `export_tflite`.
+
+    Sources longer than the export's `max_source_tokens` are truncated to
+    it (documented truncation, as with the Keras model's `max_input_tokens`).
+
+    Args:
+        directory: str. Holds model.tflite, the vocabularies and
+            tflite_config.json.
+        num_threads: int or None. LiteRT interpreter threads.
+    """
+
+    def __init__(self, directory, num_threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        model_path = os.path.join(directory, MODEL_FILE)
+        config_path = os.path.join(directory, CONFIG_FILE)
+        for path in (model_path, config_path):
+            if not os.path.isfile(path):
+                raise ModelDirectoryError(f"Not a TFLite export: {path} not found.")
+        with open(config_path, encoding="utf-8") as f:
+            record = json.load(f)
+        self.config = Seq2SeqConfig.from_dict(record["model"])
+        self.quantize = record.get("quantize", "none")
+        self.max_source_tokens = int(record["max_source_tokens"])
+        self.source_tokenizer = WordTokenizer(
+            load_vocabulary(os.path.join(directory, "source_vocab.txt")),
+            self.config.lowercase, record.get("source_language", "en"),
+        )
+        self.target_tokenizer = WordTokenizer(
+            load_vocabulary(os.path.join(directory, "target_vocab.txt")),
+            self.config.lowercase, record.get("target_language", "fr"),
+        )
+        self._set_limits(self.max_source_tokens, **record["decoding"])
+        try:
+            self._interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
+        except ValueError as e:
+            raise ModelDirectoryError(f"Cannot load {model_path}: {e}") from e
+        self._encode = self._interpreter.get_signature_runner("encode")
+        self._decode_step = self._interpreter.get_signature_runner("decode_step")
+        # One interpreter is not reentrant: calls are serialised.
+        self._lock = threading.Lock()
+        k = self.config.states_per_layer
+        self._state_names = [f"state_{i}_{j}" for i in range(self.config.num_layers)
+                             for j in range(k)]
+        self._memory_names = (["encoder_outputs", "attention_keys", "source_mask"]
+                              if self.config.attention != "none" else [])
+
+    def encode(self, texts):
+        """tf.string (B,) -> ((rnn states, memory), source lengths (B,)), one sentence at a time."""
+        ids = self.source_tokenizer.encode(texts)[:, : self.max_source_tokens]
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        padded = ids.to_tensor(PAD_ID, shape=[None, self.max_source_tokens]).numpy()
+        per_sentence = []
+        for row, length in zip(padded, lengths.numpy()):
+            tokens = row.copy()
+            if self.config.reverse_source:
+                tokens[:length] = tokens[:length][::-1]
+            with self._lock:
+                per_sentence.append(self._encode(encoder_tokens=tokens[None, :].astype(np.int32)))
+        if not per_sentence:
+            raise ValueError("Nothing to translate: an empty batch.")
+
+        def stack(name):
+            return tf.constant(np.concatenate([out[name] for out in per_sentence], axis=0))
+
+        states = [stack(n) for n in self._state_names]
+        memory = [stack(n) for n in self._memory_names]
+        return (states, memory), lengths
+
+    def step(self, tokens, states):
+        rnn_states, memory = states
+        inputs = {"token": np.asarray(tokens, np.int32)}
+        inputs.update({n: np.asarray(s, np.float32) for n, s in zip(self._state_names, rnn_states)})
+        inputs.update({n: np.asarray(m, np.float32) for n, m in zip(self._memory_names, memory)})
+        with self._lock:
+            outputs = self._decode_step(**inputs)
+        log_probs = tf.nn.log_softmax(tf.constant(outputs["logits"]), axis=-1)
+        return log_probs, ([tf.constant(outputs[n]) for n in self._state_names], memory)
+
+    def _graph(self, beam_size, alpha):
+        # The interpreter is called from Python, so the search runs eagerly
+        # (tf.while_loop then iterates in Python) instead of as one tf.function.
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
+        return lambda texts: self._translate_batch(texts, beam_size, alpha)
