@@ -1,0 +1,174 @@
+"""Deployment benchmark: size on disk, batch-1 latency and throughput, quality
+after quantization, for Keras, SavedModel and TFLite float32/float16/int8.
+
+Not a test. Everything is measured in one run on the same sentences, so the
+ratios are comparable even on a shared, noisy machine:
+
+    python benchmarks/deployment.py --model saved_models/en-fr
+
+Writes benchmarks/results/deployment.json and the deployment section of
+benchmarks/RESULTS.md. Sentences: Multi30k test_2016_flickr (English ->
+French) from --data or $KERAS_SEQ2SEQ_DATA (default ../shared/data).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shlex
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+START = "<!-- deployment start -->"
+END = "<!-- deployment end -->"
+
+
+def _size(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def _latencies(fn, sentences):
+    fn(sentences[0])  # trace / warm up
+    times = []
+    for s in sentences:
+        started = time.perf_counter()
+        fn(s)
+        times.append(time.perf_counter() - started)
+    return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 90) * 1e3)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="saved_models/en-fr")
+    p.add_argument("--data", default=os.environ.get(
+        "KERAS_SEQ2SEQ_DATA", str(HERE.parent.parent / "shared" / "data")))
+    p.add_argument("--latency-sentences", type=int, default=200)
+    args = p.parse_args(argv)
+
+    import tensorflow as tf
+
+    import keras_seq2seq
+    from keras_seq2seq.data import read_parallel_files
+    from keras_seq2seq.evaluation import corpus_bleu
+    from keras_seq2seq.export import export_saved_model
+    from keras_seq2seq.export.runner import TFLiteTranslator
+    from keras_seq2seq.export.tflite import export_tflite
+
+    data = pathlib.Path(args.data) / "multi30k"
+    pairs = list(read_parallel_files(str(data / "test_2016_flickr.en.gz"),
+                                     str(data / "test_2016_flickr.fr.gz")))
+    sources = [s for s, _ in pairs]
+    references = [r for _, r in pairs]
+    timing = sources[: args.latency_sentences]
+    translator = keras_seq2seq.load(args.model)
+    work = tempfile.mkdtemp(prefix="deploy-bench-")
+    results = {"model": args.model, "sentences": len(sources),
+               "command": shlex.join(["python", "benchmarks/deployment.py",
+                                      *(argv if argv is not None else sys.argv[1:])])}
+
+    # Keras.
+    keras_hyp = translator.translate(sources, batch_size=100)
+    results["keras"] = {
+        "bytes": _size(os.path.join(args.model, "model.weights.h5")),
+        "bleu": round(corpus_bleu(keras_hyp, references).score, 2),
+        "latency_ms": _latencies(lambda s: translator.translate([s]), timing),
+    }
+    print("keras", results["keras"], flush=True)
+
+    # SavedModel, loaded in this process.
+    directory = export_saved_model(translator, os.path.join(work, "serving"), name="m")
+    serving = tf.saved_model.load(directory).signatures["serving_default"]
+    batch = tf.constant((sources * 2)[:64 * 10])
+    serving(text=batch[:64])
+    started = time.perf_counter()
+    for i in range(0, 640, 64):
+        serving(text=batch[i : i + 64])
+    throughput = 640 / (time.perf_counter() - started)
+    saved_hyp = []
+    for i in range(0, len(sources), 100):
+        out = serving(text=tf.constant(sources[i : i + 100]))["translation"].numpy()
+        saved_hyp.extend(t.decode("utf-8") for t in out)
+    results["saved_model"] = {
+        "bytes": _size(directory),
+        "bleu": round(corpus_bleu(saved_hyp, references).score, 2),
+        "same_as_keras": sum(a == b for a, b in zip(saved_hyp, keras_hyp)) / len(sources),
+        "latency_ms": _latencies(lambda s: serving(text=tf.constant([s])), timing),
+        "batch64_sentences_per_second": round(throughput, 1),
+    }
+    print("saved_model", results["saved_model"], flush=True)
+
+    for quantize in ("none", "float16", "dynamic-int8"):
+        out = os.path.join(work, f"lite-{quantize}")
+        path = export_tflite(translator, out, quantize=quantize)
+        runner = TFLiteTranslator(out)
+        hyp = runner.translate(sources, batch_size=100)
+        results[f"tflite_{quantize}"] = {
+            "bytes": os.path.getsize(path),
+            "bleu": round(corpus_bleu(hyp, references).score, 2),
+            "same_as_keras": sum(a == b for a, b in zip(hyp, keras_hyp)) / len(sources),
+            "latency_ms": _latencies(lambda s, r=runner: r.translate([s]), timing),
+        }
+        print(quantize, results[f"tflite_{quantize}"], flush=True)
+
+    fp32, int8 = results["tflite_none"], results["tflite_dynamic-int8"]
+    results["ratios"] = {
+        "int8_size_over_float32": round(int8["bytes"] / fp32["bytes"], 3),
+        "tflite_int8_p50_over_saved_model_p50": round(
+            int8["latency_ms"][0] / results["saved_model"]["latency_ms"][0], 3),
+        "float16_bleu_minus_float32": round(results["tflite_float16"]["bleu"] - fp32["bleu"], 2),
+        "int8_bleu_minus_float32": round(int8["bleu"] - fp32["bleu"], 2),
+    }
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "deployment.json").write_text(json.dumps(results, indent=2))
+    write_section(results)
+    print(json.dumps(results["ratios"], indent=2))
+
+
+def write_section(r):
+    rows = [
+        ("Keras (weights .h5)", r["keras"]),
+        ("SavedModel (TF Serving)", r["saved_model"]),
+        ("TFLite float32", r["tflite_none"]),
+        ("TFLite float16", r["tflite_float16"]),
+        ("TFLite dynamic int8", r["tflite_dynamic-int8"]),
+    ]
+    lines = [START, "", f"Model `{r['model']}`, Multi30k test_2016_flickr English->French "
+             f"({r['sentences']} sentences), greedy decoding. Command: `{r['command']}`", "",
+             "| format | size MB | BLEU | same output as Keras | p50 ms | p90 ms |",
+             "|---|---|---|---|---|---|"]
+    for name, row in rows:
+        same = row.get("same_as_keras")
+        lines.append(
+            f"| {name} | {row['bytes'] / 1e6:.1f} | {row['bleu']:.2f} | "
+            f"{'-' if same is None else f'{100 * same:.1f}%'} | {row['latency_ms'][0]:.1f} | "
+            f"{row['latency_ms'][1]:.1f} |")
+    ratios = r["ratios"]
+    lines += [
+        "",
+        f"SavedModel throughput at batch 64: "
+        f"{r['saved_model']['batch64_sentences_per_second']:.0f} sentences/s.",
+        f"int8 size / float32 size: {ratios['int8_size_over_float32']:.2f} (target <= 0.3). "
+        f"TFLite int8 p50 / SavedModel batch-1 p50: "
+        f"{ratios['tflite_int8_p50_over_saved_model_p50']:.2f} (target <= 0.5). "
+        f"BLEU change: float16 {ratios['float16_bleu_minus_float32']:+.2f}, "
+        f"int8 {ratios['int8_bleu_minus_float32']:+.2f} (targets within 0.5 and 1.0).",
+        "", END,
+    ]
+    path = HERE / "RESULTS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    section = "\n".join(lines)
+    if START in text:
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text += "\n## Deployment (size, latency, quantization)\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
