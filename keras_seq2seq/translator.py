@@ -66,7 +66,10 @@ class _Decoder:
         return tokens, scores, lengths
 
     def _translate_batch(self, texts, beam_size, alpha):
-        tokens, scores, lengths = self.search(texts, beam_size, alpha)
+        return self._finish(*self.search(texts, beam_size, alpha))
+
+    def _finish(self, tokens, scores, lengths):
+        """Search output -> (translations (B, K) tf.string, scores (B, K))."""
         shape = tf.shape(tokens)  # (batch, beam, time)
         flat = tf.reshape(tokens, [shape[0] * shape[1], shape[2]])
         translations = tf.reshape(self.target_tokenizer.decode(flat), shape[:2])

