@@ -105,11 +105,12 @@ def test_quantized_exports_are_smaller_and_run(exported, tmp_path, quantize):
     assert same >= len(sources) - 2
 
 
-def test_attention_model_exports(tmp_path):
+@pytest.mark.parametrize("cell_type, attention", [("lstm", "luong"), ("gru", "none")])
+def test_attention_and_gru_models_export(tmp_path, cell_type, attention):
     from keras_seq2seq.training import train
 
-    translator, _ = train(TINY_PAIRS, tiny_config(attention="luong", num_layers=2),
-                          str(tmp_path / "m"), epochs=3, verbose=0)
+    config = tiny_config(attention=attention, num_layers=2, cell_type=cell_type)
+    translator, _ = train(TINY_PAIRS, config, str(tmp_path / "m"), epochs=3, verbose=0)
     export_tflite(translator, str(tmp_path / "lite"), max_source_tokens=10)
     runner = TFLiteTranslator(str(tmp_path / "lite"))
     sources = [s for s, _ in TINY_PAIRS[:5]]
