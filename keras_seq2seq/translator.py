@@ -244,7 +244,15 @@ class Translator(_Decoder):
             (self.target_tokenizer, TARGET_VOCAB_FILE),
         ):
             save_vocabulary(tokenizer.vocabulary, os.path.join(directory, name))
-        self.model.save_weights(os.path.join(directory, WEIGHTS_FILE))
+        # Keras writes a compiled model's optimizer state (Adam: two more
+        # copies of every weight) into the weights file; a fresh, uncompiled
+        # copy of the model keeps the file to the weights alone.
+        bare = build_training_model(
+            self.config, self.source_tokenizer.vocabulary_size,
+            self.target_tokenizer.vocabulary_size,
+        )
+        bare.set_weights(self.model.get_weights())
+        bare.save_weights(os.path.join(directory, WEIGHTS_FILE))
 
 
 def load(directory):
