@@ -209,3 +209,15 @@ def test_attention_model_trains_saves_and_reloads(tmp_path):
     reloaded = load(out)
     assert reloaded.config.attention == "luong"
     assert reloaded.translate([s for s, _ in TINY_PAIRS], beam_size=2) == hypotheses
+
+
+def test_weights_file_holds_the_weights_only(trained_translator):
+    """No optimizer state in the model directory (Adam would triple its size)."""
+    import h5py
+
+    translator, _, directory = trained_translator
+    stored = []
+    with h5py.File(os.path.join(directory, "model.weights.h5"), "r") as f:
+        f.visititems(lambda name, obj: stored.append(obj.size)
+                     if isinstance(obj, h5py.Dataset) else None)
+    assert sum(stored) == translator.model.count_params()
