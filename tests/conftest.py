@@ -86,3 +86,22 @@ def require_data(*relative):
     if missing:
         pytest.skip(f"real corpus not available: {', '.join(missing)}")
     return [str(p) for p in paths]
+
+
+def shipped_model_and_validation(count):
+    """The shipped model and the first `count` pairs of its Tatoeba validation split.
+
+    Skips without the real corpus or the shipped model.
+    """
+    (tatoeba,) = require_data("tatoeba/eng-fra.tsv.gz")
+    model_dir = REPO_ROOT / "saved_models" / "en-fr"
+    if not (model_dir / "config.json").exists():
+        pytest.skip("no shipped model in saved_models/en-fr")
+    from keras_seq2seq import load
+    from keras_seq2seq.data import read_tsv_pairs, split_by_source
+
+    translator = load(str(model_dir))
+    seed = translator.metadata.get("seed", 0)
+    _, validation = split_by_source(read_tsv_pairs(tatoeba), 0.1, seed=seed,
+                                    max_validation_examples=count)
+    return translator, list(validation)

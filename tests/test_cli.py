@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT, TINY_PAIRS, require_data, write_tsv
+from conftest import REPO_ROOT, TINY_PAIRS, shipped_model_and_validation, write_tsv
 from keras_seq2seq.cli import main
 from keras_seq2seq.constants import END_ID, START_ID
 
@@ -98,22 +98,13 @@ def test_shipped_model_translates():
 
 
 def test_shipped_model_bleu_on_real_validation_split():
-    (tatoeba,) = require_data("tatoeba/eng-fra.tsv.gz")
-    model = REPO_ROOT / "saved_models" / "en-fr"
-    if not (model / "config.json").exists():
-        pytest.skip("no shipped model in saved_models/en-fr")
-    from keras_seq2seq import load
-    from keras_seq2seq.data import read_tsv_pairs, split_by_source
     from keras_seq2seq.evaluation import corpus_bleu
 
-    translator = load(str(model))
-    seed = translator.metadata.get("seed", 0)
-    _, validation = split_by_source(read_tsv_pairs(tatoeba), 0.1, seed=seed,
-                                    max_validation_examples=500)
+    translator, validation = shipped_model_and_validation(500)
     sources, references = zip(*validation)
     bleu = corpus_bleu(translator.translate(list(sources), batch_size=128), references)
-    # Measured on the whole split when it was trained (model card); a 500-pair
-    # sample scatters a few points around it.
+    # The model card gives BLEU on the whole split; a 500-pair sample
+    # scatters a few points around it.
     assert bleu.score > 20, str(bleu)
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from conftest import TINY_PAIRS, require_data
+from conftest import TINY_PAIRS, shipped_model_and_validation
 from keras_seq2seq.cli import main
 from keras_seq2seq.export import ExportError, export_saved_model, next_version
 
@@ -127,18 +127,7 @@ def test_export_cli(trained_translator, tmp_path, capsys):
 
 
 def test_shipped_model_saved_model_parity_on_200_real_sentences(tmp_path):
-    from conftest import REPO_ROOT
-
-    (tatoeba,) = require_data("tatoeba/eng-fra.tsv.gz")
-    model_dir = REPO_ROOT / "saved_models" / "en-fr"
-    if not (model_dir / "config.json").exists():
-        pytest.skip("no shipped model")
-    from keras_seq2seq import load
-    from keras_seq2seq.data import read_tsv_pairs, split_by_source
-
-    translator = load(str(model_dir))
-    _, validation = split_by_source(read_tsv_pairs(tatoeba), 0.1, seed=0,
-                                    max_validation_examples=200)
+    translator, validation = shipped_model_and_validation(200)
     sources = [s for s, _ in validation]
     directory = export_saved_model(translator, str(tmp_path), name="en-fr")
     result = _run_plain_tf(directory, sources)

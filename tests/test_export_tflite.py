@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT, TINY_PAIRS, require_data, tiny_config
+from conftest import TINY_PAIRS, shipped_model_and_validation, tiny_config
 from keras_seq2seq.cli import main
 from keras_seq2seq.export.runner import TFLiteTranslator
 from keras_seq2seq.export.tflite import TFLiteExportError, export_tflite
@@ -139,16 +139,7 @@ def test_cli_export_and_translate(trained_translator, tmp_path, capsys):
 
 
 def test_shipped_model_tflite_parity_on_500_real_sentences(tmp_path):
-    (tatoeba,) = require_data("tatoeba/eng-fra.tsv.gz")
-    model_dir = REPO_ROOT / "saved_models" / "en-fr"
-    if not (model_dir / "config.json").exists():
-        pytest.skip("no shipped model")
-    from keras_seq2seq import load
-    from keras_seq2seq.data import read_tsv_pairs, split_by_source
-
-    translator = load(str(model_dir))
-    _, validation = split_by_source(read_tsv_pairs(tatoeba), 0.1, seed=0,
-                                    max_validation_examples=500)
+    translator, validation = shipped_model_and_validation(500)
     sources = [s for s, _ in validation]
     export_tflite(translator, str(tmp_path))
     runner = TFLiteTranslator(str(tmp_path))

@@ -98,21 +98,40 @@ class PairCorpus:
             raise CorpusError(f"No valid (source, target) pair in {report.summary()}")
 
 
-def _tsv_pairs(path, report):
-    for number, raw in _numbered_lines(path):
-        line, problem = _decode(raw)
+def _pair(raw_source, raw_target):
+    """Two raw byte strings -> ((source, target), None) or (None, problem)."""
+    source, problem = _decode(raw_source)
+    if problem:
+        return None, f"source: {problem}"
+    target, problem = _decode(raw_target)
+    if problem:
+        return None, f"target: {problem}"
+    source, target = source.strip(), target.strip()
+    if not source or not target:
+        return None, "empty source" if not source else "empty target"
+    return (source, target), None
+
+
+def _checked(numbered_raw_pairs, report):
+    """Yield the valid pairs; count and report the others by line number."""
+    for number, raw_source, raw_target in numbered_raw_pairs:
+        if raw_target is None:
+            report.skip(number, "no tab between source and target")
+            continue
+        pair, problem = _pair(raw_source, raw_target)
         if problem:
             report.skip(number, problem)
             continue
-        fields = line.split("\t")
-        if len(fields) < 2:
-            report.skip(number, "no tab between source and target")
-            continue
-        source, target = fields[0].strip(), fields[1].strip()
-        if not source or not target:
-            report.skip(number, "empty source" if not source else "empty target")
-            continue
-        yield source, target
+        yield pair
+
+
+def _tsv_pairs(path, report):
+    def fields():
+        for number, raw in _numbered_lines(path):
+            columns = raw.split(b"\t")
+            yield number, columns[0], columns[1] if len(columns) > 1 else None
+
+    return _checked(fields(), report)
 
 
 def read_tsv_pairs(path):
@@ -130,23 +149,8 @@ def _count_lines(path):
 
 
 def _parallel_pairs(source_path, target_path, report):
-    for (number, raw_source), (_, raw_target) in zip(
-        _numbered_lines(source_path), _numbered_lines(target_path)
-    ):
-        source, problem = _decode(raw_source)
-        if problem is None:
-            target, problem = _decode(raw_target)
-            problem = problem and f"target: {problem}"
-        else:
-            problem = f"source: {problem}"
-        if problem:
-            report.skip(number, problem)
-            continue
-        source, target = source.strip(), target.strip()
-        if not source or not target:
-            report.skip(number, "empty source" if not source else "empty target")
-            continue
-        yield source, target
+    lines = zip(_numbered_lines(source_path), _numbered_lines(target_path))
+    return _checked(((n, s, t) for (n, s), (_, t) in lines), report)
 
 
 def read_parallel_files(source_path, target_path):
@@ -178,23 +182,16 @@ def _tfds_pairs(name, split, data_dir, source_language, target_language, report)
             f"data dir {data_dir or '~/tensorflow_datasets'}: {e}. Prepare it "
             "with `tfds build` on a machine with internet access."
         ) from e
-    for number, example in enumerate(dataset.as_numpy_iterator(), start=1):
-        if source_language not in example or target_language not in example:
-            raise CorpusError(
-                f"TFDS dataset {name!r} has features {sorted(example)}, not "
-                f"{source_language!r} and {target_language!r}."
-            )
-        source, problem = _decode(example[source_language])
-        if problem is None:
-            target, problem = _decode(example[target_language])
-        if problem:
-            report.skip(number, problem)
-            continue
-        source, target = source.strip(), target.strip()
-        if not source or not target:
-            report.skip(number, "empty source" if not source else "empty target")
-            continue
-        yield source, target
+    def examples():
+        for number, example in enumerate(dataset.as_numpy_iterator(), start=1):
+            if source_language not in example or target_language not in example:
+                raise CorpusError(
+                    f"TFDS dataset {name!r} has features {sorted(example)}, not "
+                    f"{source_language!r} and {target_language!r}."
+                )
+            yield number, example[source_language], example[target_language]
+
+    yield from _checked(examples(), report)
 
 
 def read_tfds(name, split="train", data_dir=None, source_language=None, target_language=None):

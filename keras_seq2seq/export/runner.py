@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.constants import PAD_ID
-from keras_seq2seq.export.tflite import CONFIG_FILE, MEMORY_NAMES, MODEL_FILE
+from keras_seq2seq.export.signatures import memory_names, state_names
+from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
 from keras_seq2seq.models import Seq2SeqConfig
 from keras_seq2seq.text import WordTokenizer, load_vocabulary
 from keras_seq2seq.translator import ModelDirectoryError, _Decoder
@@ -63,10 +64,8 @@ class TFLiteTranslator(_Decoder):
         self._greedy = self._interpreter.get_signature_runner("greedy")
         # One interpreter is not reentrant: calls are serialised.
         self._lock = threading.Lock()
-        k = self.config.states_per_layer
-        self._state_names = [f"state_{i}_{j}" for i in range(self.config.num_layers)
-                             for j in range(k)]
-        self._memory_names = MEMORY_NAMES if self.config.attention != "none" else []
+        self._state_names = state_names(self.config)
+        self._memory_names = memory_names(self.config)
         # Text processing runs as TF graphs around the interpreter calls.
         self._prepare = tf.function(
             self._prepare_graph, input_signature=[tf.TensorSpec([None], tf.string)]

@@ -22,6 +22,7 @@ import re
 
 import tensorflow as tf
 
+from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
 from keras_seq2seq.translator import Translator
 
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -30,11 +31,6 @@ WARMUP_SENTENCES = ("Nice to meet you.", "Where is the station?", "")
 
 class ExportError(ValueError):
     """The export cannot be written (bad base path, name or model)."""
-
-
-def _state_names(config):
-    k = config.states_per_layer
-    return [f"state_{i}_{j}" for i in range(config.num_layers) for j in range(k)]
 
 
 class _ServingModule(tf.Module):
@@ -46,14 +42,9 @@ class _ServingModule(tf.Module):
         self.decoder_step_model = translator.decoder_step_model
         self.source_tokenizer = translator.source_tokenizer
         self.target_tokenizer = translator.target_tokenizer
-        self._translator = translator
-        self._beam_size = beam_size
-        self._alpha = alpha
         config = translator.config
-        names = _state_names(config)
-        memory = ["encoder_outputs", "attention_keys", "source_mask"]
-        memory = memory if config.attention != "none" else []
-        self._output_names = names + memory
+        names = state_names(config)
+        output_names = names + memory_names(config)
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(text):
@@ -66,19 +57,9 @@ class _ServingModule(tf.Module):
         def encode(encoder_tokens):
             outputs = self.encoder_model(encoder_tokens, training=False)
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            return dict(zip(self._output_names, outputs))
+            return dict(zip(output_names, outputs))
 
-        units = config.units
-        step_specs = [tf.TensorSpec([None], tf.int32, name="token")]
-        step_specs += [tf.TensorSpec([None, units], tf.float32, name=n) for n in names]
-        if memory:
-            step_specs += [
-                tf.TensorSpec([None, None, units], tf.float32, name="encoder_outputs"),
-                tf.TensorSpec([None, None, units], tf.float32, name="attention_keys"),
-                tf.TensorSpec([None, None], tf.float32, name="source_mask"),
-            ]
-
-        @tf.function(input_signature=step_specs)
+        @tf.function(input_signature=decode_step_specs(config))
         def decode_step(token, *states):
             logits, *new_states = self.decoder_step_model([token, *states], training=False)
             return {"logits": logits, **dict(zip(names, new_states))}

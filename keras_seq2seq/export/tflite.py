@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq.decoding import greedy_search
+from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
 from keras_seq2seq.models.seq2seq import (
     ATTENTION_KEYS,
     ENCODER_EMBEDDING,
@@ -39,16 +40,10 @@ MODEL_FILE = "model.tflite"
 CONFIG_FILE = "tflite_config.json"
 QUANTIZATIONS = ("none", "float16", "dynamic-int8")
 SIGNATURES = ("encode", "decode_step", "greedy")
-MEMORY_NAMES = ["encoder_outputs", "attention_keys", "source_mask"]
 
 
 class TFLiteExportError(ValueError):
     """The model cannot be exported to TFLite as asked."""
-
-
-def _state_names(config):
-    k = config.states_per_layer
-    return [f"state_{i}_{j}" for i in range(config.num_layers) for j in range(k)]
 
 
 class _TFLiteModule(tf.Module):
@@ -61,8 +56,8 @@ class _TFLiteModule(tf.Module):
         embedding = model.get_layer(ENCODER_EMBEDDING)
         cells = [model.get_layer(encoder_rnn_name(i)).cell for i in range(config.num_layers)]
         keys_layer = model.get_layer(ATTENTION_KEYS) if config.attention != "none" else None
-        names = _state_names(config)
-        memory_names = MEMORY_NAMES if config.attention != "none" else []
+        names = state_names(config)
+        memory = memory_names(config)
         k = config.states_per_layer
         units = config.units
         length_max = max_source_tokens
@@ -114,16 +109,7 @@ class _TFLiteModule(tf.Module):
                 result["source_mask"] = tf.cast(words, tf.float32)
             return result
 
-        step_specs = [tf.TensorSpec([None], tf.int32, name="token")]
-        step_specs += [tf.TensorSpec([None, units], tf.float32, name=n) for n in names]
-        if keys_layer is not None:
-            step_specs += [
-                tf.TensorSpec([None, length_max, units], tf.float32, name="encoder_outputs"),
-                tf.TensorSpec([None, length_max, units], tf.float32, name="attention_keys"),
-                tf.TensorSpec([None, length_max], tf.float32, name="source_mask"),
-            ]
-
-        @tf.function(input_signature=step_specs)
+        @tf.function(input_signature=decode_step_specs(config, length_max))
         def decode_step(token, *inputs):
             with frozen():
                 logits, *new_states = self.decoder_step_model([token, *inputs], training=False)
@@ -139,7 +125,7 @@ class _TFLiteModule(tf.Module):
             with frozen():
                 encoded = _encode(encoder_tokens)
                 states = ([encoded[n] for n in names],
-                          [encoded[n] for n in memory_names])
+                          [encoded[n] for n in memory])
                 lengths = tf.reduce_sum(tf.cast(encoder_tokens != 0, tf.int32), axis=1)
                 tokens, scores = greedy_search(
                     translator.step, states, translator.max_lengths(lengths)
