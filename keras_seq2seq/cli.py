@@ -225,10 +225,15 @@ def _translate(args, parser):
 
 def _add_evaluate_parser(subparsers):
     p = subparsers.add_parser(
-        "evaluate", help="BLEU, chrF (sacreBLEU) and perplexity on line-aligned test files."
+        "evaluate", help="BLEU, chrF (sacreBLEU) and perplexity on a test set."
     )
-    p.add_argument("--source", required=True, help="Source sentences, one per line (.gz ok).")
-    p.add_argument("--reference", required=True, help="Reference translations, line-aligned.")
+    p.add_argument("--source", help="Source sentences, one per line (.gz ok).")
+    p.add_argument("--reference", help="Reference translations, line-aligned with --source.")
+    p.add_argument("--pairs",
+                   help="Or a TSV pairs file: evaluate on the validation side of the split "
+                   "that `train --pairs` makes with the same --validation-fraction and --seed.")
+    p.add_argument("--validation-fraction", type=float, default=0.1, help="Default: 0.1.")
+    p.add_argument("--seed", type=int, default=0, help="Split seed. Default: 0.")
     _add_decoding_arguments(p)
     p.add_argument("--hypotheses", default="hypotheses.txt",
                    help="Where to write the translations. Default: hypotheses.txt.")
@@ -239,12 +244,21 @@ def _add_evaluate_parser(subparsers):
 def _evaluate(args, parser):
     import json
 
-    from keras_seq2seq.data import read_parallel_files
+    from keras_seq2seq.data import read_parallel_files, read_tsv_pairs, split_by_source
     from keras_seq2seq.evaluation import evaluate
 
+    if bool(args.pairs) == bool(args.source or args.reference):
+        parser.error("give --source FILE --reference FILE, or --pairs FILE")
+    if args.pairs:
+        corpus = read_tsv_pairs(args.pairs)
+        _, validation = split_by_source(corpus, args.validation_fraction, seed=args.seed)
+        pairs = list(validation)
+    else:
+        if not (args.source and args.reference):
+            parser.error("--source and --reference go together")
+        corpus = read_parallel_files(args.source, args.reference)
+        pairs = list(corpus)
     translator = _load_models(args)
-    corpus = read_parallel_files(args.source, args.reference)
-    pairs = list(corpus)
     report, hypotheses = evaluate(
         translator, pairs, beam_size=args.beam_size, alpha=args.alpha,
         batch_size=args.batch_size, progress=not args.json,

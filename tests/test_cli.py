@@ -176,3 +176,18 @@ def test_translate_with_beam_n_best_and_an_ensemble(trained_translator, capsys):
     assert main(["translate", "--model", directory, "--beam-size", "2", "--n-best", "3",
                  "x"]) == 1
     assert "n_best" in capsys.readouterr().err
+
+
+def test_evaluate_on_the_validation_side_of_a_pairs_split(trained_translator, tmp_path, capsys):
+    from keras_seq2seq.data import read_tsv_pairs, split_by_source
+
+    _, _, directory = trained_translator
+    path = write_tsv(tmp_path / "pairs.tsv", TINY_PAIRS * 2)
+    code = main(["evaluate", "--model", directory, "--pairs", path, "--validation-fraction",
+                 "0.4", "--seed", "3", "--json", "--hypotheses", str(tmp_path / "h.txt")])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    _, validation = split_by_source(read_tsv_pairs(path), 0.4, seed=3)
+    assert report["pairs"] == len(list(validation)) > 0
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", directory, "--pairs", path, "--source", path])
