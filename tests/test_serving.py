@@ -164,3 +164,16 @@ def test_translate_cli_with_server(server, capsys):
     assert capsys.readouterr().out.strip() == translator.translate("Thank you.")
     assert main(["translate", "--server", "http://127.0.0.1:9/v1/models/x", "hi"]) == 1
     assert "Cannot reach" in capsys.readouterr().err
+
+
+def test_a_stalled_client_does_not_block_others(server):
+    import socket
+
+    translator, running = server
+    stalled = socket.create_connection(("127.0.0.1", running.rest_port), timeout=30)
+    stalled.sendall(b"POST /v1/models/tiny:predict HTTP/1.1\r\nContent-Length: 1000\r\n\r\n{")
+    try:
+        results = translate_rest(running.rest_url("tiny"), ["Thank you."], timeout=30)
+        assert results[0][0] == translator.translate("Thank you.")
+    finally:
+        stalled.close()

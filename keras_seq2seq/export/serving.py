@@ -213,6 +213,8 @@ def _json_output(tensor):
 class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "keras-seq2seq-serving"
     protocol_version = "HTTP/1.1"
+    # A client that stops sending mid-request frees its thread after this.
+    timeout = 60
 
     def log_message(self, format, *args):  # quiet by default
         if self.server.verbose:
