@@ -135,9 +135,10 @@ def _train(args, parser):
         sources, references = zip(*validation_pairs)
         started = time.time()
         hypotheses = translator.translate(list(sources), batch_size=128, progress=True)
-        bleu = corpus_bleu(hypotheses, references)
+        bleu, signature = corpus_bleu(hypotheses, references, with_signature=True)
         translator.metadata["validation_bleu"] = round(bleu.score, 2)
-        translator.metadata["validation_bleu_signature"] = str(bleu)
+        translator.metadata["validation_bleu_details"] = str(bleu)
+        translator.metadata["validation_bleu_signature"] = signature
         translator.metadata["validation_pairs"] = len(sources)
         translator.save(args.out)
         print(f"Validation BLEU (sacreBLEU, greedy, {len(sources)} pairs, "

@@ -1,0 +1,25 @@
+"""The tutorials run, at reduced size, and show what they promise."""
+
+import os
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+
+
+def test_tutorial_01_walkthrough(tmp_path):
+    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tutorials" / "01_seq2seq_walkthrough.py")],
+        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "encoder input (reversed source): ['you', 'meet', 'to', 'nice']" in out
+    assert "   0 |        <start> |         ravi" in out
+    assert "   4 |     rencontrer |        <end>" in out
+    assert "step by step: ravi de vous rencontrer" in out
+    assert "translate():   ravi de vous rencontrer" in out
+    young = [line for line in out.splitlines() if line.startswith("after 5 epochs:")]
+    assert young and "ravi de vous rencontrer" not in young[0]
+    assert (tmp_path / "01_training_curve.png").stat().st_size > 1000
