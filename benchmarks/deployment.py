@@ -49,12 +49,15 @@ def main(argv=None):
     p.add_argument("--data", default=os.environ.get(
         "KERAS_SEQ2SEQ_DATA", str(HERE.parent.parent / "shared" / "data")))
     p.add_argument("--latency-sentences", type=int, default=200)
+    p.add_argument("--tatoeba-pairs", type=int, default=2000,
+                   help="Also score the first N pairs of the model's Tatoeba validation split "
+                   "(in domain for the shipped model). 0: skip.")
     args = p.parse_args(argv)
 
     import tensorflow as tf
 
     import keras_seq2seq
-    from keras_seq2seq.data import read_parallel_files
+    from keras_seq2seq.data import read_parallel_files, read_tsv_pairs, split_by_source
     from keras_seq2seq.evaluation import corpus_bleu
     from keras_seq2seq.export import export_saved_model
     from keras_seq2seq.export.runner import TFLiteTranslator
@@ -67,6 +70,18 @@ def main(argv=None):
     references = [r for _, r in pairs]
     timing = sources[: args.latency_sentences]
     translator = keras_seq2seq.load(args.model)
+    tatoeba = []
+    if args.tatoeba_pairs:
+        _, validation = split_by_source(
+            read_tsv_pairs(str(pathlib.Path(args.data) / "tatoeba" / "eng-fra.tsv.gz")), 0.1,
+            seed=translator.metadata.get("seed", 0), max_validation_examples=args.tatoeba_pairs)
+        tatoeba = list(validation)
+
+    def tatoeba_bleu(translate):
+        if not tatoeba:
+            return None
+        hyp = translate([s for s, _ in tatoeba])
+        return round(corpus_bleu(hyp, [r for _, r in tatoeba]).score, 2)
     work = tempfile.mkdtemp(prefix="deploy-bench-")
     results = {"model": args.model, "sentences": len(sources),
                "command": shlex.join(["python", "benchmarks/deployment.py",
@@ -77,6 +92,7 @@ def main(argv=None):
     results["keras"] = {
         "bytes": _size(os.path.join(args.model, "model.weights.h5")),
         "bleu": round(corpus_bleu(keras_hyp, references).score, 2),
+        "tatoeba_bleu": tatoeba_bleu(lambda s: translator.translate(s, batch_size=100)),
         "latency_ms": _latencies(lambda s: translator.translate([s]), timing),
     }
     print("keras", results["keras"], flush=True)
@@ -90,13 +106,18 @@ def main(argv=None):
     for i in range(0, 640, 64):
         serving(text=batch[i : i + 64])
     throughput = 640 / (time.perf_counter() - started)
-    saved_hyp = []
-    for i in range(0, len(sources), 100):
-        out = serving(text=tf.constant(sources[i : i + 100]))["translation"].numpy()
-        saved_hyp.extend(t.decode("utf-8") for t in out)
+    def serve_all(texts):
+        hyp = []
+        for i in range(0, len(texts), 100):
+            out = serving(text=tf.constant(texts[i : i + 100]))["translation"].numpy()
+            hyp.extend(t.decode("utf-8") for t in out)
+        return hyp
+
+    saved_hyp = serve_all(sources)
     results["saved_model"] = {
         "bytes": _size(directory),
         "bleu": round(corpus_bleu(saved_hyp, references).score, 2),
+        "tatoeba_bleu": tatoeba_bleu(serve_all),
         "same_as_keras": sum(a == b for a, b in zip(saved_hyp, keras_hyp)) / len(sources),
         "latency_ms": _latencies(lambda s: serving(text=tf.constant([s])), timing),
         "batch64_sentences_per_second": round(throughput, 1),
@@ -111,6 +132,7 @@ def main(argv=None):
         results[f"tflite_{quantize}"] = {
             "bytes": os.path.getsize(path),
             "bleu": round(corpus_bleu(hyp, references).score, 2),
+            "tatoeba_bleu": tatoeba_bleu(lambda s, r=runner: r.translate(s, batch_size=100)),
             "same_as_keras": sum(a == b for a, b in zip(hyp, keras_hyp)) / len(sources),
             "latency_ms": _latencies(lambda s, r=runner: r.translate([s]), timing),
         }
@@ -124,6 +146,12 @@ def main(argv=None):
         "float16_bleu_minus_float32": round(results["tflite_float16"]["bleu"] - fp32["bleu"], 2),
         "int8_bleu_minus_float32": round(int8["bleu"] - fp32["bleu"], 2),
     }
+    if tatoeba:
+        results["ratios"]["float16_tatoeba_bleu_minus_float32"] = round(
+            results["tflite_float16"]["tatoeba_bleu"] - fp32["tatoeba_bleu"], 2)
+        results["ratios"]["int8_tatoeba_bleu_minus_float32"] = round(
+            int8["tatoeba_bleu"] - fp32["tatoeba_bleu"], 2)
+    results["tatoeba_pairs"] = len(tatoeba)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "deployment.json").write_text(json.dumps(results, indent=2))
     write_section(results)
@@ -140,12 +168,17 @@ def write_section(r):
     ]
     lines = [START, "", f"Model `{r['model']}`, Multi30k test_2016_flickr English->French "
              f"({r['sentences']} sentences), greedy decoding. Command: `{r['command']}`", "",
-             "| format | size MB | BLEU | same output as Keras | p50 ms | p90 ms |",
-             "|---|---|---|---|---|---|"]
+             f"Tatoeba: the first {r['tatoeba_pairs']} pairs of the model's validation split.",
+             "",
+             "| format | size MB | BLEU Multi30k | BLEU Tatoeba | same output as Keras (Multi30k) "
+             "| p50 ms | p90 ms |",
+             "|---|---|---|---|---|---|---|"]
     for name, row in rows:
         same = row.get("same_as_keras")
+        tatoeba = row.get("tatoeba_bleu")
         lines.append(
             f"| {name} | {row['bytes'] / 1e6:.1f} | {row['bleu']:.2f} | "
+            f"{'-' if tatoeba is None else f'{tatoeba:.2f}'} | "
             f"{'-' if same is None else f'{100 * same:.1f}%'} | {row['latency_ms'][0]:.1f} | "
             f"{row['latency_ms'][1]:.1f} |")
     ratios = r["ratios"]
@@ -156,8 +189,11 @@ def write_section(r):
         f"int8 size / float32 size: {ratios['int8_size_over_float32']:.2f} (target <= 0.3). "
         f"TFLite int8 p50 / SavedModel batch-1 p50: "
         f"{ratios['tflite_int8_p50_over_saved_model_p50']:.2f} (target <= 0.5). "
-        f"BLEU change: float16 {ratios['float16_bleu_minus_float32']:+.2f}, "
-        f"int8 {ratios['int8_bleu_minus_float32']:+.2f} (targets within 0.5 and 1.0).",
+        f"BLEU change on Multi30k: float16 {ratios['float16_bleu_minus_float32']:+.2f}, "
+        f"int8 {ratios['int8_bleu_minus_float32']:+.2f} (targets within 0.5 and 1.0)"
+        + (f"; on Tatoeba: float16 {ratios['float16_tatoeba_bleu_minus_float32']:+.2f}, "
+           f"int8 {ratios['int8_tatoeba_bleu_minus_float32']:+.2f}."
+           if "int8_tatoeba_bleu_minus_float32" in ratios else "."),
         "", END,
     ]
     path = HERE / "RESULTS.md"
