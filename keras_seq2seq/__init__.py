@@ -14,7 +14,9 @@ _EXPORTS = {
     "get_preset": "keras_seq2seq.models",
     "train": "keras_seq2seq.training",
     "Translator": "keras_seq2seq.translator",
+    "Ensemble": "keras_seq2seq.translator",
     "load": "keras_seq2seq.translator",
+    "evaluate": "keras_seq2seq.evaluation",
 }
 
 __all__ = sorted(_EXPORTS)
