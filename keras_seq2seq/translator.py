@@ -27,6 +27,28 @@ class ModelDirectoryError(ValueError):
     """A model directory is missing a file or has an invalid one."""
 
 
+def source_tokens(tokenizer, texts, max_tokens, reverse, width=None):
+    """tf.string (B,) -> (encoder_tokens int32 (B, S), word counts int32 (B,)).
+
+    Tokenizes, keeps the first `max_tokens` words, pads with 0 on the right
+    (to `width` columns when given, else to the longest sentence and at
+    least one column) and reverses each sentence's words when `reverse`, so
+    padding stays on the right. Shared by the Keras and LiteRT translators.
+    """
+    ids = tokenizer.encode(texts)[:, :max_tokens]
+    lengths = tf.cast(ids.row_lengths(), tf.int32)
+    if width is None:
+        tokens = ids.to_tensor(default_value=PAD_ID)  # (batch, source_time)
+        # At least one column, so an all-empty batch still has a time axis.
+        missing = tf.maximum(1 - tf.shape(tokens)[1], 0)
+        tokens = tf.pad(tokens, [[0, 0], [0, missing]], constant_values=PAD_ID)
+    else:
+        tokens = ids.to_tensor(default_value=PAD_ID, shape=[None, width])
+    if reverse:
+        tokens = tf.reverse_sequence(tokens, tf.cast(lengths, tf.int64), seq_axis=1, batch_axis=0)
+    return tf.cast(tokens, tf.int32), lengths
+
+
 class _Decoder:
     """Text in, text out around a step function: shared by single models
     and ensembles.
@@ -81,8 +103,6 @@ class _Decoder:
     def _graph(self, beam_size, alpha):
         key = (int(beam_size), float(alpha))
         if key not in self._graphs:
-            if key[0] < 1:
-                raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
             self._graphs[key] = tf.function(
                 lambda texts: self._translate_batch(texts, *key),
                 input_signature=[tf.TensorSpec([None], tf.string)],
@@ -113,6 +133,8 @@ class _Decoder:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
         if n_best is not None and not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
         graph = self._graph(beam_size, alpha)
@@ -184,18 +206,9 @@ class Translator(_Decoder):
         Tokenizes, truncates to `max_input_tokens`, reverses the source words
         when the model was trained that way, and pads on the right.
         """
-        ids = self.source_tokenizer.encode(texts)[:, : self.max_input_tokens]
-        lengths = tf.cast(ids.row_lengths(), tf.int32)
-        tokens = ids.to_tensor(default_value=PAD_ID)  # (batch, source_time)
-        # At least one column, so an all-empty batch still has a time axis.
-        missing = tf.maximum(1 - tf.shape(tokens)[1], 0)
-        tokens = tf.pad(tokens, [[0, 0], [0, missing]], constant_values=PAD_ID)
-        if self.config.reverse_source:
-            # Reverses only the first `length` ids: padding stays on the right.
-            tokens = tf.reverse_sequence(
-                tokens, tf.cast(lengths, tf.int64), seq_axis=1, batch_axis=0
-            )
-        return tokens, lengths
+        return source_tokens(
+            self.source_tokenizer, texts, self.max_input_tokens, self.config.reverse_source
+        )
 
     def encode(self, texts):
         """tf.string (B,) -> (decoder states, source lengths (B,)).

@@ -13,12 +13,11 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from keras_seq2seq.constants import PAD_ID
 from keras_seq2seq.export.signatures import memory_names, state_names
 from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
 from keras_seq2seq.models import Seq2SeqConfig
 from keras_seq2seq.text import WordTokenizer, load_vocabulary
-from keras_seq2seq.translator import ModelDirectoryError, _Decoder
+from keras_seq2seq.translator import ModelDirectoryError, _Decoder, source_tokens
 
 
 class TFLiteTranslator(_Decoder):
@@ -86,12 +85,10 @@ class TFLiteTranslator(_Decoder):
         return padded.numpy(), lengths
 
     def _prepare_graph(self, texts):
-        ids = self.source_tokenizer.encode(texts)[:, : self.max_source_tokens]
-        lengths = tf.cast(ids.row_lengths(), tf.int32)
-        padded = ids.to_tensor(PAD_ID, shape=[None, self.max_source_tokens])
-        if self.config.reverse_source:
-            padded = tf.reverse_sequence(padded, tf.cast(lengths, tf.int64), seq_axis=1)
-        return tf.cast(padded, tf.int32), lengths
+        return source_tokens(
+            self.source_tokenizer, texts, self.max_source_tokens, self.config.reverse_source,
+            width=self.max_source_tokens,
+        )
 
     def encode(self, texts):
         """tf.string (B,) -> ((rnn states, memory), source lengths (B,)), one sentence at a time."""
@@ -140,6 +137,4 @@ class TFLiteTranslator(_Decoder):
         # The interpreter is called from Python: greedy is one `greedy` call
         # per sentence; beam search runs eagerly (tf.while_loop iterates in
         # Python, calling `decode_step`); text processing is compiled.
-        if beam_size < 1:
-            raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
         return lambda texts: self._finish_graph(*self.search(texts, beam_size, alpha))
