@@ -1,4 +1,5 @@
-"""Command line: `keras-seq2seq train|translate`, a thin layer over the API."""
+"""Command line: `keras-seq2seq train|translate|evaluate|export|serve|train-captioner|caption`,
+a thin layer over the API."""
 
 import argparse
 import logging
@@ -308,8 +309,10 @@ def _add_export_parser(subparsers):
 
 def _export(args, parser):
     from keras_seq2seq.export import export_saved_model
-    from keras_seq2seq.translator import load
+    from keras_seq2seq.translator import load, read_model_record
 
+    if read_model_record(args.model).get("kind") == "captioner":
+        return _export_captioner(args)
     translator = load(args.model)
     if args.format == "tflite":
         from keras_seq2seq.export.tflite import export_tflite
@@ -326,6 +329,27 @@ def _export(args, parser):
     )
     print(f"SavedModel written to {directory}")
     print(f"Inspect it: saved_model_cli show --dir {directory} --all")
+
+
+def _export_captioner(args):
+    from keras_seq2seq.captioning import load_captioner
+    from keras_seq2seq.captioning.export import (
+        export_captioner_saved_model,
+        export_captioner_tflite,
+    )
+
+    captioner = load_captioner(args.model)
+    if args.format == "tflite":
+        path = export_captioner_tflite(captioner, args.out, quantize=args.quantize)
+        print(f"TFLite captioner written to {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+        print(f"Caption with it: keras-seq2seq caption --tflite {args.out} IMAGE")
+        return
+    name = args.name or os.path.basename(os.path.normpath(args.model))
+    directory = export_captioner_saved_model(
+        captioner, args.out, name=name, beam_size=args.beam_size, alpha=args.alpha,
+        version=args.version,
+    )
+    print(f"SavedModel written to {directory} (serving_default: image_bytes -> caption)")
 
 
 def _add_serve_parser(subparsers):
@@ -353,6 +377,133 @@ def _serve(args, parser):
         server.stop()
 
 
+def _add_captioning_parsers(subparsers):
+    from keras_seq2seq.captioning.config import BACKBONES, POOLINGS
+
+    p = subparsers.add_parser(
+        "train-captioner", help="Train an image captioner (CNN encoder + the LSTM decoder).")
+    data = p.add_argument_group("data (one of)")
+    data.add_argument("--flickr8k", metavar="TOKEN_FILE",
+                      help="Flickr8k.token.txt (or Flickr30k's results_20130124.token).")
+    data.add_argument("--coco", metavar="JSON", help="COCO captions JSON.")
+    data.add_argument("--image-list", help="Image names, one per line (Multi30k task 2), "
+                      "with --captions.")
+    data.add_argument("--captions", help="Captions, line-aligned with --image-list.")
+    data.add_argument("--digits", action="store_true",
+                      help="The offline handwritten-digits canvases (needs scikit-learn).")
+    data.add_argument("--images", help="Image directory (with --flickr8k, --coco, --image-list).")
+    data.add_argument("--digits-train", type=int, default=20000,
+                      help="--digits: training canvases. Default: 20000.")
+    data.add_argument("--validation-fraction", type=float, default=0.1,
+                      help="Share of images held out for validation. Default: 0.1.")
+    p.add_argument("--backbone", default="small_cnn", choices=BACKBONES,
+                   help="CNN encoder. Default: small_cnn (trained from scratch).")
+    p.add_argument("--weights", help="Backbone weights: 'imagenet' (downloaded by Keras) or a "
+                   "local weights file. Default: random initialisation.")
+    p.add_argument("--train-backbone", action="store_true",
+                   help="Fine-tune the backbone (else it is frozen and its features cached).")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+                   help="Input size. Default: 224 224 (32 96 with --digits).")
+    p.add_argument("--pooling", choices=POOLINGS, help="Default: avg (flatten with --digits).")
+    p.add_argument("--units", type=int, default=256, help="Decoder LSTM units. Default: 256.")
+    p.add_argument("--embedding-dim", type=int, default=128, help="Default: 128.")
+    p.add_argument("--layers", type=int, default=1, help="Decoder layers. Default: 1.")
+    p.add_argument("--dropout", type=float, default=0.2, help="Default: 0.2.")
+    p.add_argument("--feature-cache", help="Directory for cached frozen-backbone features.")
+    p.add_argument("--epochs", type=int, default=10, help="Default: 10.")
+    p.add_argument("--max-minutes", type=float,
+                   help="Stop after the epoch that passes this much training time.")
+    p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam. Default: 1e-3.")
+    p.add_argument("--seed", type=int, default=0, help="Default: 0.")
+    p.add_argument("--out", required=True, help="Run directory: checkpoints, logs, the model.")
+    p.set_defaults(func=_train_captioner)
+
+    p = subparsers.add_parser("caption", help="Caption images with a trained captioner.")
+    p.add_argument("images", nargs="+", help="Image files (JPEG, PNG, GIF, BMP).")
+    p.add_argument("--model", help="Captioner directory (from train-captioner).")
+    p.add_argument("--tflite", help="Directory from `export --format tflite` of a captioner.")
+    p.add_argument("--beam-size", type=int, default=1,
+                   help="1 for greedy search, more for beam search. Default: 1.")
+    p.add_argument("--alpha", type=float, default=0.6, help="Beam length penalty. Default: 0.6.")
+    p.set_defaults(func=_caption)
+
+
+def _caption_corpus(args, parser):
+    from keras_seq2seq.captioning import read_coco, read_flickr8k, read_image_list
+
+    chosen = [bool(args.flickr8k), bool(args.coco), bool(args.image_list or args.captions),
+              args.digits]
+    if sum(chosen) != 1:
+        parser.error("give exactly one of --flickr8k, --coco, --image-list/--captions, --digits")
+    if not args.digits and not args.images:
+        parser.error("--images DIR is needed with --flickr8k, --coco and --image-list")
+    if args.flickr8k:
+        return read_flickr8k(args.flickr8k, args.images)
+    if args.coco:
+        return read_coco(args.coco, args.images)
+    if not (args.image_list and args.captions):
+        parser.error("--image-list and --captions go together")
+    return read_image_list(args.image_list, args.captions, args.images)
+
+
+def _train_captioner(args, parser):
+    from keras_seq2seq.captioning import CaptionerConfig, train_captioner
+
+    if args.digits:
+        from keras_seq2seq.captioning.digits import digits_corpora
+
+        train_corpus, validation_corpus, _ = digits_corpora(
+            args.digits_train, max(1, args.digits_train // 20), 1, seed=args.seed)
+        size, pooling, max_length = (32, 96), "flatten", 12
+    else:
+        corpus = _caption_corpus(args, parser)
+        train_corpus, validation_corpus = corpus.split(args.validation_fraction, args.seed)
+        size, pooling, max_length = (224, 224), "avg", 40
+    height, width = args.image_size or size
+    config = CaptionerConfig(
+        backbone=args.backbone, weights=args.weights, train_backbone=args.train_backbone,
+        image_height=height, image_width=width, pooling=args.pooling or pooling,
+        units=args.units, embedding_dim=args.embedding_dim, num_layers=args.layers,
+        dropout=args.dropout, max_target_length=max_length,
+    )
+    train_captioner(
+        train_corpus, config, args.out, validation_corpus, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        feature_cache=args.feature_cache, max_minutes=args.max_minutes,
+        metadata={"command": shlex.join(["keras-seq2seq", *args.argv])},
+    )
+    print(f"Captioner saved to {args.out}")
+
+
+def _caption(args, parser):
+    if bool(args.model) == bool(args.tflite):
+        parser.error("give one of --model DIR or --tflite DIR")
+    if args.tflite:
+        from keras_seq2seq.captioning.export import TFLiteCaptioner
+
+        captioner = TFLiteCaptioner(args.tflite)
+    else:
+        from keras_seq2seq.captioning import load_captioner
+
+        captioner = load_captioner(args.model)
+    from keras_seq2seq.captioning import ImageError, load_image
+
+    failed = 0
+    for path in args.images:
+        # One image at a time, so an unreadable file is reported and skipped.
+        try:
+            image = load_image(path, captioner.config.image_height, captioner.config.image_width)
+        except ImageError as e:
+            print(f"keras-seq2seq: error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        caption = captioner.caption([image], beam_size=args.beam_size, alpha=args.alpha)[0]
+        print(f"{path}\t{caption}" if len(args.images) > 1 else caption, flush=True)
+    if failed:
+        raise ValueError(f"{failed} of {len(args.images)} images could not be read.")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-seq2seq",
@@ -365,6 +516,7 @@ def build_parser():
     _add_evaluate_parser(subparsers)
     _add_export_parser(subparsers)
     _add_serve_parser(subparsers)
+    _add_captioning_parsers(subparsers)
     return parser
 
 
@@ -387,7 +539,7 @@ def main(argv=None):
     # CorpusError, ModelDirectoryError and VocabularyError are ValueErrors;
     # ValueError also covers bad option values found by the library.
     except (CorpusError, ModelDirectoryError, VocabularyError, OSError, ValueError,
-            ServingError) as e:
+            ServingError, ImportError) as e:
         print(f"keras-seq2seq: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -49,6 +49,63 @@ def source_tokens(tokenizer, texts, max_tokens, reverse, width=None):
     return tf.cast(tokens, tf.int32), lengths
 
 
+def run_step_model(decoder_step_model, tokens, states):
+    """One decoding step with a `build_decoder_step_model` model.
+
+    (tokens (B,), (rnn_states, memory)) -> (log_probs (B, V), new states);
+    the memory (attention inputs, possibly empty) is carried unchanged.
+    """
+    rnn_states, memory = states
+    logits, *rnn_states = decoder_step_model([tokens, *rnn_states, *memory], training=False)
+    return tf.nn.log_softmax(logits, axis=-1), (list(rnn_states), memory)
+
+
+def write_vocabulary_and_weights(directory, record, vocabularies, fresh_model, model):
+    """Write config.json, the vocabularies {file name: list} and the weights of
+    `model` through `fresh_model` (an uncompiled copy, so the weights file
+    holds no optimizer state)."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2, ensure_ascii=False)
+    for name, vocabulary in vocabularies.items():
+        save_vocabulary(vocabulary, os.path.join(directory, name))
+    # Keras writes a compiled model's optimizer state (Adam: two more
+    # copies of every weight) into the weights file; a fresh, uncompiled
+    # copy of the model keeps the file to the weights alone.
+    fresh_model.set_weights(model.get_weights())
+    fresh_model.save_weights(os.path.join(directory, WEIGHTS_FILE))
+
+
+def read_model_record(directory):
+    """config.json of a model directory, checked for format; ModelDirectoryError if not."""
+    config_path = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isdir(directory):
+        raise ModelDirectoryError(f"Model directory not found: {directory}")
+    if not os.path.isfile(config_path):
+        raise ModelDirectoryError(f"{directory} is not a model directory: no {CONFIG_FILE}.")
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            record = json.load(f)
+        version = record.get("format_version")
+    except (json.JSONDecodeError, AttributeError) as e:
+        raise ModelDirectoryError(f"{config_path} is invalid: {e}") from e
+    if version != FORMAT_VERSION:
+        raise ModelDirectoryError(
+            f"{config_path}: format_version {version}, this library reads {FORMAT_VERSION}."
+        )
+    return record
+
+
+def load_weights_file(model, directory):
+    weights_path = os.path.join(directory, WEIGHTS_FILE)
+    if not os.path.isfile(weights_path):
+        raise ModelDirectoryError(f"Weights file not found: {weights_path}")
+    try:
+        model.load_weights(weights_path)
+    except Exception as e:  # h5py and Keras raise several types
+        raise ModelDirectoryError(f"Cannot load weights from {weights_path}: {e}") from e
+
+
 class _Decoder:
     """Text in, text out around a step function: shared by single models
     and ensembles.
@@ -100,14 +157,51 @@ class _Decoder:
         translations = tf.where(has_words, translations, tf.constant(""))
         return translations, tf.where(has_words, scores, 0.0)
 
+    # What `encode` takes: a batch of strings here; images for a captioner.
+    input_spec = tf.TensorSpec([None], tf.string)
+    progress_unit = "sentence"
+
     def _graph(self, beam_size, alpha):
         key = (int(beam_size), float(alpha))
         if key not in self._graphs:
             self._graphs[key] = tf.function(
-                lambda texts: self._translate_batch(texts, *key),
-                input_signature=[tf.TensorSpec([None], tf.string)],
+                lambda inputs: self._translate_batch(inputs, *key),
+                input_signature=[self.input_spec],
             )
         return self._graphs[key]
+
+    def _check_search_options(self, batch_size, beam_size, n_best):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
+        if n_best is not None and not 1 <= n_best <= beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
+
+    def _decode_batches(self, inputs, batch_size, beam_size, alpha, n_best, progress):
+        """Decode a sequence of inputs (list or array) batch by batch.
+
+        Returns a list: one string per input, or with `n_best` a list of
+        (text, score) per input.
+        """
+        graph = self._graph(beam_size, alpha)
+        bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit) if progress else None
+        results = []
+        for start in range(0, len(inputs), batch_size):
+            chunk = tf.convert_to_tensor(
+                inputs[start : start + batch_size], dtype=self.input_spec.dtype
+            )
+            translations, scores = graph(chunk)
+            for row, row_scores in zip(translations.numpy(), scores.numpy()):
+                if n_best is None:
+                    results.append(row[0].decode("utf-8"))
+                else:
+                    results.append(
+                        [(t.decode("utf-8"), float(sc)) for t, sc in zip(row[:n_best], row_scores)]
+                    )
+            if bar is not None:
+                bar.update(len(results))
+        return results
 
     def translate(
         self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False
@@ -131,29 +225,10 @@ class _Decoder:
             A string per input (a list for a list), or with `n_best` a list
             of (text, score) per input.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        if beam_size < 1:
-            raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
-        if n_best is not None and not 1 <= n_best <= beam_size:
-            raise ValueError(f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
-        graph = self._graph(beam_size, alpha)
+        self._check_search_options(batch_size, beam_size, n_best)
         single = isinstance(texts, (str, bytes))
         texts = [texts] if single else list(texts)
-        bar = keras.utils.Progbar(len(texts), unit_name="sentence") if progress else None
-        results = []
-        for start in range(0, len(texts), batch_size):
-            chunk = tf.constant(texts[start : start + batch_size], dtype=tf.string)
-            translations, scores = graph(chunk)
-            for row, row_scores in zip(translations.numpy(), scores.numpy()):
-                if n_best is None:
-                    results.append(row[0].decode("utf-8"))
-                else:
-                    results.append(
-                        [(t.decode("utf-8"), float(sc)) for t, sc in zip(row[:n_best], row_scores)]
-                    )
-            if bar is not None:
-                bar.update(len(results))
+        results = self._decode_batches(texts, batch_size, beam_size, alpha, n_best, progress)
         return results[0] if single else results
 
 
@@ -226,15 +301,10 @@ class Translator(_Decoder):
 
     def step(self, tokens, states):
         """The decoding step function: (tokens (B,), states) -> (log_probs, states)."""
-        rnn_states, memory = states
-        logits, *rnn_states = self.decoder_step_model(
-            [tokens, *rnn_states, *memory], training=False
-        )
-        return tf.nn.log_softmax(logits, axis=-1), (list(rnn_states), memory)
+        return run_step_model(self.decoder_step_model, tokens, states)
 
     def save(self, directory):
         """Write the model directory (config, vocabularies, weights)."""
-        os.makedirs(directory, exist_ok=True)
         record = {
             "format_version": FORMAT_VERSION,
             "model": self.config.to_dict(),
@@ -250,22 +320,15 @@ class Translator(_Decoder):
             },
             "metadata": self.metadata,
         }
-        with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=2, ensure_ascii=False)
-        for tokenizer, name in (
-            (self.source_tokenizer, SOURCE_VOCAB_FILE),
-            (self.target_tokenizer, TARGET_VOCAB_FILE),
-        ):
-            save_vocabulary(tokenizer.vocabulary, os.path.join(directory, name))
-        # Keras writes a compiled model's optimizer state (Adam: two more
-        # copies of every weight) into the weights file; a fresh, uncompiled
-        # copy of the model keeps the file to the weights alone.
-        bare = build_training_model(
+        fresh = build_training_model(
             self.config, self.source_tokenizer.vocabulary_size,
             self.target_tokenizer.vocabulary_size,
         )
-        bare.set_weights(self.model.get_weights())
-        bare.save_weights(os.path.join(directory, WEIGHTS_FILE))
+        vocabularies = {
+            SOURCE_VOCAB_FILE: self.source_tokenizer.vocabulary,
+            TARGET_VOCAB_FILE: self.target_tokenizer.vocabulary,
+        }
+        write_vocabulary_and_weights(directory, record, vocabularies, fresh, self.model)
 
 
 def load(directory):
@@ -274,22 +337,17 @@ def load(directory):
     Raises:
         ModelDirectoryError: naming the missing or invalid file.
     """
-    config_path = os.path.join(directory, CONFIG_FILE)
-    if not os.path.isdir(directory):
-        raise ModelDirectoryError(f"Model directory not found: {directory}")
-    if not os.path.isfile(config_path):
-        raise ModelDirectoryError(f"{directory} is not a model directory: no {CONFIG_FILE}.")
-    try:
-        with open(config_path, encoding="utf-8") as f:
-            record = json.load(f)
-        config = Seq2SeqConfig.from_dict(record["model"])
-        version = record.get("format_version")
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ModelDirectoryError(f"{config_path} is invalid: {e}") from e
-    if version != FORMAT_VERSION:
+    record = read_model_record(directory)
+    if record.get("kind", "translator") != "translator":
         raise ModelDirectoryError(
-            f"{config_path}: format_version {version}, this library reads {FORMAT_VERSION}."
+            f"{directory} holds a {record['kind']} model, not a translator"
+            + (": load it with keras_seq2seq.captioning.load_captioner." if record["kind"]
+               == "captioner" else ".")
         )
+    try:
+        config = Seq2SeqConfig.from_dict(record["model"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelDirectoryError(f"{os.path.join(directory, CONFIG_FILE)} is invalid: {e}") from e
     source_vocab = load_vocabulary(os.path.join(directory, SOURCE_VOCAB_FILE))
     target_vocab = load_vocabulary(os.path.join(directory, TARGET_VOCAB_FILE))
     source_tokenizer = WordTokenizer(
@@ -299,13 +357,7 @@ def load(directory):
         target_vocab, lowercase=config.lowercase, language=record.get("target_language", "fr")
     )
     model = build_training_model(config, len(source_vocab), len(target_vocab))
-    weights_path = os.path.join(directory, WEIGHTS_FILE)
-    if not os.path.isfile(weights_path):
-        raise ModelDirectoryError(f"Weights file not found: {weights_path}")
-    try:
-        model.load_weights(weights_path)
-    except Exception as e:  # h5py and Keras raise several types
-        raise ModelDirectoryError(f"Cannot load weights from {weights_path}: {e}") from e
+    load_weights_file(model, directory)
     return Translator(
         model,
         config,

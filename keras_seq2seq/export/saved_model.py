@@ -67,6 +67,7 @@ class _ServingModule(tf.Module):
         self.serve = serve
         self.encode = encode
         self.decode_step = decode_step
+        self.encoders = {"encode": encode}
 
 
 def next_version(model_base):
@@ -77,8 +78,10 @@ def next_version(model_base):
     return max(versions, default=0) + 1
 
 
-def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES):
-    """Write TF Serving's `assets.extra/tf_serving_warmup_requests`."""
+def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES, input_name="text"):
+    """Write TF Serving's `assets.extra/tf_serving_warmup_requests`: one
+    `serving_default` request whose `input_name` is the list `sentences`
+    (strings or bytes)."""
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
     directory = os.path.join(version_dir, "assets.extra")
@@ -88,7 +91,7 @@ def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES):
         request = predict_pb2.PredictRequest(
             model_spec=model_pb2.ModelSpec(signature_name="serving_default")
         )
-        request.inputs["text"].CopyFrom(tf.make_tensor_proto(list(sentences), dtype=tf.string))
+        request.inputs[input_name].CopyFrom(tf.make_tensor_proto(list(sentences), dtype=tf.string))
         log = prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request)
         )
@@ -117,10 +120,18 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         raise ExportError(
             f"Only a single Translator can be exported, got {type(translator).__name__}."
         )
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
-        raise ExportError(f"Invalid model name {name!r}: use letters, digits, '_', '.', '-'.")
     if beam_size < 1:
         raise ExportError(f"beam_size must be >= 1, got {beam_size}.")
+    return write_saved_model(_ServingModule(translator, beam_size, alpha), base_path, name,
+                             version, write_warmup_requests)
+
+
+def write_saved_model(module, base_path, name, version, write_warmup):
+    """Save `module` (signatures serving_default, encode*, decode_step) as
+    `base_path/name/version`, atomically; `write_warmup(directory)` adds the
+    warmup requests."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
+        raise ExportError(f"Invalid model name {name!r}: use letters, digits, '_', '.', '-'.")
     model_base = os.path.join(base_path, name)
     version = next_version(model_base) if version is None else int(version)
     version_dir = os.path.join(model_base, str(version))
@@ -130,16 +141,15 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         os.makedirs(model_base, exist_ok=True)
     except OSError as e:
         raise ExportError(f"Cannot create {model_base}: {e}") from e
-    module = _ServingModule(translator, beam_size, alpha)
     signatures = {
         "serving_default": module.serve,
-        "encode": module.encode,
         "decode_step": module.decode_step,
+        **module.encoders,
     }
     # Write to a temporary folder and rename, so TF Serving (which polls the
     # base path) never sees a half-written version.
     staging = os.path.join(model_base, f".{version}.partial")
     tf.saved_model.save(module, staging, signatures=signatures)
-    write_warmup_requests(staging)
+    write_warmup(staging)
     os.rename(staging, version_dir)
     return version_dir

@@ -61,15 +61,8 @@ class _TFLiteModule(tf.Module):
         k = config.states_per_layer
         units = config.units
         length_max = max_source_tokens
-        # Every weight is traced as a constant: the converter then has no
-        # resource variable to carry (LiteRT cannot read one inside a WHILE
-        # body, and multi-signature models keep them otherwise).
-        values = [(v, v.numpy()) for v in model.weights]
-
-        def frozen():
-            return keras.StatelessScope(
-                state_mapping=[(v, tf.constant(value)) for v, value in values]
-            )
+        # Every weight is traced as a constant (see `frozen_weights`).
+        frozen = frozen_weights(model)
 
         @tf.function(
             input_signature=[tf.TensorSpec([1, length_max], tf.int32, name="encoder_tokens")]
@@ -137,14 +130,27 @@ class _TFLiteModule(tf.Module):
         self.greedy = greedy
 
 
-def _convert(module, quantize):
+def frozen_weights(model):
+    """A context factory under which every weight of `model` is a constant.
+
+    The converter then has no resource variable to carry (LiteRT cannot read
+    one inside a WHILE body, and multi-signature models keep them otherwise).
+    """
+    values = [(v, v.numpy()) for v in model.weights]
+    return lambda: keras.StatelessScope(
+        state_mapping=[(v, tf.constant(value)) for v, value in values]
+    )
+
+
+def convert(module, quantize, signatures=SIGNATURES):
+    """tf.Module with the named signature functions -> TFLite flatbuffer bytes."""
     with tempfile.TemporaryDirectory() as staging:
         tf.saved_model.save(
             module, staging,
-            signatures={name: getattr(module, name) for name in SIGNATURES},
+            signatures={name: getattr(module, name) for name in signatures},
         )
         converter = tf.lite.TFLiteConverter.from_saved_model(
-            staging, signature_keys=list(SIGNATURES)
+            staging, signature_keys=list(signatures)
         )
         # Builtin ops only: no Flex/SELECT_TF_OPS, so the stock LiteRT runtime runs it.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -183,7 +189,7 @@ def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None):
     if max_source_tokens < 1:
         raise TFLiteExportError(f"max_source_tokens must be >= 1, got {max_source_tokens}.")
     os.makedirs(out_dir, exist_ok=True)
-    content = _convert(_TFLiteModule(translator, max_source_tokens), quantize)
+    content = convert(_TFLiteModule(translator, max_source_tokens), quantize)
     path = os.path.join(out_dir, MODEL_FILE)
     with open(path, "wb") as f:
         f.write(content)

@@ -70,6 +70,37 @@ def _recurrent_layer(config, name):
     return layer_class(config.units, return_sequences=True, return_state=True, name=name)
 
 
+def build_decoder_layers(config, target_vocab_size):
+    """(decoder_embedding, [decoder_rnn_i], output_projection), named so that
+    `build_decoder_step_model` finds them. Shared by the translation and the
+    captioning models: the decoder is the same, only its context differs."""
+    embedding = keras.layers.Embedding(
+        target_vocab_size, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
+    )
+    rnns = [_recurrent_layer(config, decoder_rnn_name(i)) for i in range(config.num_layers)]
+    return embedding, rnns, keras.layers.Dense(target_vocab_size, name=OUTPUT_PROJECTION)
+
+
+def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_layers=None,
+                  memory=None):
+    """Teacher-forcing decoder: tokens (B, T) -> logits (B, T, V).
+
+    `context` holds, per layer, the initial states ([h, c] or [h], each
+    (B, units)); `memory` is (encoder outputs, attention keys, source mask)
+    when `attention_layers` are given.
+    """
+    embedding, rnns, output_projection = decoder_layers
+    y = embedding(decoder_tokens)  # (batch, target_time, embedding_dim)
+    for i, rnn in enumerate(rnns):
+        y, *_ = rnn(y, initial_state=context[i])
+        if config.dropout:
+            y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}")(y)
+    if attention_layers is not None:
+        values, keys, source_mask = memory
+        y = _attend(attention_layers, y, values, keys, source_mask)
+    return output_projection(y)  # (batch, target_time, target_vocab_size)
+
+
 def build_training_model(config, source_vocab_size=None, target_vocab_size=None):
     """Build the teacher-forcing training model.
 
@@ -94,12 +125,8 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
     encoder_embedding = keras.layers.Embedding(
         source_vocab_size, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
     )
-    decoder_embedding = keras.layers.Embedding(
-        target_vocab_size, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
-    )
     encoder_rnns = [_recurrent_layer(config, encoder_rnn_name(i)) for i in range(config.num_layers)]
-    decoder_rnns = [_recurrent_layer(config, decoder_rnn_name(i)) for i in range(config.num_layers)]
-    output_projection = keras.layers.Dense(target_vocab_size, name=OUTPUT_PROJECTION)
+    decoder_layers = build_decoder_layers(config, target_vocab_size)
     attention_layers = _attention_layers(config) if config.attention != "none" else None
 
     # Functional model.
@@ -114,16 +141,13 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
         if config.dropout and i < config.num_layers - 1:
             x = keras.layers.Dropout(config.dropout, name=f"encoder_dropout_{i}")(x)
 
-    y = decoder_embedding(decoder_tokens)  # (batch, target_time, embedding_dim)
-    for i, rnn in enumerate(decoder_rnns):
-        y, *_ = rnn(y, initial_state=context[i])
-        if config.dropout:
-            y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}")(y)
+    memory = None
     if attention_layers is not None:
         source_mask = keras.ops.not_equal(encoder_tokens, 0)  # (batch, source_time)
-        keys = attention_layers[0](x)  # (batch, source_time, units)
-        y = _attend(attention_layers, y, x, keys, source_mask)
-    logits = output_projection(y)  # (batch, target_time, target_vocab_size)
+        memory = (x, attention_layers[0](x), source_mask)  # keys: (batch, source_time, units)
+    logits = apply_decoder(
+        config, decoder_layers, decoder_tokens, context, attention_layers, memory
+    )
 
     return keras.Model(
         inputs={"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens},
@@ -159,7 +183,14 @@ def build_inference_models(model, config):
         source_mask = keras.ops.cast(keras.ops.not_equal(encoder_tokens, 0), "float32")
         memory = [x, model.get_layer(ATTENTION_KEYS)(x), source_mask]
     encoder_model = keras.Model(encoder_tokens, states + memory, name="encoder_model")
+    return encoder_model, build_decoder_step_model(model, config)
 
+
+def build_decoder_step_model(model, config):
+    """The one-step decoder model (see `build_inference_models`) from the
+    layers of `model`, found by name: `[token (B,), *states, *memory] ->
+    [logits (B, V), *new_states]`."""
+    attention = config.attention != "none"
     k = config.states_per_layer
     token = keras.Input(shape=(), dtype="int32", name="token")
     state_inputs = [
@@ -190,10 +221,9 @@ def build_inference_models(model, config):
         query = keras.ops.expand_dims(y, 1)  # (batch, 1, units)
         y = _attend(layers, query, values, keys, keras.ops.cast(mask, "bool"))[:, 0]
     logits = model.get_layer(OUTPUT_PROJECTION)(y)  # (batch, target_vocab_size)
-    decoder_step_model = keras.Model(
+    return keras.Model(
         [token, *state_inputs, *memory_inputs], [logits, *new_states], name="decoder_step_model"
     )
-    return encoder_model, decoder_step_model
 
 
 def count_parameters(model):

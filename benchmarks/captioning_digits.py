@@ -1,0 +1,151 @@
+"""Captioning benchmark on real handwritten digits (offline).
+
+Canvases of 1 to 4 of scikit-learn's real 8x8 handwritten digits, captioned
+left to right ("three handwritten digits: seven, two, nine"); train,
+validation and test use disjoint digit images. Trains the small CNN +
+LSTM captioner, then reports exact match and BLEU on test (greedy and beam),
+writes benchmarks/results/captioning_digits.json, a PNG grid of test images
+with their generated captions, and a section of benchmarks/RESULTS.md.
+
+    python benchmarks/captioning_digits.py            # about 35 minutes here
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shlex
+import sys
+import time
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+START = "<!-- captioning start -->"
+END = "<!-- captioning end -->"
+
+
+def exact_match(hypotheses, references):
+    return float(np.mean([h == r for h, r in zip(hypotheses, references)]))
+
+
+def save_grid(images, references, hypotheses, path, columns=4):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = (len(images) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 1.9 * rows))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, image, reference, hypothesis in zip(np.ravel(axes), images, references, hypotheses):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        mark = "" if hypothesis == reference else "  (WRONG)"
+        ax.set_title(hypothesis + mark, fontsize=8, color="black" if not mark else "red")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=20000, help="Training canvases.")
+    parser.add_argument("--validation", type=int, default=1000)
+    parser.add_argument("--test", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--max-minutes", type=float, default=35)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--beam-size", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/captioning-digits")
+    args = parser.parse_args(argv)
+    command = "python benchmarks/captioning_digits.py " + shlex.join(sys.argv[1:] if argv is None
+                                                                     else argv)
+
+    from keras_seq2seq.captioning import CaptionerConfig, train_captioner
+    from keras_seq2seq.captioning.digits import digits_corpora
+    from keras_seq2seq.evaluation import corpus_bleu
+
+    train, validation, test = digits_corpora(args.train, args.validation, args.test,
+                                             seed=args.seed)
+    shared = (set(sum(train.digits, [])) & set(sum(test.digits, []))) | (
+        set(sum(train.digits, [])) & set(sum(validation.digits, [])))
+    assert not shared, "a digit image is in two splits"
+    config = CaptionerConfig(
+        backbone="small_cnn", image_height=32, image_width=96, pooling="flatten",
+        cnn_filters=(32, 64, 128), units=args.units, embedding_dim=64, dropout=0.2,
+        max_target_length=12,
+    )
+    started = time.time()
+    captioner, history = train_captioner(
+        train, config, args.out, validation, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes,
+        verbose=2, metadata={"command": command},
+    )
+    minutes = (time.time() - started) / 60
+    references = [c for _, c in test.pairs]
+    results = {"command": command, "training_minutes": round(minutes, 1),
+               "epochs_run": len(history.history["loss"]),
+               "parameters": captioner.model.count_params(),
+               "train_canvases": args.train, "test_canvases": args.test}
+    for beam in (1, args.beam_size):
+        t = time.time()
+        hypotheses = captioner.caption(test.images, batch_size=128, beam_size=beam)
+        seconds = time.time() - t
+        counts = [len(d) for d in test.digits]
+        results[f"beam{beam}"] = {
+            "exact_match": exact_match(hypotheses, references),
+            "bleu": corpus_bleu(hypotheses, references).score,
+            "exact_match_by_digit_count": {
+                str(k): exact_match([h for h, n in zip(hypotheses, counts) if n == k],
+                                    [r for r, n in zip(references, counts) if n == k])
+                for k in sorted(set(counts))
+            },
+            "images_per_second": len(hypotheses) / seconds,
+        }
+        if beam == 1:
+            greedy = hypotheses
+    (HERE / "results").mkdir(exist_ok=True)
+    save_grid(test.images[:16], references[:16], greedy[:16],
+              HERE / "results" / "captioning_digits.png")
+    (HERE / "results" / "captioning_digits.json").write_text(json.dumps(results, indent=2))
+    write_section(results, args.beam_size)
+    print(json.dumps(results, indent=2))
+
+
+def write_section(r, beam):
+    g, b = r["beam1"], r[f"beam{beam}"]
+    lines = [
+        START, "",
+        f"Canvases of 1-4 real handwritten digits (scikit-learn's 1,797 8x8 digits, split "
+        f"70/15/15 by digit image before composing), 32x96 pixels; {r['train_canvases']} "
+        f"training and {r['test_canvases']} test canvases. Small CNN (3 conv blocks, "
+        f"flattened) -> Dense context -> LSTM; {r['parameters'] / 1e6:.1f}M parameters, "
+        f"{r['epochs_run']} epochs, {r['training_minutes']} minutes. Command: `{r['command']}`",
+        "",
+        "| decoding | exact match | BLEU | exact match by digit count (1/2/3/4) | images/s |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in (("greedy", g), (f"beam {beam}", b)):
+        by_count = " / ".join(f"{100 * v:.1f}%" for v in row["exact_match_by_digit_count"].values())
+        lines.append(f"| {name} | {100 * row['exact_match']:.1f}% | {row['bleu']:.2f} | "
+                     f"{by_count} | {row['images_per_second']:.0f} |")
+    lines += ["", "Target: exact match >= 95%. Sample test images with their greedy captions "
+              "(wrong ones in red): [results/captioning_digits.png](results/captioning_digits.png).",
+              "", END]
+    path = HERE / "RESULTS.md"
+    text = path.read_text(encoding="utf-8")
+    section = "\n".join(lines)
+    if START in text:
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text += "\n## Image captioning (handwritten digits)\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()

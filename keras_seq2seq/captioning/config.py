@@ -1,0 +1,102 @@
+"""Configuration of the image captioner: a CNN encoder and the translation decoder."""
+
+import dataclasses
+
+# Name -> (keras.applications constructor, preprocessing module). Any of
+# these runs with `weights="imagenet"` (downloaded by Keras on a machine
+# with internet), a local weights file, or `weights=None`.
+APPLICATIONS = {
+    "mobilenet_v2": ("MobileNetV2", "mobilenet_v2"),
+    "mobilenet_v3_small": ("MobileNetV3Small", "mobilenet_v3"),
+    "inception_v3": ("InceptionV3", "inception_v3"),
+    "resnet50": ("ResNet50", "resnet50"),
+    "efficientnet_b0": ("EfficientNetB0", "efficientnet"),
+}
+BACKBONES = ("small_cnn",) + tuple(APPLICATIONS)
+POOLINGS = ("avg", "max", "flatten")
+
+
+@dataclasses.dataclass
+class CaptionerConfig:
+    """Sizes and options of the captioning model.
+
+    The decoder fields have the meaning they have in `Seq2SeqConfig`; the
+    captioner has no source text, no source reversal and no attention (the
+    pooled image vector is all the decoder sees, as in Karpathy & Fei-Fei).
+    """
+
+    # "small_cnn" (trained from scratch) or a keras.applications network.
+    backbone: str = "small_cnn"
+    # None (random init), "imagenet", or a path to a local weights file.
+    weights: str = None
+    # Train the backbone too (always true for small_cnn). A frozen backbone
+    # lets training cache its features, so the CNN runs once per image.
+    train_backbone: bool = False
+    # Input images are resized to this (height, width), RGB.
+    image_height: int = 224
+    image_width: int = 224
+    # How the last feature map becomes one vector. "flatten" keeps where
+    # things are in the image (which word order may depend on, as in the
+    # digits benchmark); "avg" is the usual global pooling.
+    pooling: str = "avg"
+    # Filters of the small CNN's convolution blocks (each: conv, batch norm,
+    # ReLU, 2x2 max pooling).
+    cnn_filters: tuple = (32, 64, 128)
+    # Decoder (see Seq2SeqConfig).
+    target_vocab_size: int = 10000
+    min_frequency: int = 1
+    embedding_dim: int = 256
+    units: int = 512
+    num_layers: int = 1
+    cell_type: str = "lstm"
+    dropout: float = 0.0
+    max_target_length: int = 40
+    lowercase: bool = True
+
+    # What the shared decoder code reads; fixed for a captioner.
+    attention = "none"
+
+    def __post_init__(self):
+        self.cnn_filters = tuple(int(f) for f in self.cnn_filters)
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}.")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}.")
+        if self.cell_type not in ("lstm", "gru"):
+            raise ValueError(f"cell_type must be 'lstm' or 'gru', got {self.cell_type!r}.")
+        if self.backbone == "small_cnn" and self.weights is not None:
+            raise ValueError("small_cnn is trained from scratch: weights must be None.")
+        for name in ("image_height", "image_width", "embedding_dim", "units", "num_layers",
+                     "max_target_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.target_vocab_size <= 4:
+            raise ValueError("target_vocab_size must be more than the 4 special tokens.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+        if not self.cnn_filters or min(self.cnn_filters) < 1:
+            raise ValueError(f"cnn_filters must be positive integers, got {self.cnn_filters}.")
+
+    @property
+    def states_per_layer(self):
+        return 2 if self.cell_type == "lstm" else 1
+
+    @property
+    def backbone_trainable(self):
+        return self.backbone == "small_cnn" or self.train_backbone
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        values["cnn_filters"] = list(self.cnn_filters)
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown captioner config keys: {unknown}.")
+        return cls(**values)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,311 @@
+"""Train a captioner with `model.fit`.
+
+Two ways in, chosen from the config:
+- a trainable CNN (the small CNN, or a fine-tuned backbone): the end-to-end
+  model trains on images, decoded and resized in tf.data;
+- a frozen backbone: its features are computed once per image (cached in
+  memory, and on disk with `feature_cache`) and the caption model trains on
+  them, so the CNN runs once per image instead of once per caption per epoch.
+
+Images that cannot be read are reported by name and left out with their
+captions (the corpus readers already left out missing files).
+"""
+
+import json
+import logging
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_seq2seq.captioning.captioner import Captioner
+from keras_seq2seq.captioning.images import ImageError, decode_image, load_image, resize_image
+from keras_seq2seq.captioning.model import build_captioning_models
+from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+from keras_seq2seq.data.readers import CorpusError
+from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
+from keras_seq2seq.text.vocabulary import count_tokens
+from keras_seq2seq.training.callbacks import TimeLimit
+from keras_seq2seq.training.trainer import _check_output_directory
+
+logger = logging.getLogger("keras_seq2seq")
+
+
+def build_caption_vocabulary(captions, config, chunk_size=4096):
+    """Caption vocabulary, tokenized as the model's tokenizer does."""
+    counts = None
+    for start in range(0, len(captions), chunk_size):
+        words = split_words(tf.constant(captions[start : start + chunk_size]), config.lowercase)
+        counts = count_tokens([words.flat_values.numpy()], counts)
+    if counts is None:
+        raise CorpusError("No captions to build a vocabulary from.")
+    return vocabulary_from_counts(counts, config.target_vocab_size, config.min_frequency)
+
+
+def _caption_ids(tokenizer, captions, max_length):
+    """Captions -> list of int32 id arrays; None for captions longer than max_length."""
+    result = []
+    for start in range(0, len(captions), 4096):
+        ids = tokenizer.encode(tf.constant(captions[start : start + 4096]))
+        for row in ids.numpy():
+            row = np.asarray(row, np.int32)
+            result.append(row if 0 < len(row) <= max_length else None)
+    return result
+
+
+def readable_images(images, config, progress=True):
+    """Indices of the images that decode, and a list of (name, error) for the others.
+
+    For file paths, every image is decoded once (a training that met a
+    corrupt file after an hour would lose that hour). Arrays are checked for
+    shape only.
+    """
+    if isinstance(images, np.ndarray):
+        if images.ndim not in (3, 4):
+            raise CorpusError(f"Image arrays must be (N, H, W[, C]), got shape {images.shape}.")
+        return list(range(len(images))), []
+    good, bad = [], []
+    bar = keras.utils.Progbar(len(images), unit_name="image") if progress else None
+    for i, path in enumerate(images):
+        try:
+            load_image(path, 8, 8)  # decode fully; the size does not matter here
+            good.append(i)
+        except ImageError as e:
+            bad.append((path, str(e)))
+        if bar is not None and (i % 100 == 0 or i == len(images) - 1):
+            bar.update(i + 1)
+    return good, bad
+
+
+def _array_images(array, config):
+    """(N, H, W[, C]) pixels -> a tf.data-ready float32 (N, h, w, 3) numpy array."""
+    array = np.asarray(array)
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    elif array.shape[-1] == 4:
+        array = array[..., :3]
+    if array.shape[1:3] != (config.image_height, config.image_width):
+        array = np.concatenate([
+            resize_image(array[i : i + 256].astype(np.float32), config.image_height,
+                         config.image_width).numpy()
+            for i in range(0, len(array), 256)
+        ])
+    return array.astype(np.float32)
+
+
+def image_features(image_encoder, images, config, batch_size=64, cache_file=None,
+                   progress=True):
+    """Features (N, F) of every image (paths or array) under a frozen encoder.
+
+    With `cache_file` (.npy), features are read from it when it exists and
+    matches the number of images, and written to it otherwise.
+    """
+    if cache_file and os.path.isfile(cache_file):
+        cached = np.load(cache_file)
+        if len(cached) == len(images):
+            logger.info("Image features read from %s.", cache_file)
+            return cached
+        logger.warning("%s holds %d features for %d images: recomputing.", cache_file,
+                       len(cached), len(images))
+    bar = keras.utils.Progbar(len(images), unit_name="image") if progress else None
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        if isinstance(images, np.ndarray):
+            pixels = _array_images(batch, config)
+        else:
+            pixels = np.stack([load_image(p, config.image_height, config.image_width)
+                               for p in batch])
+        chunks.append(np.asarray(image_encoder(pixels, training=False)))
+        if bar is not None:
+            bar.update(min(start + batch_size, len(images)))
+    features = np.concatenate(chunks).astype(np.float32)
+    if cache_file:
+        os.makedirs(os.path.dirname(os.path.abspath(cache_file)), exist_ok=True)
+        np.save(cache_file, features)
+    return features
+
+
+def _teacher_forcing(inputs, ids):
+    decoder_tokens = tf.concat([[START_ID], ids], axis=0)
+    targets = tf.concat([ids, [END_ID]], axis=0)
+    return inputs, decoder_tokens, targets
+
+
+def caption_dataset(corpus, tokenizer, config, batch_size, shuffle, seed=0, features=None):
+    """tf.data of ({"images" or "image_features", "decoder_tokens"}, targets, weights).
+
+    Returns (dataset, stats) where stats counts captions used, too long and
+    belonging to unreadable images.
+    """
+    ids = _caption_ids(tokenizer, [c for _, c in corpus.pairs], config.max_target_length)
+    image_index = np.array([i for i, _ in corpus.pairs], np.int64)
+    keep = np.array([x is not None for x in ids], bool)
+    stats = {"captions": int(keep.sum()), "too_long": int((~keep).sum())}
+    if not keep.any():
+        raise CorpusError("No caption is short enough to train on "
+                          f"(max_target_length={config.max_target_length}).")
+    image_index = image_index[keep]
+    ragged = tf.ragged.constant([x for x in ids if x is not None], dtype=tf.int32)
+    if features is not None:
+        key = "image_features"
+        inputs = tf.data.Dataset.from_tensor_slices(features[image_index])
+    elif isinstance(corpus.images, np.ndarray):
+        key = "images"
+        inputs = tf.data.Dataset.from_tensor_slices(_array_images(corpus.images, config)[
+            image_index])
+    else:
+        key = "images"
+        paths = tf.constant([corpus.images[i] for i in image_index])
+        height, width = config.image_height, config.image_width
+        inputs = tf.data.Dataset.from_tensor_slices(paths).map(
+            lambda p: decode_image(tf.io.read_file(p), height, width),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    dataset = tf.data.Dataset.zip(inputs, tf.data.Dataset.from_tensor_slices(ragged))
+    if shuffle:
+        dataset = dataset.shuffle(min(len(image_index), 20000), seed=seed,
+                                  reshuffle_each_iteration=True)
+    dataset = dataset.map(lambda x, y: _teacher_forcing(x, y),
+                          num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.padded_batch(batch_size, padding_values=(0.0, PAD_ID, PAD_ID))
+
+    def to_keras(x, decoder_tokens, targets):
+        weights = tf.cast(tf.not_equal(targets, PAD_ID), tf.float32)
+        return {key: x, "decoder_tokens": decoder_tokens}, targets, weights
+
+    dataset = dataset.map(to_keras, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE), stats
+
+
+def _drop_unreadable(corpus, config, name):
+    good, bad = readable_images(corpus.images, config, progress=False)
+    for _, error in bad[:5]:
+        logger.warning("%s: skipping %s", name, error)
+    if bad:
+        logger.warning("%s: %d unreadable images (and their captions) left out.", name, len(bad))
+    if not good:
+        raise CorpusError(f"{name}: no readable image.")
+    return (corpus.subset(good) if bad else corpus), len(bad)
+
+
+def train_captioner(
+    train_corpus,
+    config,
+    out_dir,
+    validation_corpus=None,
+    epochs=10,
+    batch_size=64,
+    learning_rate=1e-3,
+    clipnorm=5.0,
+    seed=0,
+    language="en",
+    feature_cache=None,
+    max_minutes=None,
+    callbacks=(),
+    metadata=None,
+    verbose="auto",
+):
+    """Build a caption vocabulary and a model, train it with `model.fit`, save it.
+
+    The run directory gets `checkpoints/` (each epoch, and the best on
+    validation loss), `logs/` (TensorBoard) and the model itself, loadable
+    with `load_captioner(out_dir)`.
+
+    Args:
+        train_corpus: CaptionCorpus.
+        config: CaptionerConfig.
+        out_dir: str. Run directory (created).
+        validation_corpus: CaptionCorpus or None.
+        epochs, batch_size, learning_rate, clipnorm, seed, max_minutes,
+            callbacks, metadata, verbose: as in `keras_seq2seq.train`.
+        language: str. Caption language (detokenisation). Defaults to "en".
+        feature_cache: str or None. Directory for cached features of a
+            frozen backbone (`train.npy`, `validation.npy`).
+
+    Returns:
+        (captioner, history).
+    """
+    _check_output_directory(out_dir)
+    keras.utils.set_random_seed(seed)
+    started = time.time()
+    train_corpus, bad_train = _drop_unreadable(train_corpus, config, "train")
+    bad_validation = 0
+    if validation_corpus is not None:
+        validation_corpus, bad_validation = _drop_unreadable(
+            validation_corpus, config, "validation"
+        )
+
+    vocabulary = build_caption_vocabulary([c for _, c in train_corpus.pairs], config)
+    tokenizer = WordTokenizer(vocabulary, config.lowercase, language)
+    image_encoder, caption_model, end_to_end = build_captioning_models(config, len(vocabulary))
+    model = end_to_end if config.backbone_trainable else caption_model
+
+    def dataset(corpus, shuffle, cache_name):
+        features = None
+        if not config.backbone_trainable:
+            cache = os.path.join(feature_cache, cache_name) if feature_cache else None
+            features = image_features(image_encoder, corpus.images, config, cache_file=cache,
+                                      progress=verbose != 0)
+        return caption_dataset(corpus, tokenizer, config, batch_size, shuffle, seed, features)
+
+    train_data, stats = dataset(train_corpus, True, "train.npy")
+    validation_data = None
+    if validation_corpus is not None:
+        validation_data, _ = dataset(validation_corpus, False, "validation.npy")
+    logger.info("Captions: %d for training (%d too long), vocabulary %d words.",
+                stats["captions"], stats["too_long"], len(vocabulary))
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    checkpoint_dir = os.path.join(out_dir, "checkpoints")
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    best_path = os.path.join(checkpoint_dir, "best.weights.h5")
+    fit_callbacks = [
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(checkpoint_dir, "epoch_{epoch:03d}.weights.h5"), save_weights_only=True
+        ),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
+        keras.callbacks.TerminateOnNaN(),
+        *callbacks,
+    ]
+    if max_minutes:
+        fit_callbacks.append(TimeLimit(max_minutes * 60))
+    if validation_data is not None:
+        fit_callbacks.append(keras.callbacks.ModelCheckpoint(
+            best_path, monitor="val_loss", save_best_only=True, save_weights_only=True
+        ))
+    history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
+                        callbacks=fit_callbacks, verbose=verbose,
+                        shuffle=False)  # the dataset shuffles itself
+    if validation_data is not None and os.path.exists(best_path):
+        model.load_weights(best_path)
+
+    record = {
+        "seed": seed,
+        "epochs": epochs,
+        "epochs_run": len(history.history.get("loss", [])),
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "clipnorm": clipnorm,
+        "train_images": len(train_corpus.images),
+        "train_captions": stats["captions"],
+        "captions_over_length_limit": stats["too_long"],
+        "unreadable_images": bad_train + bad_validation,
+        "parameters": end_to_end.count_params(),
+        "training_seconds": round(time.time() - started, 1),
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        **(metadata or {}),
+    }
+    captioner = Captioner(end_to_end, config, tokenizer, metadata=record)
+    captioner.save(out_dir)
+    with open(os.path.join(out_dir, "history.json"), "w") as f:
+        json.dump(record["history"], f, indent=2)
+    return captioner, history
