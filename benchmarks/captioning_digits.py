@@ -134,7 +134,8 @@ def write_section(r, beam):
         lines.append(f"| {name} | {100 * row['exact_match']:.1f}% | {row['bleu']:.2f} | "
                      f"{by_count} | {row['images_per_second']:.0f} |")
     lines += ["", "Target: exact match >= 95%. Sample test images with their greedy captions "
-              "(wrong ones in red): [results/captioning_digits.png](results/captioning_digits.png).",
+              "(wrong ones in red): "
+              "[results/captioning_digits.png](results/captioning_digits.png).",
               "", END]
     path = HERE / "RESULTS.md"
     text = path.read_text(encoding="utf-8")

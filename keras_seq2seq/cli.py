@@ -61,7 +61,28 @@ def _add_train_parser(subparsers):
                    help="Reverse the source words (the paper does). Default: the preset's (on).")
     p.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
                    help="Lowercase all text. Default: the preset's.")
-    p.add_argument("--seed", type=int, default=0, help="Default: 0.")
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "step", "plateau"],
+                   help="constant; step: multiply by --lr-decay each epoch from "
+                   "--lr-decay-start (the paper halved it every half epoch after 5 epochs); "
+                   "plateau: halve when validation loss stalls. Default: constant.")
+    p.add_argument("--lr-decay-start", type=int, default=5,
+                   help="step schedule: first decayed epoch (1-based). Default: 5.")
+    p.add_argument("--lr-decay", type=float, default=0.5,
+                   help="step schedule: factor per epoch. Default: 0.5.")
+    p.add_argument("--clipnorm", type=float, default=5.0,
+                   help="Gradient norm clipping (the paper: 5). Default: 5.")
+    p.add_argument("--patience", type=int,
+                   help="Early stopping: epochs without a better validation loss. Default: off.")
+    p.add_argument("--backup", action=argparse.BooleanOptionalAction, default=True,
+                   help="Keep OUT/backup so the same command resumes a killed run. Default: on.")
+    p.add_argument("--backup-every", type=int, metavar="BATCHES",
+                   help="Also back up every N batches. Default: at each epoch's end.")
+    p.add_argument("--bleu-sample", type=int, default=200,
+                   help="Validation pairs translated after each epoch for val_bleu "
+                   "(TensorBoard, history); 0 turns it off. Default: 200.")
+    p.add_argument("--seed", type=int, default=0,
+                   help="Seeds weights, dropout and shuffling: the same seed gives the same "
+                   "weights on CPU. Default: 0.")
     p.add_argument("--out", required=True, help="Run directory: checkpoints, logs, the model.")
     p.set_defaults(func=_train)
 
@@ -131,6 +152,14 @@ def _train(args, parser):
         target_language=args.target_language,
         metadata={"command": command},
         max_minutes=args.max_minutes,
+        clipnorm=args.clipnorm,
+        lr_schedule=args.lr_schedule,
+        lr_decay_start=args.lr_decay_start,
+        lr_decay_factor=args.lr_decay,
+        early_stopping_patience=args.patience,
+        backup=args.backup,
+        backup_every_batches=args.backup_every,
+        bleu_sample=args.bleu_sample,
     )
     if validation_pairs is not None:
         sources, references = zip(*validation_pairs)

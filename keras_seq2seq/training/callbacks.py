@@ -31,3 +31,53 @@ class TimeLimit(keras.callbacks.Callback):
         if time.monotonic() - self._started >= self.seconds:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
+
+
+class ValidationBLEU(keras.callbacks.Callback):
+    """sacreBLEU of greedy translations of a fixed validation sample, each epoch.
+
+    Keras computes validation loss but no decoding metric. The score goes
+    into the epoch logs as `val_bleu`, so History records it and a
+    TensorBoard callback placed after this one plots it (as `epoch_bleu`
+    under validation).
+
+    Args:
+        make_translator: callable () -> Translator over the model being
+            trained (its inference models share the training weights, so it
+            is built once).
+        pairs: list of (source, reference) strings, the fixed sample.
+        batch_size: int. Defaults to 128.
+    """
+
+    def __init__(self, make_translator, pairs, batch_size=128):
+        super().__init__()
+        if not pairs:
+            raise ValueError("ValidationBLEU needs at least one (source, reference) pair.")
+        self.make_translator = make_translator
+        self.sources = [s for s, _ in pairs]
+        self.references = [r for _, r in pairs]
+        self.batch_size = batch_size
+        self._translator = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_seq2seq.evaluation.metrics import corpus_bleu
+
+        if self._translator is None:
+            self._translator = self.make_translator()
+        hypotheses = self._translator.translate(self.sources, batch_size=self.batch_size)
+        bleu = corpus_bleu(hypotheses, self.references).score
+        if logs is not None:
+            logs["val_bleu"] = bleu
+
+
+def step_decay(learning_rate, start_epoch=5, factor=0.5):
+    """Epoch -> learning rate for `keras.callbacks.LearningRateScheduler`:
+    constant, then multiplied by `factor` each epoch from epoch `start_epoch`
+    (1-based) on. Sutskever et al. trained 5 epochs at a fixed rate and then
+    halved it every half epoch (factor 0.25 per epoch)."""
+
+    def schedule(epoch, _current=None):
+        # Keras passes the 0-based epoch index.
+        return float(learning_rate * factor ** max(0, epoch + 2 - start_epoch))
+
+    return schedule

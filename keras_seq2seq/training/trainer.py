@@ -14,7 +14,7 @@ from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
-from keras_seq2seq.training.callbacks import TimeLimit
+from keras_seq2seq.training.callbacks import TimeLimit, ValidationBLEU, step_decay
 from keras_seq2seq.translator import Translator
 
 logger = logging.getLogger("keras_seq2seq")
@@ -72,6 +72,42 @@ def build_vocabularies(pairs, config, chunk_size=2048):
     return source_vocab, target_vocab, stats
 
 
+LR_SCHEDULES = ("constant", "step", "plateau")
+BACKUP_DIR = "backup"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint to resume from is missing or unreadable; names the file."""
+
+
+def _check_backup(backup_dir):
+    """Fail clearly, before training, if an existing backup cannot be read."""
+    import h5py
+
+    weights = os.path.join(backup_dir, "latest.weights.h5")
+    metadata = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.isdir(backup_dir):
+        return None
+    if not os.path.exists(weights):
+        if os.path.exists(metadata):
+            raise CheckpointError(
+                f"{metadata} refers to a backup but {weights} is missing; delete {backup_dir} "
+                "to start over."
+            )
+        return None
+    try:
+        with h5py.File(weights, "r"):
+            pass
+        with open(metadata) as f:
+            epoch = int(json.load(f)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(
+            f"Cannot resume: the backup checkpoint {weights} (or {metadata}) is unreadable "
+            f"({e}). Delete {backup_dir} to start over."
+        ) from e
+    return epoch
+
+
 def _check_output_directory(path):
     # Fail before any training if the run directory cannot be written.
     try:
@@ -100,6 +136,13 @@ def train(
     callbacks=(),
     metadata=None,
     max_minutes=None,
+    lr_schedule="constant",
+    lr_decay_start=5,
+    lr_decay_factor=0.5,
+    early_stopping_patience=None,
+    backup=True,
+    backup_every_batches=None,
+    bleu_sample=200,
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -128,12 +171,35 @@ def train(
         metadata: dict or None. Saved in config.json (e.g. the command).
         max_minutes: float or None. Stop after the epoch during which this
             much training time has passed. Defaults to None (no limit).
+        lr_schedule: str. "constant"; "step" (multiply by
+            `lr_decay_factor` each epoch from epoch `lr_decay_start`, the
+            paper's recipe); or "plateau" (halve when validation loss stops
+            improving). Defaults to "constant".
+        lr_decay_start: int. First decayed epoch (1-based) of "step".
+            Defaults to 5.
+        lr_decay_factor: float. Per-epoch factor of "step". Defaults to 0.5.
+        early_stopping_patience: int or None. Stop after this many epochs
+            without a better validation loss. Defaults to None (off).
+        backup: bool. Keep a `BackupAndRestore` backup in `out_dir/backup`,
+            so the same call after a crash (or kill -9) resumes from the last
+            backup instead of starting over. Defaults to True.
+        backup_every_batches: int or None. Also back up every N batches
+            (else at the end of each epoch). Defaults to None.
+        bleu_sample: int. Validation pairs translated (greedy) after each
+            epoch for `val_bleu` in the history and TensorBoard; 0 turns it
+            off. Defaults to 200.
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
         `History`.
     """
     _check_output_directory(out_dir)
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+    backup_dir = os.path.join(out_dir, BACKUP_DIR)
+    resume_epoch = _check_backup(backup_dir) if backup else None
+    if resume_epoch is not None:
+        logger.info("Resuming from the backup in %s (after epoch %d).", backup_dir, resume_epoch)
     keras.utils.set_random_seed(seed)
 
     started = time.time()
@@ -181,7 +247,33 @@ def train(
     checkpoint_dir = os.path.join(out_dir, "checkpoints")
     os.makedirs(checkpoint_dir, exist_ok=True)
     best_path = os.path.join(checkpoint_dir, "best.weights.h5")
-    fit_callbacks = [
+    fit_callbacks = []
+    if backup:
+        fit_callbacks.append(keras.callbacks.BackupAndRestore(
+            backup_dir, save_freq=backup_every_batches or "epoch",
+        ))
+    if validation_pairs is not None and bleu_sample:
+        sample = [pair for pair, _ in zip(validation_pairs, range(bleu_sample))]
+        # Before TensorBoard, which then logs the score it adds.
+        fit_callbacks.append(ValidationBLEU(
+            lambda: Translator(model, config, source_tokenizer, target_tokenizer), sample
+        ))
+    if lr_schedule == "step":
+        fit_callbacks.append(keras.callbacks.LearningRateScheduler(
+            step_decay(learning_rate, lr_decay_start, lr_decay_factor)
+        ))
+    elif lr_schedule == "plateau":
+        monitor = "val_loss" if validation_data is not None else "loss"
+        fit_callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, factor=0.5, patience=1, min_lr=learning_rate / 64
+        ))
+    if early_stopping_patience:
+        if validation_data is None:
+            raise ValueError("early_stopping_patience needs validation data.")
+        fit_callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=early_stopping_patience
+        ))
+    fit_callbacks += [
         keras.callbacks.ModelCheckpoint(
             os.path.join(checkpoint_dir, "epoch_{epoch:03d}.weights.h5"),
             save_weights_only=True,
@@ -223,6 +315,8 @@ def train(
         "parameters": total_params,
         "recurrent_parameters": recurrent_params,
         "training_seconds": round(time.time() - started, 1),
+        "resumed_after_epoch": resume_epoch,
+        "lr_schedule": lr_schedule,
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         **(metadata or {}),
     }

@@ -1,0 +1,129 @@
+"""Training a user can rely on: seeds, schedules, early stopping, validation
+BLEU in TensorBoard, resuming after kill -9, clear checkpoint errors."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import REPO_ROOT, TINY_PAIRS, tiny_config, write_tsv
+from keras_seq2seq.cli import main
+from keras_seq2seq.training import CheckpointError, step_decay, train
+from keras_seq2seq.translator import load
+
+VALIDATION = [("I am tired.", "Je suis fatigué."), ("Thank you very much.", "Merci beaucoup."),
+              ("Where is he?", "Où est-il ?")]
+
+
+def test_same_seed_same_weights_on_cpu(tmp_path):
+    runs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        translator, _ = train(TINY_PAIRS, tiny_config(dropout=0.1), str(tmp_path / name),
+                              epochs=3, seed=seed, verbose=0, backup=False, bleu_sample=0)
+        runs[name] = translator.model.get_weights()
+    for a, b in zip(runs["a"], runs["b"]):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, c) for a, c in zip(runs["a"], runs["c"]))
+
+
+def test_step_schedule_and_validation_bleu_in_tensorboard(tmp_path):
+    assert [step_decay(1.0, 3, 0.5)(e) for e in range(5)] == [1.0, 1.0, 0.5, 0.25, 0.125]
+    out = tmp_path / "run"
+    _, history = train(TINY_PAIRS, tiny_config(), str(out), VALIDATION, epochs=4,
+                       learning_rate=0.01, lr_schedule="step", lr_decay_start=3,
+                       lr_decay_factor=0.5, verbose=0)
+    np.testing.assert_allclose(history.history["learning_rate"], [0.01, 0.01, 0.005, 0.0025])
+    bleu = history.history["val_bleu"]
+    assert len(bleu) == 4 and all(0.0 <= b <= 100.0 for b in bleu)
+    tags = set()
+    for path in glob.glob(str(out / "logs" / "validation" / "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(v.tag for v in event.summary.value)
+    assert {"epoch_bleu", "epoch_loss"} <= tags
+    with pytest.raises(ValueError, match="lr_schedule"):
+        train(TINY_PAIRS, tiny_config(), str(tmp_path / "x"), lr_schedule="cosine")
+
+
+def test_plateau_and_early_stopping(tmp_path):
+    # The validation sentences share nothing with training: once the tiny
+    # corpus is learned by heart, validation loss only rises.
+    _, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / "run"), VALIDATION, epochs=200,
+                       learning_rate=0.02, lr_schedule="plateau", early_stopping_patience=2,
+                       verbose=0, bleu_sample=0)
+    epochs = len(history.history["loss"])
+    assert epochs < 200
+    val = history.history["val_loss"]
+    assert min(val[-2:]) >= min(val)  # stopped after epochs without improvement
+    assert history.history["learning_rate"][-1] < 0.02  # the plateau schedule cut it
+    with pytest.raises(ValueError, match="needs validation data"):
+        train(TINY_PAIRS, tiny_config(), str(tmp_path / "x"), early_stopping_patience=2)
+
+
+def _backup_epoch(out):
+    try:
+        with open(os.path.join(out, "backup", "training_metadata.json")) as f:
+            return json.load(f)["epoch"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def test_kill_9_mid_training_then_the_same_command_resumes(tmp_path):
+    pairs = write_tsv(tmp_path / "pairs.tsv", TINY_PAIRS)
+    out = str(tmp_path / "run")
+    command = [sys.executable, "-m", "keras_seq2seq.cli", "train", "--pairs", pairs,
+               "--preset", "seed_toy", "--units", "32", "--embedding-dim", "16",
+               "--validation-fraction", "0", "--epochs", "150", "--batch-size", "4",
+               "--backup-every", "2", "--out", out]
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while _backup_epoch(out) < 5 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    assert first.poll() is None, "the run ended before it could be killed"
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    killed_at = _backup_epoch(out)
+    assert killed_at >= 5
+    assert not os.path.exists(os.path.join(out, "config.json"))  # it never finished
+
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming from the backup" in second.stderr
+    record = json.loads(open(os.path.join(out, "config.json")).read())["metadata"]
+    assert record["resumed_after_epoch"] >= killed_at
+    assert record["resumed_after_epoch"] + record["epochs_run"] == 150
+    # The backup is removed once training has finished; the model works.
+    assert not os.path.exists(os.path.join(out, "backup", "latest.weights.h5"))
+    assert isinstance(load(out).translate("Thank you."), str)
+
+
+def test_unreadable_backup_is_a_clear_error_naming_the_file(tmp_path, capsys):
+    out = tmp_path / "run"
+    (out / "backup").mkdir(parents=True)
+    (out / "backup" / "latest.weights.h5").write_bytes(b"not an hdf5 file")
+    (out / "backup" / "training_metadata.json").write_text('{"epoch": 3}')
+    with pytest.raises(CheckpointError, match="latest.weights.h5"):
+        train(TINY_PAIRS, tiny_config(), str(out), epochs=1, verbose=0)
+    pairs = write_tsv(tmp_path / "pairs.tsv", TINY_PAIRS)
+    assert main(["train", "--pairs", pairs, "--preset", "seed_toy", "--out", str(out)]) == 1
+    assert "latest.weights.h5" in capsys.readouterr().err
+    (out / "backup" / "latest.weights.h5").unlink()
+    with pytest.raises(CheckpointError, match="is missing"):
+        train(TINY_PAIRS, tiny_config(), str(out), epochs=1, verbose=0)
+
+
+def test_output_directory_that_cannot_be_created_fails_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    started = time.time()
+    with pytest.raises(OSError, match="Cannot write to the output directory"):
+        train(TINY_PAIRS, tiny_config(), str(blocker / "run"), epochs=1)
+    assert time.time() - started < 5  # before vocabularies or a model are built
