@@ -83,6 +83,10 @@ def _add_train_parser(subparsers):
     p.add_argument("--seed", type=int, default=0,
                    help="Seeds weights, dropout and shuffling: the same seed gives the same "
                    "weights on CPU. Default: 0.")
+    p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multi_worker"],
+                   help="tf.distribute: mirrored for the GPUs of one machine, multi_worker for "
+                   "several machines set up by TF_CONFIG (the same command on each; the "
+                   "chief writes the model). Default: default.")
     p.add_argument("--out", required=True, help="Run directory: checkpoints, logs, the model.")
     p.set_defaults(func=_train)
 
@@ -120,6 +124,11 @@ def _train(args, parser):
         "attention": args.attention,
         "dropout": args.dropout,
     }
+    # Before any other TensorFlow work: MultiWorkerMirroredStrategy sets up
+    # the collective ops of the process.
+    from keras_seq2seq.training.distributed import is_chief, make_strategy
+
+    strategy = make_strategy(args.strategy)
     config = get_preset(args.preset, **{k: v for k, v in overrides.items() if v is not None})
     pairs = _corpus(args, parser)
     if args.validation_source or args.validation_target:
@@ -160,7 +169,11 @@ def _train(args, parser):
         backup=args.backup,
         backup_every_batches=args.backup_every,
         bleu_sample=args.bleu_sample,
+        strategy=strategy,
     )
+    if not is_chief(strategy):
+        print("Training done; the chief worker writes the model.")
+        return
     if validation_pairs is not None:
         sources, references = zip(*validation_pairs)
         started = time.time()

@@ -15,6 +15,7 @@ from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
 from keras_seq2seq.training.callbacks import TimeLimit, ValidationBLEU, step_decay
+from keras_seq2seq.training.distributed import fit_multi_worker, is_chief, make_strategy
 from keras_seq2seq.translator import Translator
 
 logger = logging.getLogger("keras_seq2seq")
@@ -143,6 +144,7 @@ def train(
     backup=True,
     backup_every_batches=None,
     bleu_sample=200,
+    strategy="default",
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -188,12 +190,33 @@ def train(
         bleu_sample: int. Validation pairs translated (greedy) after each
             epoch for `val_bleu` in the history and TensorBoard; 0 turns it
             off. Defaults to 200.
+        strategy: str or tf.distribute.Strategy. "default", "mirrored"
+            (the GPUs of one machine) or "multi_worker" (machines listed in
+            TF_CONFIG; a custom loop, as Keras 3's fit does not run under
+            it: no backup, schedules, early stopping or BLEU sample). Only
+            the chief writes checkpoints and the model. Defaults to
+            "default".
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
         `History`.
     """
-    _check_output_directory(out_dir)
+    # First: MultiWorkerMirroredStrategy must exist before other TF work.
+    multi_worker = strategy == "multi_worker" or isinstance(
+        strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if isinstance(strategy, str):
+        strategy = make_strategy(strategy)
+    chief = is_chief(strategy)
+    if multi_worker:
+        if lr_schedule != "constant" or early_stopping_patience:
+            raise ValueError("The multi_worker strategy trains with a constant learning rate "
+                             "and without early stopping.")
+        if backup or bleu_sample:
+            logger.info("multi_worker: no backup and no validation BLEU sample "
+                        "(epoch checkpoints only).")
+        backup, bleu_sample = False, 0
+    if chief:
+        _check_output_directory(out_dir)
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
     backup_dir = os.path.join(out_dir, BACKUP_DIR)
@@ -235,17 +258,20 @@ def train(
     train_data = dataset(train_pairs, shuffle=True)
     validation_data = dataset(validation_pairs, shuffle=False) if validation_pairs else None
 
-    model = build_training_model(config, len(source_vocab), len(target_vocab))
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
+    with strategy.scope():
+        model = build_training_model(config, len(source_vocab), len(target_vocab))
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
     total_params, recurrent_params = count_parameters(model)
     logger.info("Model: %d parameters (%d recurrent).", total_params, recurrent_params)
 
     checkpoint_dir = os.path.join(out_dir, "checkpoints")
-    os.makedirs(checkpoint_dir, exist_ok=True)
+    if chief:
+        os.makedirs(checkpoint_dir, exist_ok=True)
     best_path = os.path.join(checkpoint_dir, "best.weights.h5")
     fit_callbacks = []
     if backup:
@@ -291,14 +317,23 @@ def train(
                 best_path, monitor="val_loss", save_best_only=True, save_weights_only=True
             )
         )
-    history = model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=epochs,
-        callbacks=fit_callbacks,
-        verbose=verbose,
-        shuffle=False,  # the dataset shuffles itself, within length buckets
-    )
+    if multi_worker:
+        history = keras.callbacks.History()
+        history.history = fit_multi_worker(
+            model, optimizer, strategy, train_data, validation_data, epochs,
+            on_epoch_end=_chief_checkpoints(model, checkpoint_dir, best_path) if chief else None,
+            time_limit_seconds=max_minutes * 60 if max_minutes else None,
+            verbose=verbose != 0,
+        )
+    else:
+        history = model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=epochs,
+            callbacks=fit_callbacks,
+            verbose=verbose,
+            shuffle=False,  # the dataset shuffles itself, within length buckets
+        )
     if validation_data is not None and os.path.exists(best_path):
         model.load_weights(best_path)
 
@@ -320,10 +355,26 @@ def train(
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         **(metadata or {}),
     }
+    record["strategy"] = type(strategy).__name__
+    record["replicas"] = strategy.num_replicas_in_sync
     translator = Translator(
         model, config, source_tokenizer, target_tokenizer, metadata=record
     )
-    translator.save(out_dir)
-    with open(os.path.join(out_dir, "history.json"), "w") as f:
-        json.dump(record["history"], f, indent=2)
+    if chief:
+        translator.save(out_dir)
+        with open(os.path.join(out_dir, "history.json"), "w") as f:
+            json.dump(record["history"], f, indent=2)
     return translator, history
+
+
+def _chief_checkpoints(model, checkpoint_dir, best_path):
+    """Epoch and best-validation-loss weights, for the custom multi-worker loop."""
+    best = [float("inf")]
+
+    def on_epoch_end(epoch, logs):
+        model.save_weights(os.path.join(checkpoint_dir, f"epoch_{epoch + 1:03d}.weights.h5"))
+        if logs.get("val_loss", float("inf")) < best[0]:
+            best[0] = logs["val_loss"]
+            model.save_weights(best_path)
+
+    return on_epoch_end

@@ -1,0 +1,209 @@
+"""Training speed: our input pipeline and recipe against a plain baseline, in one run.
+
+Not a test. On the same model (1-layer LSTM, 512 units, 256-d embeddings,
+8k-word vocabularies) and the same Tatoeba sentences, measures:
+
+- target tokens/s of our pipeline (length-bucketed batches of 128, padding
+  only to the longest sentence of each batch);
+- target tokens/s of a plain baseline written as the Keras example trains:
+  every sentence padded to the maximum length, batches of 64, no bucketing;
+- the GFLOP/s each achieves (3x the forward FLOPs of the padded batches:
+  forward + backward), and the machine's float32 matmul GFLOP/s.
+
+The two trainings alternate in rounds (A B A B ...) so that load from other
+processes on this shared machine hits both; the ratio is what to read.
+Writes benchmarks/results/train_speed.json and a section of RESULTS.md.
+
+    python benchmarks/train_speed.py --data ../shared/data
+"""
+
+import argparse
+import itertools
+import json
+import os
+import pathlib
+import shlex
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+START = "<!-- train speed start -->"
+END = "<!-- train speed end -->"
+
+
+def lstm_layer_flops(batch, steps, inputs, units):
+    # 4 gates, each a (inputs + units) x units matrix-vector product per
+    # example and step; 2 FLOPs per multiply-add.
+    return 2 * batch * steps * 4 * (inputs + units) * units
+
+
+def training_flops(encoder_tokens, decoder_tokens, embedding, units, vocabulary):
+    """3x the forward FLOPs of one padded batch (padding is computed too)."""
+    batch, source_steps = encoder_tokens.shape
+    target_steps = decoder_tokens.shape[1]
+    forward = (
+        lstm_layer_flops(batch, source_steps, embedding, units)
+        + lstm_layer_flops(batch, target_steps, embedding, units)
+        + 2 * batch * target_steps * units * vocabulary  # output projection
+    )
+    return 3 * forward
+
+
+def matmul_gflops(size, seconds=3.0):
+    import tensorflow as tf
+
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    tf.matmul(a, b).numpy()
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        for _ in range(5):
+            c = tf.matmul(a, b)
+        c.numpy()
+        best = max(best, 5 * 2 * size**3 / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=os.environ.get(
+        "KERAS_SEQ2SEQ_DATA", str(HERE.parent.parent / "shared" / "data")))
+    p.add_argument("--pairs", type=int, default=30000, help="Tatoeba pairs used.")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=40.0, help="Per training, per round.")
+    p.add_argument("--max-length", type=int, default=20,
+                   help="Sentences longer than this (words) are left out of both.")
+    args = p.parse_args(argv)
+    command = "python benchmarks/train_speed.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv)
+
+    import keras
+    import tensorflow as tf
+
+    from keras_seq2seq.constants import PAD_ID
+    from keras_seq2seq.data import read_tsv_pairs
+    from keras_seq2seq.data.pipeline import make_dataset, teacher_forcing, tokenize_pairs
+    from keras_seq2seq.models import build_training_model, get_preset
+    from keras_seq2seq.text import WordTokenizer
+    from keras_seq2seq.training import build_vocabularies
+
+    path = pathlib.Path(args.data) / "tatoeba" / "eng-fra.tsv.gz"
+    # The file is sorted by length: take every 5th pair for a varied sample.
+    pairs = list(itertools.islice(itertools.islice(read_tsv_pairs(str(path)), 0, None, 5),
+                                  args.pairs))
+    config = get_preset("cpu", units=512, embedding_dim=256, source_vocab_size=8000,
+                        target_vocab_size=8000, dropout=0.0, max_source_length=args.max_length,
+                        max_target_length=args.max_length)
+    source_vocab, target_vocab, _ = build_vocabularies(pairs, config)
+    source_tokenizer = WordTokenizer(source_vocab)
+    target_tokenizer = WordTokenizer(target_vocab, language="fr")
+
+    ours = make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=128,
+                        max_source_length=args.max_length, max_target_length=args.max_length)
+
+    # The baseline: every sentence padded to the maximum length, batches of
+    # 64, in corpus order shuffled, no buckets (the Keras example's recipe).
+    width = args.max_length + 1
+    baseline = tokenize_pairs(pairs, source_tokenizer, target_tokenizer).filter(
+        lambda s, t: (tf.size(s) > 0) & (tf.size(t) > 0)
+        & (tf.size(s) <= args.max_length) & (tf.size(t) <= args.max_length)
+    ).cache().shuffle(20000, seed=0).map(lambda s, t: teacher_forcing(s, t, True)).padded_batch(
+        64, padded_shapes=([width], [width], [width]), padding_values=(PAD_ID,) * 3
+    ).map(lambda e, d, t: ({"encoder_tokens": e, "decoder_tokens": d}, t,
+                           tf.cast(t != PAD_ID, tf.float32))).prefetch(tf.data.AUTOTUNE)
+
+    def compiled_model():
+        keras.utils.set_random_seed(0)
+        model = build_training_model(config, len(source_vocab), len(target_vocab))
+        model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    runs = {"ours": (compiled_model(), ours), "baseline": (compiled_model(), baseline)}
+    totals = {name: {"tokens": 0, "flops": 0, "seconds": 0.0, "batches": 0} for name in runs}
+    iterators = {name: iter(dataset.repeat()) for name, (_, dataset) in runs.items()}
+
+    def train_for(name, seconds, record=True):
+        model, _ = runs[name]
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            inputs, targets, weights = next(iterators[name])
+            t = time.perf_counter()
+            model.train_on_batch(inputs, targets, sample_weight=weights)
+            if record:
+                total = totals[name]
+                total["seconds"] += time.perf_counter() - t
+                total["tokens"] += int(tf.reduce_sum(weights))
+                total["flops"] += training_flops(
+                    inputs["encoder_tokens"], inputs["decoder_tokens"], config.embedding_dim,
+                    config.units, len(target_vocab))
+                total["batches"] += 1
+
+    for name in runs:  # warm-up: tracing and caches
+        train_for(name, 15, record=False)
+    matmul = {1024: [], 4096: []}
+    for _ in range(args.rounds):
+        for name in runs:
+            train_for(name, args.seconds)
+        for size in matmul:
+            matmul[size].append(matmul_gflops(size))
+
+    results = {"command": command, "pairs": len(pairs), "max_length": args.max_length,
+               "model": "1-layer LSTM 512, embeddings 256, vocabularies "
+                        f"{len(source_vocab)}/{len(target_vocab)}",
+               "matmul_gflops": {str(k): max(v) for k, v in matmul.items()}}
+    for name, total in totals.items():
+        results[name] = {
+            "tokens_per_second": total["tokens"] / total["seconds"],
+            "gflops": total["flops"] / total["seconds"] / 1e9,
+            "batches": total["batches"],
+            "seconds": round(total["seconds"], 1),
+        }
+    best_matmul = max(results["matmul_gflops"].values())
+    results["speedup_tokens_per_second"] = (
+        results["ours"]["tokens_per_second"] / results["baseline"]["tokens_per_second"])
+    results["ours_gflops_over_best_matmul"] = results["ours"]["gflops"] / best_matmul
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "train_speed.json").write_text(json.dumps(results, indent=2))
+    write_section(results)
+    print(json.dumps(results, indent=2))
+
+
+def write_section(r):
+    lines = [
+        START, "",
+        f"{r['model']}; {r['pairs']} Tatoeba pairs of at most {r['max_length']} words; "
+        f"time on CPU, the two trainings alternating. Command: `{r['command']}`", "",
+        "| training | target tokens/s | achieved GFLOP/s (3x forward) | batches timed |",
+        "|---|---|---|---|",
+    ]
+    for name, label in (("ours", "ours: length buckets, batch 128"),
+                        ("baseline", "baseline: pad to max length, batch 64")):
+        row = r[name]
+        lines.append(f"| {label} | {row['tokens_per_second']:.0f} | {row['gflops']:.1f} | "
+                     f"{row['batches']} |")
+    matmul = r["matmul_gflops"]
+    lines += [
+        "",
+        f"float32 matmul in the same run: {matmul['1024']:.0f} GFLOP/s (1024x1024), "
+        f"{matmul['4096']:.0f} GFLOP/s (4096x4096).",
+        f"Speed-up in target tokens/s: {r['speedup_tokens_per_second']:.2f}x (target >= 2.5x). "
+        f"Our achieved rate / best matmul rate: {100 * r['ours_gflops_over_best_matmul']:.0f}% "
+        "(target >= 70%).",
+        "", END,
+    ]
+    path = HERE / "RESULTS.md"
+    text = path.read_text(encoding="utf-8")
+    section = "\n".join(lines)
+    if START in text:
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text += "\n## Training speed\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
