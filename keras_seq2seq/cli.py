@@ -83,6 +83,8 @@ def _add_train_parser(subparsers):
     p.add_argument("--seed", type=int, default=0,
                    help="Seeds weights, dropout and shuffling: the same seed gives the same "
                    "weights on CPU. Default: 0.")
+    p.add_argument("--cache-dir",
+                   help="Keep the tokenized corpus in files here instead of in memory.")
     p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multi_worker"],
                    help="tf.distribute: mirrored for the GPUs of one machine, multi_worker for "
                    "several machines set up by TF_CONFIG (the same command on each; the "
@@ -170,6 +172,7 @@ def _train(args, parser):
         backup_every_batches=args.backup_every,
         bleu_sample=args.bleu_sample,
         strategy=strategy,
+        cache_dir=args.cache_dir,
     )
     if not is_chief(strategy):
         print("Training done; the chief worker writes the model.")

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,28 @@ def test_shuffle_is_seeded(tokenizers):
 def test_bad_batch_size(tokenizers):
     with pytest.raises(ValueError, match="batch_size"):
         make_dataset([("a", "b")], *tokenizers, batch_size=0)
+
+
+class _CountingPairs:
+    """A re-iterable corpus that counts how often it is read."""
+
+    def __init__(self, pairs):
+        self.pairs, self.reads = pairs, 0
+
+    def __iter__(self):
+        self.reads += 1
+        return iter(self.pairs)
+
+
+@pytest.mark.parametrize("cache", ["memory", "file", "none"])
+def test_cache_in_memory_in_files_or_not(tokenizers, tmp_path, cache):
+    pairs = _CountingPairs([("a b c", "d e"), ("a b", "f g h"), ("c", "d")])
+    option = {"memory": True, "file": str(tmp_path / "cache" / "train"), "none": False}[cache]
+    dataset = make_dataset(pairs, *tokenizers, shuffle=False, cache=option)
+    epochs = [[(i["encoder_tokens"].numpy().tolist(), t.numpy().tolist()) for i, t, _ in dataset]
+              for _ in range(3)]
+    assert epochs[0] == epochs[1] == epochs[2]
+    # Cached: the corpus is read (and tokenized) once; uncached: every epoch.
+    assert pairs.reads == (3 if cache == "none" else 1)
+    if cache == "file":
+        assert any(name.startswith("train") for name in os.listdir(tmp_path / "cache"))

@@ -5,6 +5,8 @@ A batch is `({"encoder_tokens": (B, S), "decoder_tokens": (B, T)}, targets
 `targets = y + <end>`; padding (id 0) is on the right and has weight 0.
 """
 
+import os
+
 import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
@@ -89,8 +91,10 @@ def make_dataset(
         bucket_boundaries: sequence of int or None. Length bucket edges;
             None pads every batch to its own longest sentence without
             bucketing. Defaults to DEFAULT_BUCKET_BOUNDARIES.
-        cache: bool. Keep tokenized ids in memory after the first epoch.
-            Defaults to True.
+        cache: bool or str. True keeps tokenized ids in memory after the
+            first epoch; a path prefix keeps them in files there instead
+            (memory then stays flat whatever the corpus size); False
+            tokenizes again each epoch. Defaults to True.
 
     Returns:
         A tf.data.Dataset of Keras `(inputs, targets, sample_weight)`.
@@ -104,7 +108,11 @@ def make_dataset(
         & (tf.size(s) <= max_source_length)
         & (tf.size(t) <= max_target_length)
     )
-    if cache:
+    if isinstance(cache, str):
+        directory = os.path.dirname(os.path.abspath(cache))
+        os.makedirs(directory, exist_ok=True)
+        dataset = dataset.cache(cache)
+    elif cache:
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

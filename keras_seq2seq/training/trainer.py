@@ -145,6 +145,7 @@ def train(
     backup_every_batches=None,
     bleu_sample=200,
     strategy="default",
+    cache_dir=None,
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -196,6 +197,8 @@ def train(
             it: no backup, schedules, early stopping or BLEU sample). Only
             the chief writes checkpoints and the model. Defaults to
             "default".
+        cache_dir: str or None. Keep the tokenized corpus in files there
+            (`train`, `validation`) instead of in memory. Defaults to None.
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
@@ -236,6 +239,9 @@ def train(
     target_tokenizer = WordTokenizer(target_vocab, config.lowercase, target_language)
 
     def dataset(pairs, shuffle):
+        cache = True
+        if cache_dir:
+            cache = os.path.join(cache_dir, "train" if shuffle else "validation")
         return make_dataset(
             pairs,
             source_tokenizer,
@@ -246,6 +252,7 @@ def train(
             max_target_length=config.max_target_length,
             shuffle=shuffle,
             seed=seed,
+            cache=cache,
         )
 
     validation_count = 0
