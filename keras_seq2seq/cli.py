@@ -83,6 +83,9 @@ def _add_train_parser(subparsers):
     p.add_argument("--seed", type=int, default=0,
                    help="Seeds weights, dropout and shuffling: the same seed gives the same "
                    "weights on CPU. Default: 0.")
+    p.add_argument("--mixed-precision", choices=["mixed_float16", "mixed_bfloat16"],
+                   help="Train under a Keras mixed-precision policy (mixed_float16 on GPU, "
+                   "with loss scaling). Default: float32.")
     p.add_argument("--cache-dir",
                    help="Keep the tokenized corpus in files here instead of in memory.")
     p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multi_worker"],
@@ -173,6 +176,7 @@ def _train(args, parser):
         bleu_sample=args.bleu_sample,
         strategy=strategy,
         cache_dir=args.cache_dir,
+        dtype_policy=args.mixed_precision,
     )
     if not is_chief(strategy):
         print("Training done; the chief worker writes the model.")

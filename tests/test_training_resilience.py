@@ -127,3 +127,31 @@ def test_output_directory_that_cannot_be_created_fails_before_training(tmp_path)
     with pytest.raises(OSError, match="Cannot write to the output directory"):
         train(TINY_PAIRS, tiny_config(), str(blocker / "run"), epochs=1)
     assert time.time() - started < 5  # before vocabularies or a model are built
+
+
+def test_not_enough_disk_space_is_a_clear_error(tmp_path):
+    import shutil
+
+    from keras_seq2seq.training.trainer import check_free_space
+
+    free = shutil.disk_usage(tmp_path).free
+    check_free_space(str(tmp_path), free // 2)
+    with pytest.raises(OSError, match="Not enough disk space"):
+        check_free_space(str(tmp_path), free * 2)
+
+
+def test_mixed_precision_training_keeps_float32_weights_and_logits(tmp_path):
+    import keras
+
+    translator, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / "run"), epochs=3,
+                                learning_rate=0.01, verbose=0, bleu_sample=0,
+                                dtype_policy="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"  # restored afterwards
+    layer = translator.model.get_layer("decoder_rnn_0")
+    assert layer.dtype_policy.name == "mixed_bfloat16" and layer.compute_dtype == "bfloat16"
+    assert translator.model.get_layer("output_projection").compute_dtype == "float32"
+    assert all(w.dtype == "float32" for w in translator.model.weights)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    # The saved model loads and translates under the default float32 policy.
+    assert isinstance(load(str(tmp_path / "run")).translate("Thank you."), str)

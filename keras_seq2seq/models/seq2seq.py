@@ -78,7 +78,12 @@ def build_decoder_layers(config, target_vocab_size):
         target_vocab_size, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
     )
     rnns = [_recurrent_layer(config, decoder_rnn_name(i)) for i in range(config.num_layers)]
-    return embedding, rnns, keras.layers.Dense(target_vocab_size, name=OUTPUT_PROJECTION)
+    # float32 logits under a mixed-precision policy: the softmax over a large
+    # vocabulary is where float16 loses accuracy.
+    output_projection = keras.layers.Dense(
+        target_vocab_size, name=OUTPUT_PROJECTION, dtype="float32"
+    )
+    return embedding, rnns, output_projection
 
 
 def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_layers=None,

@@ -1,9 +1,11 @@
 """Train a translation model with `model.fit`."""
 
 import collections
+import contextlib
 import json
 import logging
 import os
+import shutil
 import time
 
 import keras
@@ -109,6 +111,17 @@ def _check_backup(backup_dir):
     return epoch
 
 
+def check_free_space(path, bytes_needed):
+    """Raise OSError before training when `path`'s disk cannot hold `bytes_needed`."""
+    free = shutil.disk_usage(path).free
+    if free < bytes_needed:
+        raise OSError(
+            f"Not enough disk space in {path}: {free / 1e6:.0f} MB free, training writes about "
+            f"{bytes_needed / 1e6:.0f} MB (checkpoints, backup, model). Free some space or "
+            "choose another --out."
+        )
+
+
 def _check_output_directory(path):
     # Fail before any training if the run directory cannot be written.
     try:
@@ -146,6 +159,7 @@ def train(
     bleu_sample=200,
     strategy="default",
     cache_dir=None,
+    dtype_policy=None,
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -199,6 +213,10 @@ def train(
             "default".
         cache_dir: str or None. Keep the tokenized corpus in files there
             (`train`, `validation`) instead of in memory. Defaults to None.
+        dtype_policy: str or None. Keras dtype policy for training:
+            "mixed_float16" on GPU (Keras then scales the loss), or
+            "mixed_bfloat16"; weights stay float32 and the output layer
+            computes in float32. Defaults to None (float32).
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
@@ -265,7 +283,7 @@ def train(
     train_data = dataset(train_pairs, shuffle=True)
     validation_data = dataset(validation_pairs, shuffle=False) if validation_pairs else None
 
-    with strategy.scope():
+    with strategy.scope(), _dtype_policy(dtype_policy):
         model = build_training_model(config, len(source_vocab), len(target_vocab))
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
         model.compile(
@@ -274,6 +292,11 @@ def train(
             weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
     total_params, recurrent_params = count_parameters(model)
+    if chief:
+        # float32 weights: each epoch checkpoint, the best one, the model and
+        # the backup (weights + Adam's two moments, twice while it rotates).
+        weight_bytes = 4 * total_params
+        check_free_space(out_dir, weight_bytes * (epochs + 2 + (6 if backup else 0)))
     logger.info("Model: %d parameters (%d recurrent).", total_params, recurrent_params)
 
     checkpoint_dir = os.path.join(out_dir, "checkpoints")
@@ -358,6 +381,7 @@ def train(
         "recurrent_parameters": recurrent_params,
         "training_seconds": round(time.time() - started, 1),
         "resumed_after_epoch": resume_epoch,
+        "dtype_policy": dtype_policy or "float32",
         "lr_schedule": lr_schedule,
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         **(metadata or {}),
@@ -372,6 +396,20 @@ def train(
         with open(os.path.join(out_dir, "history.json"), "w") as f:
             json.dump(record["history"], f, indent=2)
     return translator, history
+
+
+@contextlib.contextmanager
+def _dtype_policy(name):
+    """Build layers under a Keras dtype policy, then restore the global one."""
+    if not name:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _chief_checkpoints(model, checkpoint_dir, best_path):
