@@ -23,3 +23,23 @@ def test_tutorial_01_walkthrough(tmp_path):
     young = [line for line in out.splitlines() if line.startswith("after 5 epochs:")]
     assert young and "ravi de vous rencontrer" not in young[0]
     assert (tmp_path / "01_training_curve.png").stat().st_size > 1000
+
+
+def test_tutorial_05_image_captioning(tmp_path):
+    import pytest
+
+    pytest.importorskip("sklearn")
+    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tutorials" / "05_image_captioning.py")],
+        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "digit images in both training and test: 0" in out
+    assert "= initial h and c of the decoder LSTM" in out
+    assert "'decoder_embedding', 'decoder_rnn_0'" in out
+    assert "exact match on 50 test canvases (greedy):" in out
+    assert "same as Keras:  True" in out
+    for name in ("05_training_curve.png", "05_captions.png"):
+        assert (tmp_path / name).stat().st_size > 1000
