@@ -43,3 +43,21 @@ def test_tutorial_05_image_captioning(tmp_path):
     assert "same as Keras:  True" in out
     for name in ("05_training_curve.png", "05_captions.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_tutorial_04_deployment(tmp_path):
+    env = dict(os.environ, TUTORIAL_OUT=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tutorials" / "04_deployment.py")],
+        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = {line.split(":")[0].strip(): line.split(":", 1)[1].strip()
+             for line in result.stdout.splitlines() if ":" in line}
+    # The SavedModel and the REST server give exactly the Keras translations.
+    assert lines["Keras"] == lines["SavedModel"] == lines["REST"]
+    assert "Où se trouve la gare ?" in lines["Keras"]
+    assert lines["TFLite"].startswith("[")
+    assert (tmp_path / "04_serving" / "en-fr" / "1" / "saved_model.pb").exists()
+    size = float(lines["TFLite int8"].split()[0])
+    assert size < 0.3 * float(lines["TFLite int8"].split("Keras weights")[1].split()[0])
