@@ -61,3 +61,24 @@ def test_tutorial_04_deployment(tmp_path):
     assert (tmp_path / "04_serving" / "en-fr" / "1" / "saved_model.pb").exists()
     size = float(lines["TFLite int8"].split()[0])
     assert size < 0.3 * float(lines["TFLite int8"].split("Keras weights")[1].split()[0])
+
+
+def test_tutorial_02_tatoeba(tmp_path):
+    from conftest import DATA_DIR, require_data
+
+    require_data("tatoeba/eng-fra.tsv.gz")
+    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path),
+               KERAS_SEQ2SEQ_DATA=str(DATA_DIR))
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tutorials" / "02_english_french_tatoeba.py")],
+        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    bleu = [float(line.split("BLEU ")[1].split(",")[0]) for line in out.splitlines()
+            if line.startswith("beam ")]
+    assert len(bleu) == 2 and all(0.0 <= b <= 100.0 for b in bleu)
+    assert "nrefs:1|case:mixed|eff:no|tok:13a" in out
+    assert "attention rows sum to 1: True" in out
+    for name in ("02_training_curves.png", "02_attention.png"):
+        assert (tmp_path / name).stat().st_size > 1000
