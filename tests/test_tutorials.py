@@ -82,3 +82,23 @@ def test_tutorial_02_tatoeba(tmp_path):
     assert "attention rows sum to 1: True" in out
     for name in ("02_training_curves.png", "02_attention.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_tutorial_03_sutskever_recipe(tmp_path):
+    from conftest import DATA_DIR, require_data
+
+    require_data("multi30k/train.de.gz", "multi30k/test_2016_flickr.en.gz")
+    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path),
+               KERAS_SEQ2SEQ_DATA=str(DATA_DIR))
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tutorials" / "03_sutskever_recipe.py")],
+        capture_output=True, text=True, timeout=900, env=env, cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "reverse_source=False: encoder reads ['ein', 'hund', 'läuft']" in out
+    assert "reverse_source=True: encoder reads ['läuft', 'hund', 'ein']" in out
+    rows = [line for line in out.splitlines() if line.startswith(("1 layer", "2 layers"))
+            and "done" not in line]
+    assert len(rows) == 3
+    assert "reversal effect (greedy BLEU, reversed - as is):" in out
