@@ -21,6 +21,9 @@ import time
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import update_section  # noqa: E402
+
 START = "<!-- captioning start -->"
 END = "<!-- captioning end -->"
 
@@ -142,15 +145,8 @@ def write_section(r, beam):
     lines += ["", "Target: exact match >= 95%. Sample test images with their greedy captions "
               "(wrong ones in red): "
               "[results/captioning_digits.png](results/captioning_digits.png).",
-              "", END]
-    path = HERE / "RESULTS.md"
-    text = path.read_text(encoding="utf-8")
-    section = "\n".join(lines)
-    if START in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text += "\n## Image captioning (handwritten digits)\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+              ]
+    update_section(START, END, "Image captioning (handwritten digits)", lines[2:])
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import update_section  # noqa: E402
+
 START = "<!-- data scale start -->"
 END = "<!-- data scale end -->"
 
@@ -102,15 +105,8 @@ def write_section(r):
     by = {(run["cache"], run["times"]): run["peak_mb"] for run in r["runs"]}
     lines += ["", f"4x / 1x peak memory: {by[('files', 4)] / by[('files', 1)]:.2f} with the "
               f"cache in files, {by[('memory', 4)] / by[('memory', 1)]:.2f} with it in memory.",
-              "", END]
-    path = HERE / "RESULTS.md"
-    text = path.read_text(encoding="utf-8")
-    section = "\n".join(lines)
-    if START in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text += "\n## Memory and corpus size\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+              ]
+    update_section(START, END, "Memory and corpus size", lines[2:])
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ import time
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import update_section  # noqa: E402
+
 START = "<!-- deployment start -->"
 END = "<!-- deployment end -->"
 
@@ -194,16 +197,8 @@ def write_section(r):
         + (f"; on Tatoeba: float16 {ratios['float16_tatoeba_bleu_minus_float32']:+.2f}, "
            f"int8 {ratios['int8_tatoeba_bleu_minus_float32']:+.2f}."
            if "int8_tatoeba_bleu_minus_float32" in ratios else "."),
-        "", END,
     ]
-    path = HERE / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    section = "\n".join(lines)
-    if START in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text += "\n## Deployment (size, latency, quantization)\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    update_section(START, END, "Deployment (size, latency, quantization)", lines[2:])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import update_section  # noqa: E402
+
 START = "<!-- train speed start -->"
 END = "<!-- train speed end -->"
 
@@ -192,16 +195,8 @@ def write_section(r):
         f"Speed-up in target tokens/s: {r['speedup_tokens_per_second']:.2f}x (target >= 2.5x). "
         f"Our achieved rate / best matmul rate: {100 * r['ours_gflops_over_best_matmul']:.0f}% "
         "(target >= 70%).",
-        "", END,
     ]
-    path = HERE / "RESULTS.md"
-    text = path.read_text(encoding="utf-8")
-    section = "\n".join(lines)
-    if START in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text += "\n## Training speed\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    update_section(START, END, "Training speed", lines[2:])
 
 
 if __name__ == "__main__":

@@ -27,8 +27,11 @@ from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
 from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
 from keras_seq2seq.text.vocabulary import count_tokens
-from keras_seq2seq.training.callbacks import TimeLimit
-from keras_seq2seq.training.trainer import _check_output_directory
+from keras_seq2seq.training.trainer import (
+    _check_output_directory,
+    standard_callbacks,
+    training_record,
+)
 
 logger = logging.getLogger("keras_seq2seq")
 
@@ -268,20 +271,8 @@ def train_captioner(
     checkpoint_dir = os.path.join(out_dir, "checkpoints")
     os.makedirs(checkpoint_dir, exist_ok=True)
     best_path = os.path.join(checkpoint_dir, "best.weights.h5")
-    fit_callbacks = [
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoint_dir, "epoch_{epoch:03d}.weights.h5"), save_weights_only=True
-        ),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
-        keras.callbacks.TerminateOnNaN(),
-        *callbacks,
-    ]
-    if max_minutes:
-        fit_callbacks.append(TimeLimit(max_minutes * 60))
-    if validation_data is not None:
-        fit_callbacks.append(keras.callbacks.ModelCheckpoint(
-            best_path, monitor="val_loss", save_best_only=True, save_weights_only=True
-        ))
+    fit_callbacks = standard_callbacks(out_dir, best_path, validation_data is not None,
+                                       max_minutes, callbacks)
     history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
                         callbacks=fit_callbacks, verbose=verbose,
                         shuffle=False)  # the dataset shuffles itself
@@ -289,12 +280,7 @@ def train_captioner(
         model.load_weights(best_path)
 
     record = {
-        "seed": seed,
-        "epochs": epochs,
-        "epochs_run": len(history.history.get("loss", [])),
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "clipnorm": clipnorm,
+        **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
         "train_images": len(train_corpus.images),
         "train_captions": stats["captions"],
         "captions_over_length_limit": stats["too_long"],

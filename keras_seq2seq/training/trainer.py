@@ -122,6 +122,40 @@ def check_free_space(path, bytes_needed):
         )
 
 
+def standard_callbacks(out_dir, best_path, with_validation, max_minutes=None, extra=()):
+    """The callbacks every training here runs: a checkpoint each epoch,
+    TensorBoard, TerminateOnNaN, the caller's `extra`, the time budget, and
+    the best validation-loss weights at `best_path`."""
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(os.path.dirname(best_path), "epoch_{epoch:03d}.weights.h5"),
+            save_weights_only=True,
+        ),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
+        keras.callbacks.TerminateOnNaN(),
+        *extra,
+    ]
+    if max_minutes:
+        callbacks.append(TimeLimit(max_minutes * 60))
+    if with_validation:
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            best_path, monitor="val_loss", save_best_only=True, save_weights_only=True
+        ))
+    return callbacks
+
+
+def training_record(history, seed, epochs, batch_size, learning_rate, clipnorm):
+    """The part of a model's training record that every trainer writes."""
+    return {
+        "seed": seed,
+        "epochs": epochs,
+        "epochs_run": len(history.history.get("loss", [])),
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "clipnorm": clipnorm,
+    }
+
+
 def _check_output_directory(path):
     # Fail before any training if the run directory cannot be written.
     try:
@@ -329,24 +363,8 @@ def train(
         fit_callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=early_stopping_patience
         ))
-    fit_callbacks += [
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoint_dir, "epoch_{epoch:03d}.weights.h5"),
-            save_weights_only=True,
-        ),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
-        keras.callbacks.TerminateOnNaN(),
-        *callbacks,
-    ]
-    time_limit = TimeLimit(max_minutes * 60) if max_minutes else None
-    if time_limit is not None:
-        fit_callbacks.append(time_limit)
-    if validation_data is not None:
-        fit_callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                best_path, monitor="val_loss", save_best_only=True, save_weights_only=True
-            )
-        )
+    fit_callbacks += standard_callbacks(out_dir, best_path, validation_data is not None,
+                                        max_minutes, callbacks)
     if multi_worker:
         history = keras.callbacks.History()
         history.history = fit_multi_worker(
@@ -368,12 +386,7 @@ def train(
         model.load_weights(best_path)
 
     record = {
-        "seed": seed,
-        "epochs": epochs,
-        "epochs_run": len(history.history.get("loss", [])),
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "clipnorm": clipnorm,
+        **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
         "train_pairs": stats["pairs"],
         "validation_pairs": validation_count,
         "pairs_over_length_limit": stats["too_long"],
