@@ -78,6 +78,8 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=40.0, help="Per training, per round.")
     p.add_argument("--max-length", type=int, default=20,
                    help="Sentences longer than this (words) are left out of both.")
+    p.add_argument("--xla", action="store_true",
+                   help="Also time our pipeline compiled with XLA (jit_compile=True).")
     args = p.parse_args(argv)
     command = "python benchmarks/train_speed.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
@@ -117,14 +119,18 @@ def main(argv=None):
     ).map(lambda e, d, t: ({"encoder_tokens": e, "decoder_tokens": d}, t,
                            tf.cast(t != PAD_ID, tf.float32))).prefetch(tf.data.AUTOTUNE)
 
-    def compiled_model():
+    def compiled_model(jit_compile=False):
         keras.utils.set_random_seed(0)
         model = build_training_model(config, len(source_vocab), len(target_vocab))
         model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      jit_compile=jit_compile)
         return model
 
     runs = {"ours": (compiled_model(), ours), "baseline": (compiled_model(), baseline)}
+    if args.xla:
+        # The same pipeline with XLA: every new batch shape compiles once.
+        runs["ours_xla"] = (compiled_model(jit_compile=True), ours)
     totals = {name: {"tokens": 0, "flops": 0, "seconds": 0.0, "batches": 0} for name in runs}
     iterators = {name: iter(dataset.repeat()) for name, (_, dataset) in runs.items()}
 
@@ -144,8 +150,8 @@ def main(argv=None):
                     config.units, len(target_vocab))
                 total["batches"] += 1
 
-    for name in runs:  # warm-up: tracing and caches
-        train_for(name, 15, record=False)
+    for name in runs:  # warm-up: tracing, caches, XLA compilations
+        train_for(name, 60 if name == "ours_xla" else 15, record=False)
     matmul = {1024: [], 4096: []}
     for _ in range(args.rounds):
         for name in runs:
@@ -183,7 +189,10 @@ def write_section(r):
         "|---|---|---|---|",
     ]
     for name, label in (("ours", "ours: length buckets, batch 128"),
+                        ("ours_xla", "ours with XLA (jit_compile)"),
                         ("baseline", "baseline: pad to max length, batch 64")):
+        if name not in r:
+            continue
         row = r[name]
         lines.append(f"| {label} | {row['tokens_per_second']:.0f} | {row['gflops']:.1f} | "
                      f"{row['batches']} |")
