@@ -4,11 +4,13 @@ BLEU in TensorBoard, resuming after kill -9, clear checkpoint errors."""
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -79,19 +81,19 @@ def test_kill_9_mid_training_then_the_same_command_resumes(tmp_path):
     out = str(tmp_path / "run")
     command = [sys.executable, "-m", "keras_seq2seq.cli", "train", "--pairs", pairs,
                "--preset", "seed_toy", "--units", "32", "--embedding-dim", "16",
-               "--validation-fraction", "0", "--epochs", "150", "--batch-size", "4",
+               "--validation-fraction", "0", "--epochs", "60", "--batch-size", "4",
                "--backup-every", "2", "--out", out]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while _backup_epoch(out) < 5 and time.time() < deadline and first.poll() is None:
+    while _backup_epoch(out) < 3 and time.time() < deadline and first.poll() is None:
         time.sleep(0.2)
     assert first.poll() is None, "the run ended before it could be killed"
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     killed_at = _backup_epoch(out)
-    assert killed_at >= 5
+    assert killed_at >= 3
     assert not os.path.exists(os.path.join(out, "config.json"))  # it never finished
 
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
@@ -99,7 +101,7 @@ def test_kill_9_mid_training_then_the_same_command_resumes(tmp_path):
     assert "Resuming from the backup" in second.stderr
     record = json.loads(open(os.path.join(out, "config.json")).read())["metadata"]
     assert record["resumed_after_epoch"] >= killed_at
-    assert record["resumed_after_epoch"] + record["epochs_run"] == 150
+    assert record["resumed_after_epoch"] + record["epochs_run"] == 60
     # The backup is removed once training has finished; the model works.
     assert not os.path.exists(os.path.join(out, "backup", "latest.weights.h5"))
     assert isinstance(load(out).translate("Thank you."), str)
@@ -118,6 +120,34 @@ def test_unreadable_backup_is_a_clear_error_naming_the_file(tmp_path, capsys):
     (out / "backup" / "latest.weights.h5").unlink()
     with pytest.raises(CheckpointError, match="is missing"):
         train(TINY_PAIRS, tiny_config(), str(out), epochs=1, verbose=0)
+
+
+def test_a_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, caplog):
+    out = tmp_path / "run"
+    # A real backup: train with one every batch and keep it (the process
+    # "dies" before the end, so simulate that by copying it mid-way).
+    keep = tmp_path / "kept"
+
+    class CopyBackup(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                shutil.copytree(out / "backup", keep)
+
+    train(TINY_PAIRS, tiny_config(), str(out), epochs=4, verbose=0, bleu_sample=0,
+          callbacks=[CopyBackup()])
+    shutil.rmtree(out)
+    shutil.copytree(keep, out / "backup")
+    backup = out / "backup"
+    assert (backup / "latest.weights.h5.bkp").exists()
+    # The latest file is cut in the middle, as a kill -9 during the write does.
+    data = (backup / "latest.weights.h5").read_bytes()
+    (backup / "latest.weights.h5").write_bytes(data[: len(data) // 2])
+    previous = json.loads((backup / "training_metadata.json.bkp").read_text())["epoch"]
+    translator, history = train(TINY_PAIRS, tiny_config(), str(out), epochs=4, verbose=0,
+                                bleu_sample=0)
+    assert "resuming from the previous one" in caplog.text
+    assert translator.metadata["resumed_after_epoch"] == previous
+    assert len(history.history["loss"]) == 4 - previous
 
 
 def test_output_directory_that_cannot_be_created_fails_before_training(tmp_path):

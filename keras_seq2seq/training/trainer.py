@@ -83,10 +83,27 @@ class CheckpointError(ValueError):
     """A checkpoint to resume from is missing or unreadable; names the file."""
 
 
-def _check_backup(backup_dir):
-    """Fail clearly, before training, if an existing backup cannot be read."""
+def _read_backup(weights, metadata):
+    """The epoch recorded by a backup pair of files, or an error message."""
     import h5py
 
+    try:
+        with h5py.File(weights, "r"):
+            pass
+        with open(metadata) as f:
+            return int(json.load(f)["epoch"]), None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return None, str(e)
+
+
+def _check_backup(backup_dir):
+    """Check an existing `BackupAndRestore` backup before training.
+
+    Returns the epoch to resume after (None without a backup). A backup
+    whose latest files are unreadable (the process was killed while writing
+    them) is replaced by the previous copy that `double_checkpoint` keeps;
+    when neither is readable, CheckpointError names the files.
+    """
     weights = os.path.join(backup_dir, "latest.weights.h5")
     metadata = os.path.join(backup_dir, "training_metadata.json")
     if not os.path.isdir(backup_dir):
@@ -98,17 +115,21 @@ def _check_backup(backup_dir):
                 "to start over."
             )
         return None
-    try:
-        with h5py.File(weights, "r"):
-            pass
-        with open(metadata) as f:
-            epoch = int(json.load(f)["epoch"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    epoch, problem = _read_backup(weights, metadata)
+    if problem is None:
+        return epoch
+    previous_epoch, _ = _read_backup(weights + ".bkp", metadata + ".bkp")
+    if previous_epoch is None:
         raise CheckpointError(
             f"Cannot resume: the backup checkpoint {weights} (or {metadata}) is unreadable "
-            f"({e}). Delete {backup_dir} to start over."
-        ) from e
-    return epoch
+            f"({problem}) and there is no readable previous copy. Delete {backup_dir} to "
+            "start over."
+        )
+    logger.warning("The latest backup in %s is unreadable (%s), probably cut by a crash "
+                   "while it was written; resuming from the previous one.", backup_dir, problem)
+    shutil.copyfile(weights + ".bkp", weights)
+    shutil.copyfile(metadata + ".bkp", metadata)
+    return previous_epoch
 
 
 def check_free_space(path, bytes_needed):
@@ -340,7 +361,9 @@ def train(
     fit_callbacks = []
     if backup:
         fit_callbacks.append(keras.callbacks.BackupAndRestore(
-            backup_dir, save_freq=backup_every_batches or "epoch",
+            # double_checkpoint keeps the previous backup too, for a crash
+            # in the middle of writing the latest one.
+            backup_dir, save_freq=backup_every_batches or "epoch", double_checkpoint=True,
         ))
     if validation_pairs is not None and bleu_sample:
         sample = [pair for pair, _ in zip(validation_pairs, range(bleu_sample))]
