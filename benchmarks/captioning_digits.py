@@ -64,6 +64,9 @@ def main(argv=None):
     parser.add_argument("--filters", type=int, nargs="+", default=[32, 64, 128],
                         help="Filters of the small CNN's blocks.")
     parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--augment", action="store_true",
+                        help="Vary digit widths and brightness in training canvases "
+                        "(validation and test canvases are unchanged).")
     parser.add_argument("--beam-size", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/captioning-digits")
@@ -76,7 +79,7 @@ def main(argv=None):
     from keras_seq2seq.evaluation import corpus_bleu
 
     train, validation, test = digits_corpora(args.train, args.validation, args.test,
-                                             seed=args.seed)
+                                             seed=args.seed, augment_train=args.augment)
     shared = (set(sum(train.digits, [])) & set(sum(test.digits, []))) | (
         set(sum(train.digits, [])) & set(sum(validation.digits, [])))
     assert not shared, "a digit image is in two splits"

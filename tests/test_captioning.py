@@ -431,3 +431,15 @@ def test_cli_train_caption_and_export(trained_captioner, tmp_path, capsys):
     assert main(["train-captioner", "--digits", "--digits-train", "200", "--epochs", "1",
                  "--units", "32", "--embedding-dim", "16", "--out", run]) == 0
     assert load_captioner(run).config.image_width == 96
+
+
+def test_augmented_training_canvases_leave_validation_and_test_unchanged():
+    plain = digits.digits_corpora(40, 20, 30, seed=2)
+    augmented = digits.digits_corpora(40, 20, 30, seed=2, augment_train=True)
+    for i in (1, 2):
+        np.testing.assert_array_equal(plain[i].images, augmented[i].images)
+        assert plain[i].pairs == augmented[i].pairs
+    assert not np.array_equal(plain[0].images, augmented[0].images)
+    images, labels = digits.load_sklearn_digits()
+    for (_, caption), sources in zip(augmented[0].pairs, augmented[0].digits):
+        assert caption == digits.caption_for([int(labels[s]) for s in sources])

@@ -55,6 +55,7 @@ def make_canvases(
     max_digits=4,
     sizes=(12, 20),
     seed=0,
+    jitter=False,
 ):
     """Compose `count` canvases from the digit images listed in `pool`.
 
@@ -66,6 +67,9 @@ def make_canvases(
         max_digits: 1 to `max_digits` digits per canvas (uniform).
         sizes: (smallest, largest) digit height/width in pixels.
         seed: int.
+        jitter: bool. Also vary each digit's width (0.75x to 1.2x its
+            height) and brightness (0.7x to 1x): augmentation for training
+            canvases. Defaults to False.
 
     Returns:
         CaptionCorpus with uint8 images (count, height, width) and one
@@ -76,33 +80,39 @@ def make_canvases(
     if max_digits * largest > width or largest > height:
         raise ValueError(f"{max_digits} digits of {largest} px do not fit {height}x{width}.")
     rng = np.random.default_rng(seed)
-    # Every digit image of the pool at every size, resized once.
-    resized = {
-        size: np.asarray(
-            tf.image.resize(
-                digit_images[pool][..., None].astype(np.float32), [size, size],
-                method="bilinear", antialias=True,
-            )[..., 0]
-        )
-        for size in range(smallest, largest + 1)
-    }
+    sources = digit_images[pool][..., None].astype(np.float32)
+    resized = {}
+
+    def patches(size, digit_width):
+        # Every digit image of the pool at this size, resized once.
+        if (size, digit_width) not in resized:
+            resized[size, digit_width] = np.asarray(tf.image.resize(
+                sources, [size, digit_width], method="bilinear", antialias=True)[..., 0])
+        return resized[size, digit_width]
+
     canvases = np.zeros([count, height, width], np.float32)
     pairs, used = [], []
     for n in range(count):
         k = int(rng.integers(1, max_digits + 1))
         choice = rng.integers(0, len(pool), size=k)
         digit_sizes = rng.integers(smallest, largest + 1, size=k)
+        digit_widths = digit_sizes
+        brightness = np.ones(k)
+        if jitter:
+            digit_widths = np.clip(np.round(digit_sizes * rng.uniform(0.75, 1.2, size=k)),
+                                   4, largest).astype(int)
+            brightness = rng.uniform(0.7, 1.0, size=k)
         # Left-to-right slots: the free width is shared out at random.
-        free = width - int(digit_sizes.sum())
+        free = width - int(digit_widths.sum())
         gaps = rng.multinomial(free, np.ones(k + 1) / (k + 1))
         x = int(gaps[0])
         for j in range(k):
-            size = int(digit_sizes[j])
+            size, digit_width = int(digit_sizes[j]), int(digit_widths[j])
             y = int(rng.integers(0, height - size + 1))
-            patch = resized[size][choice[j]]
-            region = canvases[n, y : y + size, x : x + size]
+            patch = patches(size, digit_width)[choice[j]] * brightness[j]
+            region = canvases[n, y : y + size, x : x + digit_width]
             np.maximum(region, patch, out=region)
-            x += size + int(gaps[j + 1])
+            x += digit_width + int(gaps[j + 1])
         pairs.append((n, caption_for([int(labels[pool[c]]) for c in choice])))
         used.append([int(pool[c]) for c in choice])
     corpus = CaptionCorpus(np.clip(np.round(canvases), 0, 255).astype(np.uint8), pairs)
@@ -110,11 +120,18 @@ def make_canvases(
     return corpus
 
 
-def digits_corpora(train=20000, validation=1000, test=2000, height=32, width=96, seed=0):
-    """(train, validation, test) CaptionCorpus, split by source digit image."""
+def digits_corpora(train=20000, validation=1000, test=2000, height=32, width=96, seed=0,
+                   augment_train=False):
+    """(train, validation, test) CaptionCorpus, split by source digit image.
+
+    With `augment_train`, training canvases vary digit widths and
+    brightness (`make_canvases(jitter=True)`); validation and test canvases
+    are the same either way.
+    """
     images, labels = load_sklearn_digits()
     pools = split_digit_images(len(images), seed=seed)
     return tuple(
-        make_canvases(images, labels, pool, n, height, width, seed=seed + i + 1)
+        make_canvases(images, labels, pool, n, height, width, seed=seed + i + 1,
+                      jitter=augment_train and i == 0)
         for i, (pool, n) in enumerate(zip(pools, (train, validation, test)))
     )
