@@ -443,3 +443,37 @@ def test_augmented_training_canvases_leave_validation_and_test_unchanged():
     images, labels = digits.load_sklearn_digits()
     for (_, caption), sources in zip(augmented[0].pairs, augmented[0].digits):
         assert caption == digits.caption_for([int(labels[s]) for s in sources])
+
+
+def test_local_server_serves_captions_over_rest(trained_captioner, tmp_path):
+    import base64
+    import urllib.error
+    import urllib.request
+
+    from keras_seq2seq.captioning.export import export_captioner_saved_model
+    from keras_seq2seq.export.serving import LocalServer
+
+    captioner, _, _, test = trained_captioner
+    export_captioner_saved_model(captioner, str(tmp_path), name="digits")
+
+    def post(url, payload):
+        request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    images = [{"b64": base64.b64encode(png(image)).decode()} for image in test.images[:4]]
+    with LocalServer(str(tmp_path)) as server:
+        url = server.rest_url("digits") + ":predict"
+        status, answer = post(url, {"instances": images})
+        assert status == 200
+        assert [p["caption"] for p in answer["predictions"]] == captioner.caption(
+            test.images[:4])
+        bad = {"b64": base64.b64encode(b"not an image").decode()}
+        status, answer = post(url, {"instances": [bad]})
+        assert status == 400 and "error" in answer
+        status, _ = post(url, {"instances": images[:1]})
+        assert status == 200  # still serving
