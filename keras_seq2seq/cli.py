@@ -538,16 +538,19 @@ def _caption(args, parser):
         captioner = load_captioner(args.model)
     from keras_seq2seq.captioning import ImageError, load_image
 
-    failed = 0
+    # Each file is read on its own, so an unreadable one is reported and
+    # skipped; the readable ones are captioned in batches.
+    readable, pixels = [], []
     for path in args.images:
-        # One image at a time, so an unreadable file is reported and skipped.
         try:
-            image = load_image(path, captioner.config.image_height, captioner.config.image_width)
+            pixels.append(load_image(path, captioner.config.image_height,
+                                     captioner.config.image_width))
+            readable.append(path)
         except ImageError as e:
             print(f"keras-seq2seq: error: {e}", file=sys.stderr)
-            failed += 1
-            continue
-        caption = captioner.caption([image], beam_size=args.beam_size, alpha=args.alpha)[0]
+    failed = len(args.images) - len(readable)
+    captions = captioner.caption(pixels, beam_size=args.beam_size, alpha=args.alpha)
+    for path, caption in zip(readable, captions):
         print(f"{path}\t{caption}" if len(args.images) > 1 else caption, flush=True)
     if failed:
         raise ValueError(f"{failed} of {len(args.images)} images could not be read.")
