@@ -109,7 +109,7 @@ def test_config_validation_and_round_trip():
         Seq2SeqConfig(units=0)
     with pytest.raises(ValueError, match="Unknown preset"):
         get_preset("huge")
-    with pytest.raises(ValueError, match="Unknown model config keys"):
+    with pytest.raises(ValueError, match="Unknown Seq2SeqConfig keys"):
         Seq2SeqConfig.from_dict({"unitz": 3})
     with pytest.raises(TypeError, match="Seq2SeqConfig"):
         build_training_model({"units": 3})

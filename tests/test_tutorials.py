@@ -7,14 +7,21 @@ import sys
 from conftest import REPO_ROOT
 
 
-def test_tutorial_01_walkthrough(tmp_path):
-    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path))
+def run_tutorial(name, tmp_path, quick=True, timeout=600, **env):
+    """Run tutorials/<name> in a fresh process; return its stdout."""
+    env = dict(os.environ, TUTORIAL_OUT=str(tmp_path), **env)
+    if quick:
+        env["TUTORIAL_QUICK"] = "1"
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tutorials" / "01_seq2seq_walkthrough.py")],
-        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
+        [sys.executable, str(REPO_ROOT / "tutorials" / name)],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    return result.stdout
+
+
+def test_tutorial_01_walkthrough(tmp_path):
+    out = run_tutorial("01_seq2seq_walkthrough.py", tmp_path)
     assert "encoder input (reversed source): ['you', 'meet', 'to', 'nice']" in out
     assert "   0 |        <start> |         ravi" in out
     assert "   4 |     rencontrer |        <end>" in out
@@ -29,13 +36,7 @@ def test_tutorial_05_image_captioning(tmp_path):
     import pytest
 
     pytest.importorskip("sklearn")
-    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path))
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tutorials" / "05_image_captioning.py")],
-        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    out = run_tutorial("05_image_captioning.py", tmp_path)
     assert "digit images in both training and test: 0" in out
     assert "= initial h and c of the decoder LSTM" in out
     assert "'decoder_embedding', 'decoder_rnn_0'" in out
@@ -46,14 +47,9 @@ def test_tutorial_05_image_captioning(tmp_path):
 
 
 def test_tutorial_04_deployment(tmp_path):
-    env = dict(os.environ, TUTORIAL_OUT=str(tmp_path))
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tutorials" / "04_deployment.py")],
-        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    out = run_tutorial("04_deployment.py", tmp_path, quick=False)
     lines = {line.split(":")[0].strip(): line.split(":", 1)[1].strip()
-             for line in result.stdout.splitlines() if ":" in line}
+             for line in out.splitlines() if ":" in line}
     # The SavedModel and the REST server give exactly the Keras translations.
     assert lines["Keras"] == lines["SavedModel"] == lines["REST"]
     assert "Où se trouve la gare ?" in lines["Keras"]
@@ -67,14 +63,8 @@ def test_tutorial_02_tatoeba(tmp_path):
     from conftest import DATA_DIR, require_data
 
     require_data("tatoeba/eng-fra.tsv.gz")
-    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path),
-               KERAS_SEQ2SEQ_DATA=str(DATA_DIR))
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tutorials" / "02_english_french_tatoeba.py")],
-        capture_output=True, text=True, timeout=600, env=env, cwd=str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    out = run_tutorial("02_english_french_tatoeba.py", tmp_path,
+                       KERAS_SEQ2SEQ_DATA=str(DATA_DIR))
     bleu = [float(line.split("BLEU ")[1].split(",")[0]) for line in out.splitlines()
             if line.startswith("beam ")]
     assert len(bleu) == 2 and all(0.0 <= b <= 100.0 for b in bleu)
@@ -88,14 +78,8 @@ def test_tutorial_03_sutskever_recipe(tmp_path):
     from conftest import DATA_DIR, require_data
 
     require_data("multi30k/train.de.gz", "multi30k/test_2016_flickr.en.gz")
-    env = dict(os.environ, TUTORIAL_QUICK="1", TUTORIAL_OUT=str(tmp_path),
-               KERAS_SEQ2SEQ_DATA=str(DATA_DIR))
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tutorials" / "03_sutskever_recipe.py")],
-        capture_output=True, text=True, timeout=900, env=env, cwd=str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    out = run_tutorial("03_sutskever_recipe.py", tmp_path, timeout=900,
+                       KERAS_SEQ2SEQ_DATA=str(DATA_DIR))
     assert "reverse_source=False: encoder reads ['ein', 'hund', 'läuft']" in out
     assert "reverse_source=True: encoder reads ['läuft', 'hund', 'ein']" in out
     rows = [line for line in out.splitlines() if line.startswith(("1 layer", "2 layers"))

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from keras_seq2seq.models.config import ConfigMixin
+
 # Name -> (keras.applications constructor, preprocessing module). Any of
 # these runs with `weights="imagenet"` (downloaded by Keras on a machine
 # with internet), a local weights file, or `weights=None`.
@@ -17,7 +19,7 @@ POOLINGS = ("avg", "max", "flatten")
 
 
 @dataclasses.dataclass
-class CaptionerConfig:
+class CaptionerConfig(ConfigMixin):
     """Sizes and options of the captioning model.
 
     The decoder fields have the meaning they have in `Seq2SeqConfig`; the
@@ -78,25 +80,10 @@ class CaptionerConfig:
             raise ValueError(f"cnn_filters must be positive integers, got {self.cnn_filters}.")
 
     @property
-    def states_per_layer(self):
-        return 2 if self.cell_type == "lstm" else 1
-
-    @property
     def backbone_trainable(self):
         return self.backbone == "small_cnn" or self.train_backbone
 
     def to_dict(self):
-        values = dataclasses.asdict(self)
+        values = super().to_dict()
         values["cnn_filters"] = list(self.cnn_filters)
         return values
-
-    @classmethod
-    def from_dict(cls, values):
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"Unknown captioner config keys: {unknown}.")
-        return cls(**values)
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)

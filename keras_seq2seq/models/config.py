@@ -8,8 +8,30 @@ CELL_TYPES = ("lstm", "gru")
 ATTENTION_TYPES = ("none", "luong")
 
 
+class ConfigMixin:
+    """JSON round trip and copies with changes, for the config dataclasses."""
+
+    @property
+    def states_per_layer(self):
+        return 2 if self.cell_type == "lstm" else 1
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown {cls.__name__} keys: {unknown}.")
+        return cls(**values)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
 @dataclasses.dataclass
-class Seq2SeqConfig:
+class Seq2SeqConfig(ConfigMixin):
     """Sizes and options of the encoder-decoder model.
 
     The vocabulary sizes are upper limits when a vocabulary is built from a
@@ -61,24 +83,6 @@ class Seq2SeqConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
-
-    @property
-    def states_per_layer(self):
-        return 2 if self.cell_type == "lstm" else 1
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"Unknown model config keys: {unknown}.")
-        return cls(**values)
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
 
 
 PRESETS = {
