@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from keras_seq2seq.captioning.captioner import Captioner
 from keras_seq2seq.captioning.config import CaptionerConfig
-from keras_seq2seq.captioning.images import decode_image, is_single_image, load_images
+from keras_seq2seq.captioning.images import decode_image
 from keras_seq2seq.export.saved_model import ExportError, write_saved_model, write_warmup_requests
 from keras_seq2seq.export.signatures import decode_step_specs, state_names
 from keras_seq2seq.export.tflite import QUANTIZATIONS, TFLiteExportError, convert, frozen_weights
@@ -41,7 +41,7 @@ def _warmup_image():
 
 
 class _CaptionServingModule(tf.Module):
-    def __init__(self, captioner, beam_size, alpha, frozen=None):
+    def __init__(self, captioner, beam_size, alpha):
         super().__init__(name="keras_seq2seq_captioner")
         config = captioner.config
         self.model = captioner.model
@@ -196,10 +196,5 @@ class TFLiteCaptioner(_Decoder):
         # The interpreter is called from Python, so the search runs eagerly.
         return lambda images: self._translate_batch(images, beam_size, alpha)
 
-    def caption(self, images, batch_size=32, beam_size=1, alpha=0.6, n_best=None):
-        """As `Captioner.caption`."""
-        self._check_search_options(batch_size, beam_size, n_best)
-        single = is_single_image(images)
-        arrays = load_images(images, self.config.image_height, self.config.image_width)
-        results = self._decode_batches(arrays, batch_size, beam_size, alpha, n_best, False)
-        return results[0] if single else results
+    # The Keras captioner's: image loading, batching and the project's searches.
+    caption = Captioner.caption
