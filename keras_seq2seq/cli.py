@@ -23,21 +23,31 @@ def _add_train_parser(subparsers):
     from keras_seq2seq.models import DEFAULT_PRESET, PRESETS
 
     p = subparsers.add_parser("train", help="Train a translation model with model.fit.")
-    data = p.add_argument_group("data (one of)")
-    data.add_argument("--pairs", help="TSV file of source<TAB>target lines (plain or .gz).")
-    data.add_argument("--source", help="Source side of line-aligned files (with --target).")
-    data.add_argument("--target", help="Target side of line-aligned files (with --source).")
+    data = p.add_argument_group(
+        "data (repeat a flag, or combine them, to train on several corpora at once)"
+    )
+    data.add_argument("--pairs", action="append", default=[],
+                      help="TSV file of source<TAB>target lines (plain or .gz).")
+    data.add_argument("--source", action="append", default=[],
+                      help="Source side of line-aligned files (with --target; in the same order).")
+    data.add_argument("--target", action="append", default=[],
+                      help="Target side of line-aligned files (with --source).")
     data.add_argument("--tfds", help="TFDS translation dataset, e.g. ted_hrlr_translate/pt_to_en.")
     data.add_argument("--tfds-data-dir", help="TFDS data directory (nothing is downloaded).")
     data.add_argument("--tfds-split", default="train", help="TFDS split. Default: train.")
     data.add_argument(
-        "--validation-source", help="Validation source file (with --validation-target)."
+        "--validation-source", action="append", default=[],
+        help="Validation source file (with --validation-target; may repeat).",
     )
-    data.add_argument("--validation-target", help="Validation target file.")
+    data.add_argument("--validation-target", action="append", default=[],
+                      help="Validation target file.")
     data.add_argument(
-        "--validation-fraction", type=float, default=0.1,
-        help="Share of unique source sentences held out for validation when no "
-        "validation files are given. Default: 0.1.",
+        "--validation-fraction", type=float, default=None,
+        help="Share of unique source sentences held out for validation. Without "
+        "validation files: from every corpus (default 0.1). With validation files: "
+        "the corpora are used whole, unless this is given, then it is held out "
+        "from the --pairs corpora (TSV corpora such as Tatoeba have no official "
+        "split) and added to the validation files.",
     )
     p.add_argument("--source-language", default="en", help="Source language code. Default: en.")
     p.add_argument("--target-language", default="fr", help="Target language code. Default: fr.")
@@ -47,6 +57,12 @@ def _add_train_parser(subparsers):
     p.add_argument("--layers", type=int, help="Override the preset's number of layers.")
     p.add_argument("--units", type=int, help="Override the preset's units per layer.")
     p.add_argument("--embedding-dim", type=int, help="Override the preset's embedding size.")
+    p.add_argument("--source-vocab-size", type=int,
+                   help="Override the preset's largest source vocabulary (specials included).")
+    p.add_argument("--target-vocab-size", type=int,
+                   help="Override the preset's largest target vocabulary (specials included).")
+    p.add_argument("--min-frequency", type=int,
+                   help="Override the preset's minimum count for a word to enter a vocabulary.")
     p.add_argument("--epochs", type=int, default=10, help="Default: 10.")
     p.add_argument("--max-minutes", type=float,
                    help="Stop after the epoch that passes this much training time.")
@@ -96,25 +112,69 @@ def _add_train_parser(subparsers):
     p.set_defaults(func=_train)
 
 
-def _corpus(args, parser):
+def _corpora(args, parser):
+    """The training corpora named on the command line: (tsv_corpora, other_corpora)."""
     from keras_seq2seq.data import read_parallel_files, read_tfds, read_tsv_pairs
 
-    chosen = [bool(args.pairs), bool(args.source or args.target), bool(args.tfds)]
-    if sum(chosen) != 1:
-        parser.error("give exactly one of --pairs FILE, --source FILE --target FILE, --tfds NAME")
-    if args.pairs:
-        return read_tsv_pairs(args.pairs)
+    if len(args.source) != len(args.target):
+        parser.error(
+            f"--source and --target go together: got {len(args.source)} --source and "
+            f"{len(args.target)} --target"
+        )
+    if not (args.pairs or args.source or args.tfds):
+        parser.error("give a corpus: --pairs FILE, --source FILE --target FILE, or --tfds NAME")
+    tsv = [read_tsv_pairs(path) for path in args.pairs]
+    other = [read_parallel_files(s, t) for s, t in zip(args.source, args.target)]
     if args.tfds:
-        return read_tfds(args.tfds, split=args.tfds_split, data_dir=args.tfds_data_dir)
-    if not (args.source and args.target):
-        parser.error("--source and --target go together")
-    return read_parallel_files(args.source, args.target)
+        other.append(read_tfds(args.tfds, split=args.tfds_split, data_dir=args.tfds_data_dir))
+    return tsv, other
+
+
+def _split_for_training(args, parser):
+    """(train_pairs, validation_pairs or None) following the validation flags."""
+    import math
+
+    from keras_seq2seq.data import (
+        concatenate_pairs,
+        read_parallel_files,
+        split_by_source,
+        take_pairs,
+    )
+
+    tsv, other = _corpora(args, parser)
+    if len(args.validation_source) != len(args.validation_target):
+        parser.error("--validation-source and --validation-target go together")
+    if args.validation_source:
+        validation_files = [
+            read_parallel_files(s, t)
+            for s, t in zip(args.validation_source, args.validation_target)
+        ]
+        if not args.validation_fraction:
+            return take_pairs(concatenate_pairs(tsv + other), args.max_examples), \
+                concatenate_pairs(validation_files)
+        # Hold out a share of the TSV corpora as well; line-aligned corpora
+        # come with their validation files and are used whole.
+        train_parts, validation_parts = [], []
+        for corpus in tsv:
+            train, validation = split_by_source(corpus, args.validation_fraction, seed=args.seed)
+            train_parts.append(train)
+            validation_parts.append(validation)
+        return (
+            take_pairs(concatenate_pairs(train_parts + other), args.max_examples),
+            concatenate_pairs(validation_files + validation_parts),
+        )
+    fraction = 0.1 if args.validation_fraction is None else args.validation_fraction
+    max_validation = None
+    if args.max_examples and fraction:
+        max_validation = max(1, math.ceil(args.max_examples * fraction / (1 - fraction)))
+    train_pairs, validation_pairs = split_by_source(
+        concatenate_pairs(tsv + other), fraction, seed=args.seed,
+        max_train_examples=args.max_examples, max_validation_examples=max_validation,
+    )
+    return train_pairs, (validation_pairs if fraction else None)
 
 
 def _train(args, parser):
-    import math
-
-    from keras_seq2seq.data import read_parallel_files, split_by_source, take_pairs
     from keras_seq2seq.evaluation import corpus_bleu
     from keras_seq2seq.models import get_preset
     from keras_seq2seq.training import train
@@ -128,6 +188,9 @@ def _train(args, parser):
         "lowercase": args.lowercase,
         "attention": args.attention,
         "dropout": args.dropout,
+        "source_vocab_size": args.source_vocab_size,
+        "target_vocab_size": args.target_vocab_size,
+        "min_frequency": args.min_frequency,
     }
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy sets up
     # the collective ops of the process.
@@ -135,23 +198,7 @@ def _train(args, parser):
 
     strategy = make_strategy(args.strategy)
     config = get_preset(args.preset, **{k: v for k, v in overrides.items() if v is not None})
-    pairs = _corpus(args, parser)
-    if args.validation_source or args.validation_target:
-        if not (args.validation_source and args.validation_target):
-            parser.error("--validation-source and --validation-target go together")
-        train_pairs = take_pairs(pairs, args.max_examples)
-        validation_pairs = read_parallel_files(args.validation_source, args.validation_target)
-    else:
-        max_validation = None
-        if args.max_examples:
-            fraction = args.validation_fraction
-            max_validation = max(1, math.ceil(args.max_examples * fraction / (1 - fraction)))
-        train_pairs, validation_pairs = split_by_source(
-            pairs, args.validation_fraction, seed=args.seed,
-            max_train_examples=args.max_examples, max_validation_examples=max_validation,
-        )
-        if args.validation_fraction == 0:
-            validation_pairs = None
+    train_pairs, validation_pairs = _split_for_training(args, parser)
     command = shlex.join(["keras-seq2seq", *args.argv])
     translator, _ = train(
         train_pairs,
@@ -337,14 +384,15 @@ def _add_export_parser(subparsers):
     )
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help="Model directory. Default: the shipped saved_models/en-fr.")
-    p.add_argument("--format", default="saved_model", choices=["saved_model", "tflite"],
-                   help="Export format. Default: saved_model.")
+    p.add_argument("--format", default="saved_model", choices=["saved_model", "tflite", "keras"],
+                   help="Export format; keras: a model directory (for --quantize float16). "
+                   "Default: saved_model.")
     p.add_argument("--out", required=True,
                    help="saved_model: TF Serving model base path, the export goes to "
                    "OUT/NAME/VERSION. tflite: the output directory.")
     p.add_argument("--quantize", default="none", choices=["none", "float16", "dynamic-int8"],
-                   help="tflite weights: float32, float16 or int8 (dynamic range). "
-                   "Default: none.")
+                   help="tflite weights: float32, float16 or int8 (dynamic range); keras "
+                   "weights file: none (float32) or float16. Default: none.")
     p.add_argument("--max-source-tokens", type=int,
                    help="tflite: longest source in words (longer input is truncated). "
                    "Default: the model's max_source_length.")
@@ -360,7 +408,21 @@ def _export(args, parser):
     from keras_seq2seq.export import export_saved_model
     from keras_seq2seq.translator import load, read_model_record
 
-    if read_model_record(args.model).get("kind") == "captioner":
+    captioner = read_model_record(args.model).get("kind") == "captioner"
+    if args.format == "keras":
+        if args.quantize == "dynamic-int8":
+            parser.error("--format keras takes --quantize none or float16")
+        if captioner:
+            from keras_seq2seq.captioning import load_captioner
+
+            model = load_captioner(args.model)
+        else:
+            model = load(args.model)
+        dtype = "float16" if args.quantize == "float16" else "float32"
+        model.save(args.out, weights_dtype=dtype)
+        print(f"Model directory written to {args.out} ({dtype} weights)")
+        return
+    if captioner:
         return _export_captioner(args)
     translator = load(args.model)
     if args.format == "tflite":

@@ -60,11 +60,49 @@ def run_step_model(decoder_step_model, tokens, states):
     return tf.nn.log_softmax(logits, axis=-1), (list(rnn_states), memory)
 
 
-def write_vocabulary_and_weights(directory, record, vocabularies, fresh_model, model):
+WEIGHTS_DTYPES = ("float32", "float16")
+
+
+def _store_weights_as_float16(path):
+    """Rewrite the float32 arrays of a Keras weights file as float16.
+
+    Keras has no option to save weights in another dtype than the
+    variables', so the file is copied with h5py, groups and attributes as
+    they are, float32 datasets converted (a copy, because HDF5 does not
+    give back the space of deleted datasets). `load_weights` casts them
+    back into the float32 variables, so the model still computes in
+    float32; the file is half the size.
+    """
+    import h5py
+
+    def copy(source, target):
+        target.attrs.update(source.attrs)
+        for name, item in source.items():
+            if isinstance(item, h5py.Group):
+                copy(item, target.create_group(name))
+            else:
+                values = item[()]
+                if item.dtype == "float32":
+                    values = values.astype("float16")
+                target.create_dataset(name, data=values).attrs.update(item.attrs)
+
+    converted = path + ".float16"
+    with h5py.File(path, "r") as source, h5py.File(converted, "w") as target:
+        copy(source, target)
+    os.replace(converted, path)
+
+
+def write_vocabulary_and_weights(
+    directory, record, vocabularies, fresh_model, model, weights_dtype="float32"
+):
     """Write config.json, the vocabularies {file name: list} and the weights of
     `model` through `fresh_model` (an uncompiled copy, so the weights file
-    holds no optimizer state)."""
+    holds no optimizer state). `weights_dtype="float16"` stores the weights
+    at half size (they are loaded back into float32 variables)."""
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(f"weights_dtype must be one of {WEIGHTS_DTYPES}, got {weights_dtype!r}.")
     os.makedirs(directory, exist_ok=True)
+    record = dict(record, weights_dtype=weights_dtype)
     with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:
         json.dump(record, f, indent=2, ensure_ascii=False)
     for name, vocabulary in vocabularies.items():
@@ -74,6 +112,8 @@ def write_vocabulary_and_weights(directory, record, vocabularies, fresh_model, m
     # copy of the model keeps the file to the weights alone.
     fresh_model.set_weights(model.get_weights())
     fresh_model.save_weights(os.path.join(directory, WEIGHTS_FILE))
+    if weights_dtype == "float16":
+        _store_weights_as_float16(os.path.join(directory, WEIGHTS_FILE))
 
 
 def read_model_record(directory):
@@ -303,8 +343,15 @@ class Translator(_Decoder):
         """The decoding step function: (tokens (B,), states) -> (log_probs, states)."""
         return run_step_model(self.decoder_step_model, tokens, states)
 
-    def save(self, directory):
-        """Write the model directory (config, vocabularies, weights)."""
+    def save(self, directory, weights_dtype="float32"):
+        """Write the model directory (config, vocabularies, weights).
+
+        Args:
+            directory: str. Created if missing; files in it are replaced.
+            weights_dtype: "float32" or "float16". float16 halves the
+                weights file (for shipping); the loaded model still
+                computes in float32. Defaults to "float32".
+        """
         record = {
             "format_version": FORMAT_VERSION,
             "model": self.config.to_dict(),
@@ -328,7 +375,9 @@ class Translator(_Decoder):
             SOURCE_VOCAB_FILE: self.source_tokenizer.vocabulary,
             TARGET_VOCAB_FILE: self.target_tokenizer.vocabulary,
         }
-        write_vocabulary_and_weights(directory, record, vocabularies, fresh, self.model)
+        write_vocabulary_and_weights(
+            directory, record, vocabularies, fresh, self.model, weights_dtype=weights_dtype
+        )
 
 
 def load(directory):

@@ -47,10 +47,14 @@ def test_translate_reads_stdin_one_line_per_line(trained_translator):
 def test_data_options_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--out", str(tmp_path / "r")])
-    assert "exactly one of" in capsys.readouterr().err
+    assert "give a corpus" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--source", "a.en", "--out", str(tmp_path / "r")])
     assert "go together" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--source", "a.en", "--target", "a.fr", "--source", "b.en",
+              "--out", str(tmp_path / "r")])
+    assert "2 --source and 1 --target" in capsys.readouterr().err
 
 
 def test_errors_exit_with_a_message(tmp_path, capsys):
@@ -79,6 +83,82 @@ def test_parallel_files_with_max_examples(tmp_path, capsys):
     record = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert record["metadata"]["train_pairs"] == 6
     assert record["metadata"]["validation_pairs"] == len(TINY_PAIRS)
+
+
+def _write_lines(path, lines):
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+def test_train_on_several_corpora_with_their_validation_sets(tmp_path):
+    from keras_seq2seq.data import in_validation
+
+    tsv_pairs = [(f"{s} number {i}", f"{t} numéro {i}") for i, (s, t) in enumerate(TINY_PAIRS * 4)]
+    tsv = write_tsv(tmp_path / "pairs.tsv", tsv_pairs)
+    aligned = [(f"{s} again", f"{t} encore") for s, t in TINY_PAIRS]
+    source = _write_lines(tmp_path / "train.en", [s for s, _ in aligned])
+    target = _write_lines(tmp_path / "train.fr", [t for _, t in aligned])
+    val_source = _write_lines(tmp_path / "val.en", [s for s, _ in TINY_PAIRS[:3]])
+    val_target = _write_lines(tmp_path / "val.fr", [t for _, t in TINY_PAIRS[:3]])
+    common = ["train", "--pairs", tsv, "--source", source, "--target", target,
+              "--preset", "seed_toy", "--epochs", "1", "--bleu-sample", "0", "--seed", "3"]
+
+    def record(out):
+        return json.loads((out / "config.json").read_text(encoding="utf-8"))["metadata"]
+
+    # Validation files + a held-out share of the TSV corpus; the aligned corpus stays whole.
+    out = tmp_path / "with-files"
+    assert main([*common, "--validation-source", val_source, "--validation-target",
+                 val_target, "--validation-fraction", "0.3", "--out", str(out)]) == 0
+    held_out = sum(in_validation(s, 0.3, seed=3) for s, _ in tsv_pairs)
+    assert 0 < held_out < len(tsv_pairs)
+    assert record(out)["train_pairs"] == len(tsv_pairs) - held_out + len(aligned)
+    assert record(out)["validation_pairs"] == 3 + held_out
+
+    # Validation files alone: every corpus is used whole.
+    out = tmp_path / "files-only"
+    assert main([*common, "--validation-source", val_source, "--validation-target",
+                 val_target, "--out", str(out)]) == 0
+    assert record(out)["train_pairs"] == len(tsv_pairs) + len(aligned)
+    assert record(out)["validation_pairs"] == 3
+
+    # No validation files: the share is held out of every corpus.
+    out = tmp_path / "split"
+    assert main([*common, "--validation-fraction", "0.3", "--out", str(out)]) == 0
+    everything = tsv_pairs + aligned
+    held_out = sum(in_validation(s, 0.3, seed=3) for s, _ in everything)
+    assert record(out)["validation_pairs"] == held_out
+    assert record(out)["train_pairs"] == len(everything) - held_out
+
+
+def test_export_keras_with_float16_weights(trained_translator, tmp_path, capsys):
+    import h5py
+
+    from keras_seq2seq import load
+
+    translator, _, directory = trained_translator
+    out = tmp_path / "half"
+    assert main(["export", "--model", directory, "--format", "keras", "--quantize", "float16",
+                 "--out", str(out)]) == 0
+    assert "float16 weights" in capsys.readouterr().out
+    with h5py.File(out / "model.weights.h5") as f:
+        dtypes = set()
+        f.visititems(lambda _, item: dtypes.add(str(item.dtype))
+                     if isinstance(item, h5py.Dataset) else None)
+    assert dtypes == {"float16"}
+    full = (tmp_path / "full").as_posix()
+    translator.save(full)
+    half_size = (out / "model.weights.h5").stat().st_size
+    full_size = (tmp_path / "full" / "model.weights.h5").stat().st_size
+    assert half_size < 0.6 * full_size
+    reloaded = load(str(out))
+    assert all(w.dtype == "float32" for w in reloaded.model.weights)
+    sources = ["Thank you.", "Good morning!", "I am cold."]
+    assert reloaded.translate(sources) == translator.translate(sources)
+    with pytest.raises(SystemExit):
+        main(["export", "--model", directory, "--format", "keras", "--quantize",
+              "dynamic-int8", "--out", str(tmp_path / "x")])
+    assert "--quantize none or float16" in capsys.readouterr().err
 
 
 def test_shipped_model_translates():

@@ -97,8 +97,10 @@ class Captioner(_Decoder):
         results = self._decode_batches(arrays, batch_size, beam_size, alpha, n_best, progress)
         return results[0] if single else results
 
-    def save(self, directory):
-        """Write the model directory (config.json, vocabulary, weights)."""
+    def save(self, directory, weights_dtype="float32"):
+        """Write the model directory (config.json, vocabulary, weights);
+        `weights_dtype="float16"` halves the weights file (see
+        `Translator.save`)."""
         record = {
             "format_version": FORMAT_VERSION,
             "kind": "captioner",
@@ -115,7 +117,7 @@ class Captioner(_Decoder):
         )
         write_vocabulary_and_weights(
             directory, record, {TARGET_VOCAB_FILE: self.target_tokenizer.vocabulary},
-            fresh, self.model,
+            fresh, self.model, weights_dtype=weights_dtype,
         )
 
 

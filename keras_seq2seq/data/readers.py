@@ -257,6 +257,30 @@ class _Filtered:
                 yield pair
 
 
+class _Concatenated:
+    def __init__(self, corpora):
+        self.corpora = list(corpora)
+        self.description = " + ".join(
+            getattr(c, "description", type(c).__name__) for c in self.corpora
+        )
+
+    def __iter__(self):
+        for corpus in self.corpora:
+            yield from corpus
+
+
+def concatenate_pairs(corpora):
+    """Several corpora read one after the other, re-iterable.
+
+    Each corpus keeps its own read report (skipped lines are reported per
+    file). A single corpus is returned as it is.
+    """
+    corpora = list(corpora)
+    if not corpora:
+        raise CorpusError("No corpus given.")
+    return corpora[0] if len(corpora) == 1 else _Concatenated(corpora)
+
+
 def take_pairs(pairs, limit):
     """The first `limit` pairs (all when limit is None), re-iterable."""
     return pairs if limit is None else _Filtered(pairs, lambda p: True, limit=limit)
