@@ -177,6 +177,31 @@ def test_shipped_model_translates():
     assert "froid" in lines[1]
 
 
+def test_shipped_model_in_three_formats_under_60_mb():
+    import tensorflow as tf
+
+    from keras_seq2seq import load
+    from keras_seq2seq.export.runner import TFLiteTranslator
+
+    model = REPO_ROOT / "saved_models" / "en-fr"
+    serving, lite = model / "tf_serving" / "1", model / "tflite"
+    if not (model / "config.json").exists():
+        pytest.skip("no shipped model in saved_models/en-fr")
+    assert (serving / "saved_model.pb").exists() and (lite / "model.tflite").exists()
+    total = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
+    assert total <= 60e6, f"the shipped model takes {total / 1e6:.1f} MB"
+
+    sources = ["Nice to meet you.", "I am cold.", "A man is riding a bicycle down the street."]
+    expected = load(str(model)).translate(sources)
+    served = tf.saved_model.load(str(serving)).signatures["serving_default"]
+    translations = served(text=tf.constant(sources))["translation"].numpy()
+    assert [t.decode("utf-8") for t in translations] == expected
+    # int8 weights may change a word here and there; the sentence mostly stays.
+    on_device = TFLiteTranslator(str(lite)).translate(sources)
+    assert "froid" in on_device[1]
+    assert sum(a == b for a, b in zip(on_device, expected)) >= 2
+
+
 def test_shipped_model_bleu_on_real_validation_split():
     from keras_seq2seq.evaluation import corpus_bleu
 
