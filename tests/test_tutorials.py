@@ -56,7 +56,7 @@ def test_tutorial_04_deployment(tmp_path):
     assert lines["TFLite"].startswith("[")
     assert (tmp_path / "04_serving" / "en-fr" / "1" / "saved_model.pb").exists()
     size = float(lines["TFLite int8"].split()[0])
-    assert size < 0.3 * float(lines["TFLite int8"].split("Keras weights")[1].split()[0])
+    assert size < 0.3 * float(lines["TFLite int8"].split("float32 weights")[1].split()[0])
 
 
 def test_tutorial_02_tatoeba(tmp_path):
