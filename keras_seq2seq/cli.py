@@ -145,24 +145,21 @@ def _split_for_training(args, parser):
     if len(args.validation_source) != len(args.validation_target):
         parser.error("--validation-source and --validation-target go together")
     if args.validation_source:
-        validation_files = [
+        validation_parts = [
             read_parallel_files(s, t)
             for s, t in zip(args.validation_source, args.validation_target)
         ]
-        if not args.validation_fraction:
-            return take_pairs(concatenate_pairs(tsv + other), args.max_examples), \
-                concatenate_pairs(validation_files)
-        # Hold out a share of the TSV corpora as well; line-aligned corpora
-        # come with their validation files and are used whole.
-        train_parts, validation_parts = [], []
+        train_parts = []
+        # With --validation-fraction, a share of the TSV corpora is held out
+        # as well; line-aligned corpora come with their validation files.
         for corpus in tsv:
-            train, validation = split_by_source(corpus, args.validation_fraction, seed=args.seed)
-            train_parts.append(train)
-            validation_parts.append(validation)
-        return (
-            take_pairs(concatenate_pairs(train_parts + other), args.max_examples),
-            concatenate_pairs(validation_files + validation_parts),
-        )
+            if args.validation_fraction:
+                corpus, held_out = split_by_source(
+                    corpus, args.validation_fraction, seed=args.seed)
+                validation_parts.append(held_out)
+            train_parts.append(corpus)
+        return (take_pairs(concatenate_pairs(train_parts + other), args.max_examples),
+                concatenate_pairs(validation_parts))
     fraction = 0.1 if args.validation_fraction is None else args.validation_fraction
     max_validation = None
     if args.max_examples and fraction:
