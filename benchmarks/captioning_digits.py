@@ -65,8 +65,14 @@ def main(argv=None):
                         help="Filters of the small CNN's blocks.")
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--augment", action="store_true",
-                        help="Vary digit widths and brightness in training canvases "
+                        help="Vary digit widths and brightness in training canvases, and "
+                        "rotate and slant the digits unless --no-warp "
                         "(validation and test canvases are unchanged).")
+    parser.add_argument("--warp", action=argparse.BooleanOptionalAction, default=None,
+                        help="With --augment: rotate and slant training digits. Default: on.")
+    parser.add_argument("--lr-schedule", default="constant",
+                        choices=["constant", "step", "plateau"],
+                        help="plateau: halve the learning rate when validation loss stalls.")
     parser.add_argument("--beam-size", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/captioning-digits")
@@ -79,7 +85,8 @@ def main(argv=None):
     from keras_seq2seq.evaluation import corpus_bleu
 
     train, validation, test = digits_corpora(args.train, args.validation, args.test,
-                                             seed=args.seed, augment_train=args.augment)
+                                             seed=args.seed, augment_train=args.augment,
+                                             warp_train=args.augment and args.warp is not False)
     shared = (set(sum(train.digits, [])) & set(sum(test.digits, []))) | (
         set(sum(train.digits, [])) & set(sum(validation.digits, [])))
     assert not shared, "a digit image is in two splits"
@@ -93,6 +100,7 @@ def main(argv=None):
     captioner, history = train_captioner(
         train, config, args.out, validation, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes,
+        lr_schedule=args.lr_schedule,
         verbose=2, metadata={"command": command},
     )
     minutes = (time.time() - started) / 60

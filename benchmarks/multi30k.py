@@ -36,6 +36,10 @@ def parse_args(argv=None):
     p.add_argument("--layers", type=int)
     p.add_argument("--units", type=int)
     p.add_argument("--dropout", type=float)
+    p.add_argument("--embedding-dropout", type=float)
+    p.add_argument("--embedding-dim", type=int)
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "step", "plateau"])
+    p.add_argument("--patience", type=int, help="Early stopping patience (epochs).")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--max-minutes", type=float, default=55.0)
     p.add_argument("--batch-size", type=int, default=128)
@@ -64,7 +68,7 @@ def main(argv=None):
         return read_parallel_files(*map(str, paths))
 
     overrides = {"attention": args.attention, "reverse_source": args.reverse_source}
-    for name in ("layers", "units", "dropout"):
+    for name in ("layers", "units", "dropout", "embedding_dropout", "embedding_dim"):
         value = getattr(args, name)
         if value is not None:
             overrides["num_layers" if name == "layers" else name] = value
@@ -78,6 +82,7 @@ def main(argv=None):
         files("train"), config, out, validation_pairs=files("val"), epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
         source_language=source, target_language=target, max_minutes=args.max_minutes,
+        lr_schedule=args.lr_schedule, early_stopping_patience=args.patience,
         metadata={"command": command},
     )
     training_minutes = (time.time() - started) / 60
@@ -86,6 +91,8 @@ def main(argv=None):
     row = {
         "pair": args.pair, "attention": args.attention, "reverse_source": args.reverse_source,
         "preset": args.preset, "layers": config.num_layers, "units": config.units,
+        "dropout": config.dropout, "embedding_dropout": config.embedding_dropout,
+        "lr_schedule": args.lr_schedule,
         "parameters": total, "training_minutes": round(training_minutes, 1),
         "epochs_run": len(history.history["loss"]),
         "best_val_loss": round(min(history.history["val_loss"]), 4),

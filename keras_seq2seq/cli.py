@@ -69,6 +69,8 @@ def _add_train_parser(subparsers):
     p.add_argument("--attention", choices=["none", "luong"],
                    help="Override the preset's attention (none: the paper's model).")
     p.add_argument("--dropout", type=float, help="Override the preset's dropout.")
+    p.add_argument("--embedding-dropout", type=float,
+                   help="Override the preset's dropout on the word embeddings.")
     p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam. Default: 1e-3.")
     p.add_argument("--max-examples", type=int,
@@ -185,6 +187,7 @@ def _train(args, parser):
         "lowercase": args.lowercase,
         "attention": args.attention,
         "dropout": args.dropout,
+        "embedding_dropout": args.embedding_dropout,
         "source_vocab_size": args.source_vocab_size,
         "target_vocab_size": args.target_vocab_size,
         "min_frequency": args.min_frequency,
@@ -502,6 +505,9 @@ def _add_captioning_parsers(subparsers):
     data.add_argument("--images", help="Image directory (with --flickr8k, --coco, --image-list).")
     data.add_argument("--digits-train", type=int, default=20000,
                       help="--digits: training canvases. Default: 20000.")
+    data.add_argument("--digits-augment", action="store_true",
+                      help="--digits: vary the training digits' width, brightness, slant "
+                      "and rotation.")
     data.add_argument("--validation-fraction", type=float, default=0.1,
                       help="Share of images held out for validation. Default: 0.1.")
     p.add_argument("--backbone", default="small_cnn", choices=BACKBONES,
@@ -523,6 +529,11 @@ def _add_captioning_parsers(subparsers):
                    help="Stop after the epoch that passes this much training time.")
     p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam. Default: 1e-3.")
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "step", "plateau"],
+                   help="plateau: halve the learning rate when validation loss stalls. "
+                   "Default: constant.")
+    p.add_argument("--patience", type=int,
+                   help="Early stopping: epochs without a better validation loss. Default: off.")
     p.add_argument("--seed", type=int, default=0, help="Default: 0.")
     p.add_argument("--out", required=True, help="Run directory: checkpoints, logs, the model.")
     p.set_defaults(func=_train_captioner)
@@ -562,7 +573,8 @@ def _train_captioner(args, parser):
         from keras_seq2seq.captioning.digits import digits_corpora
 
         train_corpus, validation_corpus, _ = digits_corpora(
-            args.digits_train, max(1, args.digits_train // 20), 1, seed=args.seed)
+            args.digits_train, max(1, args.digits_train // 20), 1, seed=args.seed,
+            augment_train=args.digits_augment)
         size, pooling, max_length = (32, 96), "flatten", 12
     else:
         corpus = _caption_corpus(args, parser)
@@ -578,6 +590,7 @@ def _train_captioner(args, parser):
     train_captioner(
         train_corpus, config, args.out, validation_corpus, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        lr_schedule=args.lr_schedule, early_stopping_patience=args.patience,
         feature_cache=args.feature_cache, max_minutes=args.max_minutes,
         metadata={"command": shlex.join(["keras-seq2seq", *args.argv])},
     )

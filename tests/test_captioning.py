@@ -428,20 +428,44 @@ def test_cli_train_caption_and_export(trained_captioner, tmp_path, capsys):
 
     run = str(tmp_path / "cli-run")
     assert main(["train-captioner", "--digits", "--digits-train", "200", "--epochs", "1",
-                 "--units", "32", "--embedding-dim", "16", "--out", run]) == 0
+                 "--units", "32", "--embedding-dim", "16", "--digits-augment",
+                 "--lr-schedule", "plateau", "--out", run]) == 0
     assert load_captioner(run).config.image_width == 96
+    with open(os.path.join(run, "config.json")) as f:
+        assert json.load(f)["metadata"]["lr_schedule"] == "plateau"
 
 
 def test_augmented_training_canvases_leave_validation_and_test_unchanged():
     plain = digits.digits_corpora(40, 20, 30, seed=2)
     augmented = digits.digits_corpora(40, 20, 30, seed=2, augment_train=True)
+    unwarped = digits.digits_corpora(40, 20, 30, seed=2, augment_train=True, warp_train=False)
     for i in (1, 2):
         np.testing.assert_array_equal(plain[i].images, augmented[i].images)
+        np.testing.assert_array_equal(plain[i].images, unwarped[i].images)
         assert plain[i].pairs == augmented[i].pairs
     assert not np.array_equal(plain[0].images, augmented[0].images)
+    assert not np.array_equal(unwarped[0].images, augmented[0].images)
     images, labels = digits.load_sklearn_digits()
     for (_, caption), sources in zip(augmented[0].pairs, augmented[0].digits):
         assert caption == digits.caption_for([int(labels[s]) for s in sources])
+
+
+def test_warp_digit_matches_resize_and_rotates_about_the_centre():
+    images, _ = digits.load_sklearn_digits()
+    source = images[7]
+    for height, width in ((12, 12), (20, 15), (15, 9)):
+        plain = digits.warp_digit(source, height, width)
+        resized = tf.image.resize(source[..., None].astype("float32"), [height, width],
+                                  method="bilinear", antialias=True)[..., 0]
+        np.testing.assert_allclose(plain, resized, atol=1e-3)
+        # Half a turn samples the same points in reverse order.
+        np.testing.assert_allclose(digits.warp_digit(source, height, width, angle=180),
+                                   plain[::-1, ::-1], atol=1e-3)
+    plain = digits.warp_digit(source, 15, 15)
+    slanted = digits.warp_digit(source, 15, 15, shear=0.3)
+    # A slant moves rows by their distance from the centre row.
+    np.testing.assert_allclose(slanted[7], plain[7], atol=1e-3)
+    assert np.abs(slanted[1] - plain[1]).max() > 10
 
 
 def test_local_server_serves_captions_over_rest(trained_captioner, tmp_path):
@@ -476,3 +500,13 @@ def test_local_server_serves_captions_over_rest(trained_captioner, tmp_path):
         assert status == 400 and "error" in answer
         status, _ = post(url, {"instances": images[:1]})
         assert status == 200  # still serving
+
+
+def test_captioner_learning_rate_schedule_is_checked_first(digit_corpora, tmp_path):
+    train, validation, _ = digit_corpora
+    with pytest.raises(ValueError, match="lr_schedule"):
+        train_captioner(train, small_config(), str(tmp_path / "run"), validation,
+                        lr_schedule="cosine")
+    with pytest.raises(ValueError, match="validation"):
+        train_captioner(train, small_config(), str(tmp_path / "run2"), None,
+                        early_stopping_patience=2)

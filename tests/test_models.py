@@ -69,6 +69,28 @@ def test_step_model_reproduces_teacher_forcing(cell_type, layers):
         np.testing.assert_allclose(logits, expected[:, t], atol=1e-5)
 
 
+@pytest.mark.parametrize("attention", ["none", "luong"])
+def test_embedding_dropout_trains_only(attention):
+    config = tiny_config(embedding_dropout=0.5, attention=attention)
+    model = build_training_model(config, 20, 30)
+    names = {layer.name for layer in model.layers}
+    assert {"encoder_embedding_dropout", "decoder_embedding_dropout"} <= names
+    inputs = _inputs()
+    keras.utils.set_random_seed(0)
+    first, second = (keras.ops.convert_to_numpy(model(inputs, training=True)) for _ in "ab")
+    assert np.abs(first - second).max() > 1e-4  # dropped words differ between calls
+    # Inference: no dropout, and the step model (which has no dropout layers)
+    # gives the same logits; the weights are those of a model without it.
+    expected = keras.ops.convert_to_numpy(model(inputs, training=False))
+    encoder_model, step_model = build_inference_models(model, config)
+    states = [tf.identity(s) for s in encoder_model(inputs["encoder_tokens"])]  # no mask
+    token = tf.constant(inputs["decoder_tokens"][:, 0])
+    logits, *_ = step_model([token, *states])
+    np.testing.assert_allclose(logits, expected[:, 0], atol=1e-5)
+    plain = build_training_model(config.replace(embedding_dropout=0.0), 20, 30)
+    assert [w.shape for w in plain.weights] == [w.shape for w in model.weights]
+
+
 def test_inference_models_share_the_trained_weights():
     config = tiny_config()
     model = build_training_model(config, 20, 30)
@@ -105,6 +127,8 @@ def test_config_validation_and_round_trip():
         Seq2SeqConfig(cell_type="rnn")
     with pytest.raises(ValueError, match="dropout"):
         Seq2SeqConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="embedding_dropout"):
+        Seq2SeqConfig(embedding_dropout=-0.1)
     with pytest.raises(ValueError, match="units"):
         Seq2SeqConfig(units=0)
     with pytest.raises(ValueError, match="Unknown preset"):

@@ -45,6 +45,32 @@ def split_digit_images(count, fractions=(0.7, 0.15, 0.15), seed=0):
     return order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
 
 
+def warp_digit(source, height, width, angle=0.0, shear=0.0):
+    """Resize an (8, 8) digit to (height, width), rotated by `angle` degrees
+    and slanted by `shear` (x shift per row, in input pixels), bilinear.
+
+    With angle = shear = 0 this samples the same points as
+    `tf.image.resize(..., "bilinear")` (half-pixel centres, edges clamped),
+    so warped training digits and plainly resized test digits differ only by
+    the warp. (scipy's affine_transform does the sampling: neither
+    tf.image nor the Keras augmentation layers warp each digit of a canvas
+    to its own size.)
+    """
+    from scipy.ndimage import affine_transform
+
+    rows, columns = source.shape
+    theta = np.deg2rad(angle)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    # Output pixel (r, c) -> input point, about the centres of both grids.
+    matrix = rotation @ np.array([[1.0, 0.0], [shear, 1.0]]) @ np.diag(
+        [rows / height, columns / width])
+    centre_out = np.array([(height - 1) / 2, (width - 1) / 2])
+    centre_in = np.array([(rows - 1) / 2, (columns - 1) / 2])
+    return affine_transform(source.astype(np.float32), matrix,
+                            offset=centre_in - matrix @ centre_out,
+                            output_shape=(height, width), order=1, mode="nearest")
+
+
 def make_canvases(
     digit_images,
     labels,
@@ -56,6 +82,7 @@ def make_canvases(
     sizes=(12, 20),
     seed=0,
     jitter=False,
+    warp=False,
 ):
     """Compose `count` canvases from the digit images listed in `pool`.
 
@@ -70,6 +97,9 @@ def make_canvases(
         jitter: bool. Also vary each digit's width (0.75x to 1.2x its
             height) and brightness (0.7x to 1x): augmentation for training
             canvases. Defaults to False.
+        warp: bool. Also rotate each digit (up to 12 degrees either way)
+            and slant it (shear up to 0.25): augmentation for training
+            canvases (`warp_digit`). Defaults to False.
 
     Returns:
         CaptionCorpus with uint8 images (count, height, width) and one
@@ -98,6 +128,10 @@ def make_canvases(
         digit_sizes = rng.integers(smallest, largest + 1, size=k)
         digit_widths = digit_sizes
         brightness = np.ones(k)
+        angles, shears = np.zeros(k), np.zeros(k)
+        if warp:
+            angles = rng.uniform(-12, 12, size=k)
+            shears = rng.uniform(-0.25, 0.25, size=k)
         if jitter:
             digit_widths = np.clip(np.round(digit_sizes * rng.uniform(0.75, 1.2, size=k)),
                                    4, largest).astype(int)
@@ -109,7 +143,11 @@ def make_canvases(
         for j in range(k):
             size, digit_width = int(digit_sizes[j]), int(digit_widths[j])
             y = int(rng.integers(0, height - size + 1))
-            patch = patches(size, digit_width)[choice[j]] * brightness[j]
+            if warp:
+                patch = warp_digit(digit_images[pool[choice[j]]], size, digit_width,
+                                   angles[j], shears[j]) * brightness[j]
+            else:
+                patch = patches(size, digit_width)[choice[j]] * brightness[j]
             region = canvases[n, y : y + size, x : x + digit_width]
             np.maximum(region, patch, out=region)
             x += digit_width + int(gaps[j + 1])
@@ -121,17 +159,20 @@ def make_canvases(
 
 
 def digits_corpora(train=20000, validation=1000, test=2000, height=32, width=96, seed=0,
-                   augment_train=False):
+                   augment_train=False, warp_train=None):
     """(train, validation, test) CaptionCorpus, split by source digit image.
 
     With `augment_train`, training canvases vary digit widths and
-    brightness (`make_canvases(jitter=True)`); validation and test canvases
-    are the same either way.
+    brightness (`make_canvases(jitter=True)`) and, unless `warp_train` is
+    False, also rotate and slant the digits (`warp=True`); validation and
+    test canvases are the same either way.
     """
+    if warp_train is None:
+        warp_train = augment_train
     images, labels = load_sklearn_digits()
     pools = split_digit_images(len(images), seed=seed)
     return tuple(
         make_canvases(images, labels, pool, n, height, width, seed=seed + i + 1,
-                      jitter=augment_train and i == 0)
+                      jitter=augment_train and i == 0, warp=warp_train and i == 0)
         for i, (pool, n) in enumerate(zip(pools, (train, validation, test)))
     )

@@ -27,6 +27,7 @@ from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
 from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
 from keras_seq2seq.text.vocabulary import count_tokens
+from keras_seq2seq.training.callbacks import learning_rate_callbacks
 from keras_seq2seq.training.trainer import (
     _check_output_directory,
     standard_callbacks,
@@ -214,6 +215,8 @@ def train_captioner(
     learning_rate=1e-3,
     clipnorm=5.0,
     seed=0,
+    lr_schedule="constant",
+    early_stopping_patience=None,
     language="en",
     feature_cache=None,
     max_minutes=None,
@@ -234,6 +237,9 @@ def train_captioner(
         validation_corpus: CaptionCorpus or None.
         epochs, batch_size, learning_rate, clipnorm, seed, max_minutes,
             callbacks, metadata, verbose: as in `keras_seq2seq.train`.
+        lr_schedule: "constant", "step" or "plateau" (halve the rate when
+            validation loss stops falling), as in `keras_seq2seq.train`.
+        early_stopping_patience: int or None. As in `keras_seq2seq.train`.
         language: str. Caption language (detokenisation). Defaults to "en".
         feature_cache: str or None. Directory for cached features of a
             frozen backbone (`train.npy`, `validation.npy`).
@@ -242,6 +248,11 @@ def train_captioner(
         (captioner, history).
     """
     _check_output_directory(out_dir)
+    # Checked before any work (a bad schedule name fails at once).
+    schedule_callbacks = learning_rate_callbacks(
+        lr_schedule, learning_rate, validation_corpus is not None,
+        early_stopping_patience=early_stopping_patience,
+    )
     keras.utils.set_random_seed(seed)
     started = time.time()
     train_corpus, bad_train = _drop_unreadable(train_corpus, config, "train")
@@ -279,8 +290,8 @@ def train_captioner(
     checkpoint_dir = os.path.join(out_dir, "checkpoints")
     os.makedirs(checkpoint_dir, exist_ok=True)
     best_path = os.path.join(checkpoint_dir, "best.weights.h5")
-    fit_callbacks = standard_callbacks(out_dir, best_path, validation_data is not None,
-                                       max_minutes, callbacks)
+    fit_callbacks = schedule_callbacks + standard_callbacks(
+        out_dir, best_path, validation_data is not None, max_minutes, callbacks)
     history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
                         callbacks=fit_callbacks, verbose=verbose,
                         shuffle=False)  # the dataset shuffles itself
@@ -289,6 +300,7 @@ def train_captioner(
 
     record = {
         **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
+        "lr_schedule": lr_schedule,
         "train_images": len(train_corpus.images),
         "train_captions": stats["captions"],
         "captions_over_length_limit": stats["too_long"],

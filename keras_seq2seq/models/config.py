@@ -55,6 +55,10 @@ class Seq2SeqConfig(ConfigMixin):
     # Dropout between layers (not recurrent dropout, which would rule out
     # cuDNN kernels on GPU).
     dropout: float = 0.0
+    # Dropout on the encoder's and the decoder's word embeddings (training
+    # only, like `dropout`): the regulariser that small corpora such as
+    # Multi30k need once attention lets the model fit them closely.
+    embedding_dropout: float = 0.0
     # Reverse the source words, not the target (Sutskever et al. 2014, 3.3).
     reverse_source: bool = True
     # Sentences longer than these (in words) are left out of training.
@@ -81,8 +85,9 @@ class Seq2SeqConfig(ConfigMixin):
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+        for name in ("dropout", "embedding_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
 
 
 PRESETS = {

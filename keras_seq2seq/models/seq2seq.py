@@ -96,6 +96,11 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     """
     embedding, rnns, output_projection = decoder_layers
     y = embedding(decoder_tokens)  # (batch, target_time, embedding_dim)
+    # (CaptionerConfig has no embedding_dropout field: captioners train
+    # without it.)
+    embedding_dropout = getattr(config, "embedding_dropout", 0.0)
+    if embedding_dropout:
+        y = keras.layers.Dropout(embedding_dropout, name="decoder_embedding_dropout")(y)
     for i, rnn in enumerate(rnns):
         y, *_ = rnn(y, initial_state=context[i])
         if config.dropout:
@@ -139,6 +144,8 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
     decoder_tokens = keras.Input(shape=(None,), dtype="int32", name="decoder_tokens")
 
     x = encoder_embedding(encoder_tokens)  # (batch, source_time, embedding_dim)
+    if config.embedding_dropout:
+        x = keras.layers.Dropout(config.embedding_dropout, name="encoder_embedding_dropout")(x)
     context = []  # per layer: [h, c] (LSTM) or [h] (GRU), each (batch, units)
     for i, rnn in enumerate(encoder_rnns):
         x, *states = rnn(x)  # per-step outputs feed the next layer only

@@ -81,3 +81,43 @@ def step_decay(learning_rate, start_epoch=5, factor=0.5):
         return float(learning_rate * factor ** max(0, epoch + 2 - start_epoch))
 
     return schedule
+
+
+LR_SCHEDULES = ("constant", "step", "plateau")
+
+
+def learning_rate_callbacks(lr_schedule, learning_rate, has_validation, decay_start=5,
+                            decay_factor=0.5, early_stopping_patience=None):
+    """The Keras callbacks of a learning-rate schedule and early stopping,
+    shared by the translation and captioning trainers.
+
+    Args:
+        lr_schedule: "constant"; "step" (`step_decay(learning_rate,
+            decay_start, decay_factor)`); or "plateau" (halve the rate when
+            the monitored loss has not improved for an epoch, down to
+            1/64 of `learning_rate`).
+        learning_rate: float. The initial rate.
+        has_validation: bool. "plateau" and early stopping monitor
+            `val_loss` when there is validation data, else `loss`.
+        early_stopping_patience: int or None. Stop after this many epochs
+            without a lower validation loss (needs validation data).
+    """
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+    callbacks = []
+    if lr_schedule == "step":
+        callbacks.append(keras.callbacks.LearningRateScheduler(
+            step_decay(learning_rate, decay_start, decay_factor)
+        ))
+    elif lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if has_validation else "loss", factor=0.5, patience=1,
+            min_lr=learning_rate / 64,
+        ))
+    if early_stopping_patience:
+        if not has_validation:
+            raise ValueError("early_stopping_patience needs validation data.")
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=early_stopping_patience
+        ))
+    return callbacks

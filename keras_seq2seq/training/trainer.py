@@ -16,7 +16,12 @@ from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
-from keras_seq2seq.training.callbacks import TimeLimit, ValidationBLEU, step_decay
+from keras_seq2seq.training.callbacks import (
+    LR_SCHEDULES,
+    TimeLimit,
+    ValidationBLEU,
+    learning_rate_callbacks,
+)
 from keras_seq2seq.training.distributed import fit_multi_worker, is_chief, make_strategy
 from keras_seq2seq.translator import Translator
 
@@ -75,7 +80,6 @@ def build_vocabularies(pairs, config, chunk_size=2048):
     return source_vocab, target_vocab, stats
 
 
-LR_SCHEDULES = ("constant", "step", "plateau")
 BACKUP_DIR = "backup"
 
 
@@ -371,21 +375,10 @@ def train(
         fit_callbacks.append(ValidationBLEU(
             lambda: Translator(model, config, source_tokenizer, target_tokenizer), sample
         ))
-    if lr_schedule == "step":
-        fit_callbacks.append(keras.callbacks.LearningRateScheduler(
-            step_decay(learning_rate, lr_decay_start, lr_decay_factor)
-        ))
-    elif lr_schedule == "plateau":
-        monitor = "val_loss" if validation_data is not None else "loss"
-        fit_callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=0.5, patience=1, min_lr=learning_rate / 64
-        ))
-    if early_stopping_patience:
-        if validation_data is None:
-            raise ValueError("early_stopping_patience needs validation data.")
-        fit_callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=early_stopping_patience
-        ))
+    fit_callbacks += learning_rate_callbacks(
+        lr_schedule, learning_rate, validation_data is not None, lr_decay_start,
+        lr_decay_factor, early_stopping_patience,
+    )
     fit_callbacks += standard_callbacks(out_dir, best_path, validation_data is not None,
                                         max_minutes, callbacks)
     if multi_worker:
