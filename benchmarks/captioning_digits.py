@@ -73,6 +73,8 @@ def main(argv=None):
     parser.add_argument("--lr-schedule", default="constant",
                         choices=["constant", "step", "plateau"],
                         help="plateau: halve the learning rate when validation loss stalls.")
+    parser.add_argument("--lr-patience", type=int, default=1,
+                        help="plateau: epochs without a lower validation loss before halving.")
     parser.add_argument("--beam-size", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/captioning-digits")
@@ -100,7 +102,7 @@ def main(argv=None):
     captioner, history = train_captioner(
         train, config, args.out, validation, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes,
-        lr_schedule=args.lr_schedule,
+        lr_schedule=args.lr_schedule, lr_patience=args.lr_patience,
         verbose=2, metadata={"command": command},
     )
     minutes = (time.time() - started) / 60

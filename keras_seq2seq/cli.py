@@ -532,6 +532,9 @@ def _add_captioning_parsers(subparsers):
     p.add_argument("--lr-schedule", default="constant", choices=["constant", "step", "plateau"],
                    help="plateau: halve the learning rate when validation loss stalls. "
                    "Default: constant.")
+    p.add_argument("--lr-patience", type=int, default=1,
+                   help="plateau: epochs without a lower validation loss before halving. "
+                   "Default: 1.")
     p.add_argument("--patience", type=int,
                    help="Early stopping: epochs without a better validation loss. Default: off.")
     p.add_argument("--seed", type=int, default=0, help="Default: 0.")
@@ -590,8 +593,8 @@ def _train_captioner(args, parser):
     train_captioner(
         train_corpus, config, args.out, validation_corpus, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
-        lr_schedule=args.lr_schedule, early_stopping_patience=args.patience,
-        feature_cache=args.feature_cache, max_minutes=args.max_minutes,
+        lr_schedule=args.lr_schedule, lr_patience=args.lr_patience,
+        early_stopping_patience=args.patience, feature_cache=args.feature_cache, max_minutes=args.max_minutes,
         metadata={"command": shlex.join(["keras-seq2seq", *args.argv])},
     )
     print(f"Captioner saved to {args.out}")

@@ -185,3 +185,19 @@ def test_mixed_precision_training_keeps_float32_weights_and_logits(tmp_path):
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     # The saved model loads and translates under the default float32 policy.
     assert isinstance(load(str(tmp_path / "run")).translate("Thank you."), str)
+
+
+def test_learning_rate_callbacks_shared_by_the_trainers():
+    from keras_seq2seq.training.callbacks import learning_rate_callbacks
+
+    assert learning_rate_callbacks("constant", 1e-3, True) == []
+    (plateau,) = learning_rate_callbacks("plateau", 1e-3, True, plateau_patience=3)
+    assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau)
+    assert (plateau.monitor, plateau.patience, plateau.factor) == ("val_loss", 3, 0.5)
+    assert plateau.min_lr == pytest.approx(1e-3 / 64)
+    (plateau,) = learning_rate_callbacks("plateau", 1e-3, False)
+    assert (plateau.monitor, plateau.patience) == ("loss", 1)
+    step, stop = learning_rate_callbacks("step", 1.0, True, 3, 0.5, early_stopping_patience=2)
+    assert step.schedule(3) == 0.25 and stop.patience == 2
+    with pytest.raises(ValueError, match="lr_schedule"):
+        learning_rate_callbacks("cosine", 1e-3, True)

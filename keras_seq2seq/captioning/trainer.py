@@ -216,6 +216,7 @@ def train_captioner(
     clipnorm=5.0,
     seed=0,
     lr_schedule="constant",
+    lr_patience=1,
     early_stopping_patience=None,
     language="en",
     feature_cache=None,
@@ -239,6 +240,10 @@ def train_captioner(
             callbacks, metadata, verbose: as in `keras_seq2seq.train`.
         lr_schedule: "constant", "step" or "plateau" (halve the rate when
             validation loss stops falling), as in `keras_seq2seq.train`.
+        lr_patience: int. "plateau": epochs without a lower validation
+            loss before the rate is halved. Validation loss of a captioner
+            trained from scratch jumps from epoch to epoch, so a patience of
+            2-3 keeps one bad epoch from halving the rate. Defaults to 1.
         early_stopping_patience: int or None. As in `keras_seq2seq.train`.
         language: str. Caption language (detokenisation). Defaults to "en".
         feature_cache: str or None. Directory for cached features of a
@@ -251,7 +256,7 @@ def train_captioner(
     # Checked before any work (a bad schedule name fails at once).
     schedule_callbacks = learning_rate_callbacks(
         lr_schedule, learning_rate, validation_corpus is not None,
-        early_stopping_patience=early_stopping_patience,
+        early_stopping_patience=early_stopping_patience, plateau_patience=lr_patience,
     )
     keras.utils.set_random_seed(seed)
     started = time.time()
@@ -301,6 +306,7 @@ def train_captioner(
     record = {
         **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
         "lr_schedule": lr_schedule,
+        "lr_patience": lr_patience,
         "train_images": len(train_corpus.images),
         "train_captions": stats["captions"],
         "captions_over_length_limit": stats["too_long"],

@@ -87,15 +87,16 @@ LR_SCHEDULES = ("constant", "step", "plateau")
 
 
 def learning_rate_callbacks(lr_schedule, learning_rate, has_validation, decay_start=5,
-                            decay_factor=0.5, early_stopping_patience=None):
+                            decay_factor=0.5, early_stopping_patience=None,
+                            plateau_patience=1):
     """The Keras callbacks of a learning-rate schedule and early stopping,
     shared by the translation and captioning trainers.
 
     Args:
         lr_schedule: "constant"; "step" (`step_decay(learning_rate,
             decay_start, decay_factor)`); or "plateau" (halve the rate when
-            the monitored loss has not improved for an epoch, down to
-            1/64 of `learning_rate`).
+            the monitored loss has not improved for `plateau_patience`
+            epochs, down to 1/64 of `learning_rate`).
         learning_rate: float. The initial rate.
         has_validation: bool. "plateau" and early stopping monitor
             `val_loss` when there is validation data, else `loss`.
@@ -111,7 +112,8 @@ def learning_rate_callbacks(lr_schedule, learning_rate, has_validation, decay_st
         ))
     elif lr_schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss" if has_validation else "loss", factor=0.5, patience=1,
+            monitor="val_loss" if has_validation else "loss", factor=0.5,
+            patience=plateau_patience,
             min_lr=learning_rate / 64,
         ))
     if early_stopping_patience:
