@@ -594,7 +594,8 @@ def _train_captioner(args, parser):
         train_corpus, config, args.out, validation_corpus, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
         lr_schedule=args.lr_schedule, lr_patience=args.lr_patience,
-        early_stopping_patience=args.patience, feature_cache=args.feature_cache, max_minutes=args.max_minutes,
+        early_stopping_patience=args.patience, feature_cache=args.feature_cache,
+        max_minutes=args.max_minutes,
         metadata={"command": shlex.join(["keras-seq2seq", *args.argv])},
     )
     print(f"Captioner saved to {args.out}")
