@@ -110,7 +110,11 @@ def main(argv=None):
     results = {"command": command, "training_minutes": round(minutes, 1),
                "epochs_run": len(history.history["loss"]),
                "parameters": captioner.model.count_params(),
-               "train_canvases": args.train, "test_canvases": args.test, "units": args.units}
+               "train_canvases": args.train, "test_canvases": args.test, "units": args.units,
+               "augment": args.augment, "warp": args.augment and args.warp is not False,
+               "dropout": args.dropout, "lr_schedule": args.lr_schedule,
+               "lr_patience": args.lr_patience,
+               "best_epoch": 1 + int(np.argmin(history.history["val_loss"]))}
     for beam in (1, args.beam_size):
         t = time.time()
         hypotheses = captioner.caption(test.images, batch_size=128, beam_size=beam)
@@ -136,6 +140,19 @@ def main(argv=None):
     print(json.dumps(results, indent=2))
 
 
+def describe_settings(r):
+    if "augment" not in r:
+        return ""
+    augment = "none"
+    if r["augment"]:
+        augment = "digit widths and brightness" + (", rotation and slant" if r["warp"] else "")
+    schedule = r["lr_schedule"]
+    if schedule == "plateau":
+        schedule = f"halved after {r['lr_patience']} epoch(s) without a lower validation loss"
+    return (f"Training augmentation: {augment}; dropout {r['dropout']}; "
+            f"learning rate: {schedule}. ")
+
+
 def write_section(r, beam):
     g, b = r["beam1"], r[f"beam{beam}"]
     lines = [
@@ -145,8 +162,11 @@ def write_section(r, beam):
         f"training and {r['test_canvases']} test canvases. Small CNN (3 conv blocks, "
         f"flattened) -> Dense context -> LSTM {r['units']}; {r['parameters'] / 1e6:.1f}M "
         "parameters, "
-        f"{r['epochs_run']} epochs, {r['training_minutes']} minutes of training. "
-        f"Command: `{r['command']}`",
+        f"{r['epochs_run']} epochs, {r['training_minutes']} minutes of training"
+        + (f" (weights of the best validation epoch, {r['best_epoch']})" if "best_epoch" in r
+           else "") + ". "
+        + describe_settings(r)
+        + f"Command: `{r['command']}`",
         "",
         "| decoding | exact match | BLEU | exact match by digit count (1/2/3/4) | images/s |",
         "|---|---|---|---|---|",
