@@ -32,6 +32,14 @@ def exact_match(hypotheses, references):
     return float(np.mean([h == r for h, r in zip(hypotheses, references)]))
 
 
+def grid_samples(references, hypotheses, count=16, wrong=4):
+    """Indices to show: the first test canvases, and the first `wrong`
+    wrongly captioned ones among them so the grid shows the errors too."""
+    errors = [i for i, (r, h) in enumerate(zip(references, hypotheses)) if r != h][:wrong]
+    first = [i for i in range(len(references)) if i not in errors][: count - len(errors)]
+    return sorted(first + errors)
+
+
 def save_grid(images, references, hypotheses, path, columns=4):
     import matplotlib
 
@@ -133,7 +141,8 @@ def main(argv=None):
         if beam == 1:
             greedy = hypotheses
     (HERE / "results").mkdir(exist_ok=True)
-    save_grid(test.images[:16], references[:16], greedy[:16],
+    shown = grid_samples(references, greedy)
+    save_grid(test.images[shown], [references[i] for i in shown], [greedy[i] for i in shown],
               HERE / "results" / "captioning_digits.png")
     (HERE / "results" / "captioning_digits.json").write_text(json.dumps(results, indent=2))
     write_section(results, args.beam_size)
@@ -176,7 +185,7 @@ def write_section(r, beam):
         lines.append(f"| {name} | {100 * row['exact_match']:.1f}% | {row['bleu']:.2f} | "
                      f"{by_count} | {row['images_per_second']:.0f} |")
     lines += ["", "Target: exact match >= 95%. Sample test images with their greedy captions "
-              "(wrong ones in red): "
+              "(the first test canvases and the first four wrong ones, in red): "
               "[results/captioning_digits.png](results/captioning_digits.png).",
               ]
     update_section(START, END, "Image captioning (handwritten digits)", lines[2:])
