@@ -429,10 +429,11 @@ def test_cli_train_caption_and_export(trained_captioner, tmp_path, capsys):
     run = str(tmp_path / "cli-run")
     assert main(["train-captioner", "--digits", "--digits-train", "200", "--epochs", "1",
                  "--units", "32", "--embedding-dim", "16", "--digits-augment",
-                 "--lr-schedule", "plateau", "--out", run]) == 0
+                 "--lr-schedule", "plateau", "--lr-patience", "2", "--out", run]) == 0
     assert load_captioner(run).config.image_width == 96
     with open(os.path.join(run, "config.json")) as f:
-        assert json.load(f)["metadata"]["lr_schedule"] == "plateau"
+        metadata = json.load(f)["metadata"]
+    assert (metadata["lr_schedule"], metadata["lr_patience"]) == ("plateau", 2)
 
 
 def test_augmented_training_canvases_leave_validation_and_test_unchanged():
