@@ -6,6 +6,7 @@ table in `benchmarks/RESULTS.md` from all lines.
 
     python benchmarks/multi30k.py --pair de-en --attention none --reverse-source
     python benchmarks/multi30k.py --pair en-fr --attention luong --no-reverse-source
+    python benchmarks/multi30k.py --evaluate-only runs/multi30k-en-fr-luong-fwd
 
 Data: `--data DIR` or $KERAS_SEQ2SEQ_DATA, default ../shared/data.
 """
@@ -47,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="Run directory. Default: runs/multi30k-<name>.")
+    p.add_argument("--evaluate-only", metavar="RUN_DIR",
+                   help="Train nothing: evaluate the model of an earlier run (its directory, "
+                   "as recorded in the results) again and update that run's row.")
     return p.parse_args(argv)
 
 
@@ -54,9 +58,12 @@ def main(argv=None):
     args = parse_args(argv)
     import keras_seq2seq
     from keras_seq2seq.data import read_parallel_files
-    from keras_seq2seq.evaluation import evaluate
     from keras_seq2seq.models import count_parameters
 
+    rows, row = None, None
+    if args.evaluate_only:
+        rows, row = recorded_run(args.evaluate_only)
+        args.pair = row["pair"]
     source, target = args.pair.split("-")
     data = pathlib.Path(args.data) / "multi30k"
 
@@ -66,6 +73,14 @@ def main(argv=None):
             if not path.exists():
                 sys.exit(f"Multi30k file not found: {path} (set --data or $KERAS_SEQ2SEQ_DATA)")
         return read_parallel_files(*map(str, paths))
+
+    if row is not None:
+        name = os.path.basename(os.path.normpath(args.evaluate_only))
+        translator = keras_seq2seq.load(args.evaluate_only)
+        row.update(evaluate_test(translator, list(files("test_2016_flickr")),
+                                 args.evaluate_only, target, args.beam_size, name))
+        RESULTS_JSONL.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return write_table()
 
     overrides = {"attention": args.attention, "reverse_source": args.reverse_source}
     for name in ("layers", "units", "dropout", "embedding_dropout", "embedding_dim"):
@@ -98,41 +113,77 @@ def main(argv=None):
         "best_val_loss": round(min(history.history["val_loss"]), 4),
         "command": command, "model": out,
     }
-    for beam in (1, args.beam_size):
-        report, hypotheses = evaluate(translator, test, beam_size=beam, batch_size=100,
-                                      with_perplexity=beam == 1)
-        key = "greedy" if beam == 1 else f"beam{beam}"
-        row[f"{key}_bleu"] = report["bleu"]
-        row[f"{key}_chrf"] = report["chrf"]
-        row["bleu_signature"] = report["bleu_signature"]
-        if beam == 1:
-            row["perplexity"] = report["perplexity"]
-        with open(os.path.join(out, f"test_2016_flickr.{key}.{target}"), "w",
-                  encoding="utf-8") as f:
-            f.writelines(h + "\n" for h in hypotheses)
-        print(f"{name} {key}: BLEU {report['bleu']} chrF {report['chrf']}", flush=True)
+    row.update(evaluate_test(translator, test, out, target, args.beam_size, name))
     RESULTS_JSONL.parent.mkdir(exist_ok=True)
     with open(RESULTS_JSONL, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
     write_table()
 
 
-def write_table():
-    rows = [json.loads(line) for line in RESULTS_JSONL.read_text(encoding="utf-8").splitlines()
+def read_rows():
+    return [json.loads(line) for line in RESULTS_JSONL.read_text(encoding="utf-8").splitlines()
             if line.strip()]
+
+
+def recorded_run(run_dir):
+    """(all rows, the one row whose model is `run_dir`); exits if there is not exactly one."""
+    rows = read_rows()
+    matches = [r for r in rows if os.path.normpath(r["model"]) == os.path.normpath(run_dir)]
+    if len(matches) != 1:
+        sys.exit(f"{len(matches)} rows of {RESULTS_JSONL} record the model {run_dir}; need one.")
+    return rows, matches[0]
+
+
+def evaluate_test(translator, test, out, target, beam_size, name):
+    """Greedy and beam BLEU/chrF on the test pairs, as the paper decodes
+    (`<unk>` allowed) and with `<unk>` never written (`unk_penalty=inf`);
+    hypotheses go to files in `out`."""
+    from keras_seq2seq.evaluation import evaluate
+
+    row = {}
+    for unk_penalty in (0.0, float("inf")):
+        for beam in (1, beam_size):
+            report, hypotheses = evaluate(
+                translator, test, beam_size=beam, batch_size=100,
+                with_perplexity=beam == 1 and not unk_penalty, unk_penalty=unk_penalty,
+            )
+            key = ("greedy" if beam == 1 else f"beam{beam}") + ("_nounk" if unk_penalty else "")
+            row[f"{key}_bleu"] = report["bleu"]
+            row[f"{key}_chrf"] = report["chrf"]
+            row[f"{key}_unknown_words"] = report["unknown_words"]
+            row["bleu_signature"] = report["bleu_signature"]
+            if "perplexity" in report:
+                row["perplexity"] = report["perplexity"]
+            with open(os.path.join(out, f"test_2016_flickr.{key}.{target}"), "w",
+                      encoding="utf-8") as f:
+                f.writelines(h + "\n" for h in hypotheses)
+            print(f"{name} {key}: BLEU {report['bleu']} chrF {report['chrf']} "
+                  f"<unk> {report['unknown_words']}", flush=True)
+    return row
+
+
+def write_table():
+    rows = read_rows()
     lines = [
         TABLE_START,
         "| pair | attention | source | greedy BLEU | beam BLEU | greedy chrF | beam chrF "
-        "| perplexity | parameters | epochs | minutes | command |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| perplexity | greedy / beam BLEU, no `<unk>` written | parameters | epochs | minutes "
+        "| command |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        beam_key = next((k for k in r if k.startswith("beam") and k.endswith("_bleu")), None)
+        beam_key = next((k for k in r if k.startswith("beam") and k.endswith("_bleu")
+                         and "_nounk" not in k), None)
         beam_chrf = beam_key.replace("_bleu", "_chrf") if beam_key else None
+        nounk = beam_key.replace("_bleu", "_nounk_bleu") if beam_key else None
+        # Rows measured before the <unk> penalty existed have no such figures.
+        no_unk = (f"{r['greedy_nounk_bleu']:.2f} / {r[nounk]:.2f}"
+                  if "greedy_nounk_bleu" in r and nounk in r else "-")
         lines.append(
             f"| {r['pair']} | {r['attention']} | {'reversed' if r['reverse_source'] else 'as is'} "
             f"| {r['greedy_bleu']:.2f} | {r[beam_key]:.2f} | {r['greedy_chrf']:.2f} "
-            f"| {r[beam_chrf]:.2f} | {r['perplexity']:.2f} | {r['parameters'] / 1e6:.1f}M "
+            f"| {r[beam_chrf]:.2f} | {r['perplexity']:.2f} | {no_unk} "
+            f"| {r['parameters'] / 1e6:.1f}M "
             f"| {r['epochs_run']} | {r['training_minutes']:.0f} | `{r['command']}` |"
         )
     lines.append(TABLE_END)

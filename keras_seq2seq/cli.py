@@ -243,6 +243,13 @@ def _train(args, parser):
     print(f"Model saved to {args.out}")
 
 
+UNK_PENALTY_HELP = (
+    "Subtracted from the log-probability of <unk> at every decoding step; 'inf' never "
+    "writes <unk> (the search takes the best real word instead). Default: 0, the paper's "
+    "decoder."
+)
+
+
 def _add_decoding_arguments(p):
     p.add_argument("--model", action="append",
                    help="Model directory; repeat it to decode with an ensemble of models "
@@ -252,6 +259,7 @@ def _add_decoding_arguments(p):
     p.add_argument("--alpha", type=float, default=0.6,
                    help="Beam-search length penalty (GNMT). Default: 0.6.")
     p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
+    p.add_argument("--unk-penalty", type=float, default=0.0, help=UNK_PENALTY_HELP)
 
 
 def _load_models(args):
@@ -290,9 +298,9 @@ def _translate(args, parser):
     if args.server or args.grpc:
         from keras_seq2seq.export.serving import translate_grpc, translate_rest
 
-        if args.n_best or args.beam_size != 1 or args.model:
+        if args.n_best or args.beam_size != 1 or args.model or args.unk_penalty:
             parser.error("--server/--grpc translate with the served model's own settings: "
-                         "no --model, --beam-size or --n-best")
+                         "no --model, --beam-size, --unk-penalty or --n-best")
         if args.server:
             results = translate_rest(args.server, texts)
         else:
@@ -311,7 +319,7 @@ def _translate(args, parser):
         translator = _load_models(args)
     results = translator.translate(
         texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
-        n_best=args.n_best,
+        n_best=args.n_best, unk_penalty=args.unk_penalty,
     )
     for index, result in enumerate(results):
         if args.n_best is None:
@@ -359,7 +367,7 @@ def _evaluate(args, parser):
     translator = _load_models(args)
     report, hypotheses = evaluate(
         translator, pairs, beam_size=args.beam_size, alpha=args.alpha,
-        batch_size=args.batch_size, progress=not args.json,
+        batch_size=args.batch_size, progress=not args.json, unk_penalty=args.unk_penalty,
     )
     report["skipped_lines"] = corpus.report.skipped
     report["models"] = args.model or [DEFAULT_MODEL]
@@ -372,7 +380,8 @@ def _evaluate(args, parser):
         search = "greedy" if args.beam_size == 1 else f"beam {args.beam_size}"
         ppl = report.get("perplexity", report.get("member_perplexities"))
         print(f"{report['pairs']} pairs, {search}: BLEU {report['bleu']:.2f}  "
-              f"chrF {report['chrf']:.2f}  perplexity {ppl}")
+              f"chrF {report['chrf']:.2f}  perplexity {ppl}  "
+              f"<unk> written {report['unknown_words']}")
         print(report["bleu_details"])
         print(f"BLEU signature: {report['bleu_signature']}")
         print(f"Hypotheses written to {args.hypotheses}")
@@ -401,6 +410,9 @@ def _add_export_parser(subparsers):
     p.add_argument("--beam-size", type=int, default=1,
                    help="Search in serving_default: 1 greedy, more for beam. Default: 1.")
     p.add_argument("--alpha", type=float, default=0.6, help="Beam length penalty. Default: 0.6.")
+    p.add_argument("--unk-penalty", type=float, default=0.0,
+                   help="SavedModel of a translator: the <unk> penalty of serving_default. "
+                   + UNK_PENALTY_HELP)
     p.set_defaults(func=_export)
 
 
@@ -409,6 +421,9 @@ def _export(args, parser):
     from keras_seq2seq.translator import load, read_model_record
 
     captioner = read_model_record(args.model).get("kind") == "captioner"
+    if args.unk_penalty and (captioner or args.format != "saved_model"):
+        parser.error("--unk-penalty applies to the SavedModel of a translator "
+                     "(TFLite and Keras directories take it when they are used)")
     if args.format == "keras":
         if args.quantize == "dynamic-int8":
             parser.error("--format keras takes --quantize none or float16")
@@ -436,7 +451,7 @@ def _export(args, parser):
     name = args.name or os.path.basename(os.path.normpath(args.model))
     directory = export_saved_model(
         translator, args.out, name=name, beam_size=args.beam_size, alpha=args.alpha,
-        version=args.version,
+        version=args.version, unk_penalty=args.unk_penalty,
     )
     print(f"SavedModel written to {directory}")
     print(f"Inspect it: saved_model_cli show --dir {directory} --all")

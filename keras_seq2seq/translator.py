@@ -11,8 +11,9 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_seq2seq.constants import PAD_ID
-from keras_seq2seq.decoding import beam_search, greedy_search
+from keras_seq2seq.constants import PAD_ID, UNK_ID
+from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
+from keras_seq2seq.decoding.penalties import check_penalty
 from keras_seq2seq.models import Seq2SeqConfig, build_inference_models, build_training_model
 from keras_seq2seq.text import WordTokenizer, load_vocabulary, save_vocabulary
 
@@ -167,25 +168,25 @@ class _Decoder:
         limit = tf.cast(self.length_ratio * tf.cast(source_lengths, tf.float32), tf.int32)
         return tf.minimum(limit + self.length_offset, self.max_output_tokens)
 
-    def search(self, texts, beam_size=1, alpha=0.6):
+    def search(self, texts, beam_size=1, alpha=0.6, unk_penalty=0.0):
         """tf.string (B,) -> (tokens (B, K, T), scores (B, K), source lengths (B,)).
 
         K is `beam_size`. Greedy search for beam size 1 (its score is the
         summed log-probability), beam search otherwise (length-normalised
-        scores, best first).
+        scores, best first). `unk_penalty` is subtracted from the
+        log-probability of `<unk>` at every step (`penalize_token`).
         """
         states, lengths = self.encode(texts)
         max_lengths = self.max_lengths(lengths)
+        step = penalize_token(self.step, UNK_ID, unk_penalty)
         if beam_size == 1:
-            tokens, scores = greedy_search(self.step, states, max_lengths)
+            tokens, scores = greedy_search(step, states, max_lengths)
             return tokens[:, None, :], scores[:, None], lengths
-        tokens, scores, _ = beam_search(
-            self.step, states, max_lengths, beam_size=beam_size, alpha=alpha
-        )
+        tokens, scores, _ = beam_search(step, states, max_lengths, beam_size=beam_size, alpha=alpha)
         return tokens, scores, lengths
 
-    def _translate_batch(self, texts, beam_size, alpha):
-        return self._finish(*self.search(texts, beam_size, alpha))
+    def _translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0):
+        return self._finish(*self.search(texts, beam_size, alpha, unk_penalty))
 
     def _finish(self, tokens, scores, lengths):
         """Search output -> (translations (B, K) tf.string, scores (B, K))."""
@@ -201,8 +202,8 @@ class _Decoder:
     input_spec = tf.TensorSpec([None], tf.string)
     progress_unit = "sentence"
 
-    def _graph(self, beam_size, alpha):
-        key = (int(beam_size), float(alpha))
+    def _graph(self, beam_size, alpha, unk_penalty=0.0):
+        key = (int(beam_size), float(alpha), float(unk_penalty))
         if key not in self._graphs:
             self._graphs[key] = tf.function(
                 lambda inputs: self._translate_batch(inputs, *key),
@@ -210,7 +211,8 @@ class _Decoder:
             )
         return self._graphs[key]
 
-    def _check_search_options(self, batch_size, beam_size, n_best):
+    def _check_search_options(self, batch_size, beam_size, n_best, unk_penalty=0.0):
+        check_penalty(unk_penalty)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         if beam_size < 1:
@@ -218,13 +220,15 @@ class _Decoder:
         if n_best is not None and not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
 
-    def _decode_batches(self, inputs, batch_size, beam_size, alpha, n_best, progress):
+    def _decode_batches(
+        self, inputs, batch_size, beam_size, alpha, n_best, progress, unk_penalty=0.0
+    ):
         """Decode a sequence of inputs (list or array) batch by batch.
 
         Returns a list: one string per input, or with `n_best` a list of
         (text, score) per input.
         """
-        graph = self._graph(beam_size, alpha)
+        graph = self._graph(beam_size, alpha, unk_penalty)
         bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit) if progress else None
         results = []
         for start in range(0, len(inputs), batch_size):
@@ -244,7 +248,8 @@ class _Decoder:
         return results
 
     def translate(
-        self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False
+        self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False,
+        unk_penalty=0.0,
     ):
         """Translate a string or a list of strings.
 
@@ -260,15 +265,21 @@ class _Decoder:
                 hypotheses of each sentence as (text, score) pairs, best
                 first (at most `beam_size`). Defaults to None.
             progress: bool. Show a Keras progress bar. Defaults to False.
+            unk_penalty: float. Subtracted from the log-probability of
+                `<unk>` at every step: `float("inf")` never writes `<unk>`
+                (the search takes the best real word instead), 0 is the
+                paper's decoder. Defaults to 0.
 
         Returns:
             A string per input (a list for a list), or with `n_best` a list
             of (text, score) per input.
         """
-        self._check_search_options(batch_size, beam_size, n_best)
+        self._check_search_options(batch_size, beam_size, n_best, unk_penalty)
         single = isinstance(texts, (str, bytes))
         texts = [texts] if single else list(texts)
-        results = self._decode_batches(texts, batch_size, beam_size, alpha, n_best, progress)
+        results = self._decode_batches(
+            texts, batch_size, beam_size, alpha, n_best, progress, unk_penalty
+        )
         return results[0] if single else results
 
 

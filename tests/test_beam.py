@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
-from keras_seq2seq.decoding import beam_search, greedy_search, length_penalty
+from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
+from keras_seq2seq.decoding import beam_search, greedy_search, length_penalty, penalize_token
 
 A, B, C = 4, 5, 6
 VOCAB = 8
@@ -128,3 +128,47 @@ def test_graph_mode_and_bad_beam_size():
     assert tokens.shape[:2] == (2, 3)
     with pytest.raises(ValueError, match="beam_size"):
         beam_search(markov_step(GARDEN_PATH), [tf.zeros([1])], tf.constant([3]), beam_size=0)
+
+
+# The model's favourite is <unk> (0.5), then A (0.3); after each, <end>.
+UNKNOWN_FIRST = {
+    START_ID: {UNK_ID: 0.5, A: 0.3, B: 0.2},
+    UNK_ID: {END_ID: 1.0},
+    A: {END_ID: 1.0},
+    B: {END_ID: 1.0},
+}
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_unk_penalty_steers_every_search_to_a_real_word(search):
+    def run(penalty):
+        step = penalize_token(markov_step(UNKNOWN_FIRST), UNK_ID, penalty)
+        if search == "greedy":
+            tokens, scores = greedy_search(step, [tf.zeros([1])], tf.constant([5]))
+            return tokens.numpy()[0, :2].tolist(), float(scores[0])
+        tokens, scores, _ = beam_search(step, [tf.zeros([1])], tf.constant([5]), beam_size=3,
+                                        alpha=0.0)
+        return tokens.numpy()[0, 0, :2].tolist(), float(scores[0, 0])
+
+    assert run(0.0)[0] == [UNK_ID, END_ID]
+    # log 0.5 - 0.4 < log 0.3 is false: a small penalty does not change the choice...
+    assert run(0.4)[0] == [UNK_ID, END_ID]
+    # ...a larger one does (log 0.5 - 0.6 < log 0.3), and so does "never".
+    for penalty in (0.6, math.inf):
+        tokens, score = run(penalty)
+        assert tokens == [A, END_ID]
+        # The chosen path's score has no penalty in it: A was not penalised
+        # (markov_step normalises the rows: <end> after A is ~1).
+        assert score == pytest.approx(math.log(0.3), abs=1e-3)
+    # A negative penalty makes <unk> more likely.
+    step = penalize_token(markov_step({START_ID: {A: 0.6, UNK_ID: 0.4}}), UNK_ID, -1.0)
+    tokens, _ = greedy_search(step, [tf.zeros([1])], tf.constant([1]))
+    assert tokens.numpy()[0].tolist() == [UNK_ID]
+
+
+def test_unk_penalty_zero_is_the_step_function_and_nan_is_refused():
+    step = markov_step(UNKNOWN_FIRST)
+    assert penalize_token(step, UNK_ID, 0.0) is step
+    for bad in (float("nan"), "a lot"):
+        with pytest.raises(ValueError, match="penalty must be a number"):
+            penalize_token(step, UNK_ID, bad)

@@ -242,6 +242,38 @@ def test_evaluate_reports_sacrebleu_chrf_and_perplexity(trained_translator, tmp_
     # A model that learned these pairs is far from uniform (the vocabulary size).
     assert 1.0 < report["perplexity"] < translator.target_tokenizer.vocabulary_size / 4
     assert report["pairs"] == len(TINY_PAIRS) and report["beam_size"] == 2
+    assert report["unknown_words"] == sum(h.count("<unk>") for h in hypotheses)
+    assert report["unk_penalty"] == 0.0
+
+
+def test_evaluate_and_translate_with_an_unk_penalty(trained_translator, tmp_path, capsys):
+    _, _, directory = trained_translator
+    sources = [s for s, _ in TINY_PAIRS]
+    (tmp_path / "test.en").write_text("".join(s + "\n" for s in sources), encoding="utf-8")
+    (tmp_path / "test.fr").write_text("".join(t + "\n" for _, t in TINY_PAIRS),
+                                      encoding="utf-8")
+    reports = {}
+    for penalty in ("-1000", "inf"):
+        assert main([
+            "evaluate", "--model", directory, "--source", str(tmp_path / "test.en"),
+            "--reference", str(tmp_path / "test.fr"), "--json", "--unk-penalty", penalty,
+            "--hypotheses", str(tmp_path / f"hyp{penalty}.txt"),
+        ]) == 0
+        reports[penalty] = json.loads(capsys.readouterr().out)
+    # -1000: every written word is <unk>; inf: none is.
+    assert reports["-1000"]["unknown_words"] >= len(sources)
+    assert reports["-1000"]["bleu"] < 1
+    assert reports["inf"]["unknown_words"] == 0 and reports["inf"]["bleu"] > 50
+    assert main(["translate", "--model", directory, "--unk-penalty", "-1000",
+                 "Thank you."]) == 0
+    assert "<unk>" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["translate", "--server", "http://localhost:1", "--unk-penalty", "inf", "Hi."])
+    assert "--unk-penalty" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", "--model", directory, "--format", "tflite", "--unk-penalty", "inf",
+              "--out", str(tmp_path / "x")])
+    assert "--unk-penalty applies to the SavedModel" in capsys.readouterr().err
 
 
 def test_perplexity_matches_a_hand_computation(trained_translator):

@@ -105,6 +105,13 @@ def test_beam_export_and_attention_model(tmp_path):
     result = _run_plain_tf(directory, ["Thank you.", "I am cold."])
     assert result["translations"] == translator.translate(["Thank you.", "I am cold."],
                                                           beam_size=3)
+    # The <unk> penalty is baked into serving_default (-50: <unk> everywhere).
+    directory = export_saved_model(translator, str(tmp_path / "serving"), beam_size=3,
+                                   unk_penalty=-50.0)
+    result = _run_plain_tf(directory, ["Thank you."])
+    assert result["translations"] == translator.translate(["Thank you."], beam_size=3,
+                                                          unk_penalty=-50.0)
+    assert "<unk>" in result["translations"][0]
     assert result["encode"] == ["attention_keys", "encoder_outputs", "source_mask",
                                 "state_0_0", "state_0_1"]
 

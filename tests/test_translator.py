@@ -221,3 +221,38 @@ def test_weights_file_holds_the_weights_only(trained_translator):
         f.visititems(lambda name, obj: stored.append(obj.size)
                      if isinstance(obj, h5py.Dataset) else None)
     assert sum(stored) == translator.model.count_params()
+
+
+def test_unk_penalty_reaches_greedy_beam_and_ensembles(trained_translator):
+    from keras_seq2seq.translator import Ensemble
+
+    translator, _, _ = trained_translator
+    sources = [s for s, _ in TINY_PAIRS[:4]] + ["I love rain."]
+    for beam_size in (1, 3):
+        plain = translator.translate(sources, beam_size=beam_size)
+        assert translator.translate(sources, beam_size=beam_size, unk_penalty=0.0) == plain
+        # A large negative penalty makes <unk> the best word at every step
+        # until the length limit...
+        forced = translator.translate(sources, beam_size=beam_size, unk_penalty=-1e3)
+        assert all(t.split() and set(t.split()) == {"<unk>"} for t in forced)
+        # ...and "never" leaves none, on a single model and an ensemble.
+        for decoder in (translator, Ensemble([translator])):
+            never = decoder.translate(sources, beam_size=beam_size, unk_penalty=float("inf"))
+            assert not any("<unk>" in t for t in never) and all(never)
+    with pytest.raises(ValueError, match="penalty"):
+        translator.translate("Thank you.", unk_penalty=float("nan"))
+
+
+def test_shipped_model_writes_no_unk_with_an_infinite_penalty():
+    from conftest import REPO_ROOT
+
+    model = REPO_ROOT / "saved_models" / "en-fr"
+    if not (model / "config.json").exists():
+        pytest.skip("no shipped model in saved_models/en-fr")
+    translator = load(str(model))
+    # Two words outside the shipped vocabulary (see its model card).
+    source = "This territory is uncharted."
+    assert "<unk>" in translator.translate(source)
+    for beam_size in (1, 5):
+        never = translator.translate(source, beam_size=beam_size, unk_penalty=float("inf"))
+        assert "<unk>" not in never and never.endswith(".")

@@ -7,6 +7,7 @@ import keras
 import sacrebleu
 import tensorflow as tf
 
+from keras_seq2seq.constants import UNK
 from keras_seq2seq.data.pipeline import make_dataset
 
 
@@ -90,7 +91,7 @@ def perplexity(translator, pairs, batch_size=64, progress=False):
 
 def evaluate(
     translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
-    with_perplexity=True,
+    with_perplexity=True, unk_penalty=0.0,
 ):
     """Translate the sources and score them against the references.
 
@@ -103,6 +104,8 @@ def evaluate(
         progress: bool. Show progress bars. Defaults to False.
         with_perplexity: bool. Also score the references under teacher
             forcing (it does not depend on the search). Defaults to True.
+        unk_penalty: float. See `Translator.translate`; `float("inf")`
+            never writes `<unk>`. Defaults to 0.
 
     Returns:
         (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU
@@ -115,7 +118,8 @@ def evaluate(
     sources, references = zip(*pairs)
     started = time.time()
     hypotheses = translator.translate(
-        list(sources), batch_size=batch_size, beam_size=beam_size, alpha=alpha, progress=progress
+        list(sources), batch_size=batch_size, beam_size=beam_size, alpha=alpha, progress=progress,
+        unk_penalty=unk_penalty,
     )
     seconds = time.time() - started
     bleu, bleu_signature = corpus_bleu(hypotheses, references, with_signature=True)
@@ -129,6 +133,9 @@ def evaluate(
         "bleu_details": str(bleu),
         "chrf": round(chrf.score, 2),
         "chrf_signature": chrf_signature,
+        "unk_penalty": unk_penalty,
+        # sacreBLEU's 13a tokenizer reads "<unk>" as three wrong tokens.
+        "unknown_words": sum(h.count(UNK) for h in hypotheses),
         "translation_seconds": round(seconds, 2),
         "sentences_per_second": round(len(pairs) / max(seconds, 1e-9), 1),
     }

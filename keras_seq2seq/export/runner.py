@@ -117,9 +117,11 @@ class TFLiteTranslator(_Decoder):
         log_probs = tf.nn.log_softmax(tf.constant(outputs["logits"]), axis=-1)
         return log_probs, ([tf.constant(outputs[n]) for n in self._state_names], memory)
 
-    def search(self, texts, beam_size=1, alpha=0.6):
-        if beam_size != 1:
-            return super().search(texts, beam_size, alpha)
+    def search(self, texts, beam_size=1, alpha=0.6, unk_penalty=0.0):
+        if beam_size != 1 or unk_penalty:
+            # The `greedy` signature has no penalty: a penalised greedy
+            # search runs eagerly over `decode_step`, like beam search.
+            return super().search(texts, beam_size, alpha, unk_penalty)
         # Greedy: the model's own `greedy` signature, one call per sentence.
         padded, lengths = self.encoder_inputs(texts)
         results = []
@@ -133,8 +135,10 @@ class TFLiteTranslator(_Decoder):
         scores = np.array([[r["score"][0]] for r in results], np.float32)
         return tf.constant(tokens), tf.constant(scores), lengths
 
-    def _graph(self, beam_size, alpha):
+    def _graph(self, beam_size, alpha, unk_penalty=0.0):
         # The interpreter is called from Python: greedy is one `greedy` call
         # per sentence; beam search runs eagerly (tf.while_loop iterates in
         # Python, calling `decode_step`); text processing is compiled.
-        return lambda texts: self._finish_graph(*self.search(texts, beam_size, alpha))
+        return lambda texts: self._finish_graph(
+            *self.search(texts, beam_size, alpha, unk_penalty)
+        )

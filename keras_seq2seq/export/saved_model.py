@@ -22,6 +22,7 @@ import re
 
 import tensorflow as tf
 
+from keras_seq2seq.decoding.penalties import check_penalty
 from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
 from keras_seq2seq.translator import Translator
 
@@ -36,7 +37,7 @@ class ExportError(ValueError):
 class _ServingModule(tf.Module):
     """Tracks the Keras models and tokenizers; holds the signature functions."""
 
-    def __init__(self, translator, beam_size, alpha):
+    def __init__(self, translator, beam_size, alpha, unk_penalty=0.0):
         super().__init__(name="keras_seq2seq")
         self.encoder_model = translator.encoder_model
         self.decoder_step_model = translator.decoder_step_model
@@ -48,7 +49,9 @@ class _ServingModule(tf.Module):
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(text):
-            translations, scores = translator._translate_batch(text, beam_size, alpha)
+            translations, scores = translator._translate_batch(
+                text, beam_size, alpha, unk_penalty
+            )
             return {"translation": translations[:, 0], "score": scores[:, 0]}
 
         @tf.function(
@@ -100,7 +103,7 @@ def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES, input_name="t
 
 
 def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha=0.6,
-                       version=None):
+                       version=None, unk_penalty=0.0):
     """Export a Translator for TF Serving.
 
     Args:
@@ -112,6 +115,9 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
             beam search. Defaults to 1.
         alpha: float. Beam-search length penalty. Defaults to 0.6.
         version: int or None. Version number; the next free one when None.
+        unk_penalty: float. `<unk>` penalty of `serving_default`'s search
+            (see `Translator.translate`); `float("inf")` never writes
+            `<unk>`. Defaults to 0.
 
     Returns:
         The version directory written, `base_path/name/version`.
@@ -122,8 +128,12 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         )
     if beam_size < 1:
         raise ExportError(f"beam_size must be >= 1, got {beam_size}.")
-    return write_saved_model(_ServingModule(translator, beam_size, alpha), base_path, name,
-                             version, write_warmup_requests)
+    try:
+        check_penalty(unk_penalty)
+    except ValueError as e:
+        raise ExportError(str(e)) from e
+    return write_saved_model(_ServingModule(translator, beam_size, alpha, unk_penalty), base_path,
+                             name, version, write_warmup_requests)
 
 
 def write_saved_model(module, base_path, name, version, write_warmup):
