@@ -33,6 +33,7 @@ def parse_args(argv=None):
     p.add_argument("--pair", default="de-en", help="source-target, e.g. de-en, en-fr, en-de.")
     p.add_argument("--attention", default="none", choices=["none", "luong"])
     p.add_argument("--reverse-source", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--tokenizer", default="word", choices=["word", "wordpiece"])
     p.add_argument("--preset", default="cpu")
     p.add_argument("--layers", type=int)
     p.add_argument("--units", type=int)
@@ -82,13 +83,16 @@ def main(argv=None):
         RESULTS_JSONL.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         return write_table()
 
-    overrides = {"attention": args.attention, "reverse_source": args.reverse_source}
+    overrides = {"attention": args.attention, "reverse_source": args.reverse_source,
+                 "tokenizer": args.tokenizer}
     for name in ("layers", "units", "dropout", "embedding_dropout", "embedding_dim"):
         value = getattr(args, name)
         if value is not None:
             overrides["num_layers" if name == "layers" else name] = value
     config = keras_seq2seq.get_preset(args.preset, **overrides)
     name = f"{args.pair}-{args.attention}-{'rev' if args.reverse_source else 'fwd'}"
+    if args.tokenizer != "word":
+        name += f"-{args.tokenizer}"
     out = args.out or f"runs/multi30k-{name}"
     command = shlex.join(["python", "benchmarks/multi30k.py", *(argv or sys.argv[1:])])
 
@@ -105,7 +109,8 @@ def main(argv=None):
     test = list(files("test_2016_flickr"))
     row = {
         "pair": args.pair, "attention": args.attention, "reverse_source": args.reverse_source,
-        "preset": args.preset, "layers": config.num_layers, "units": config.units,
+        "preset": args.preset, "tokenizer": config.tokenizer,
+        "layers": config.num_layers, "units": config.units,
         "dropout": config.dropout, "embedding_dropout": config.embedding_dropout,
         "lr_schedule": args.lr_schedule,
         "parameters": total, "training_minutes": round(training_minutes, 1),
@@ -166,10 +171,10 @@ def write_table():
     rows = read_rows()
     lines = [
         TABLE_START,
-        "| pair | attention | source | greedy BLEU | beam BLEU | greedy chrF | beam chrF "
+        "| pair | attention | source | tokens | greedy BLEU | beam BLEU | greedy chrF | beam chrF "
         "| perplexity | greedy / beam BLEU, no `<unk>` written | parameters | epochs | minutes "
         "| command |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         beam_key = next((k for k in r if k.startswith("beam") and k.endswith("_bleu")
@@ -179,10 +184,14 @@ def write_table():
         # Rows measured before the <unk> penalty existed have no such figures.
         no_unk = (f"{r['greedy_nounk_bleu']:.2f} / {r[nounk]:.2f}"
                   if "greedy_nounk_bleu" in r and nounk in r else "-")
+        # Perplexity is per target token: per piece for word-piece models,
+        # so not comparable with the word models' figure.
+        per_piece = " (per piece)" if r.get("tokenizer") == "wordpiece" else ""
         lines.append(
             f"| {r['pair']} | {r['attention']} | {'reversed' if r['reverse_source'] else 'as is'} "
+            f"| {'word pieces' if r.get('tokenizer') == 'wordpiece' else 'words'} "
             f"| {r['greedy_bleu']:.2f} | {r[beam_key]:.2f} | {r['greedy_chrf']:.2f} "
-            f"| {r[beam_chrf]:.2f} | {r['perplexity']:.2f} | {no_unk} "
+            f"| {r[beam_chrf]:.2f} | {r['perplexity']:.2f}{per_piece} | {no_unk} "
             f"| {r['parameters'] / 1e6:.1f}M "
             f"| {r['epochs_run']} | {r['training_minutes']:.0f} | `{r['command']}` |"
         )

@@ -63,6 +63,11 @@ def _add_train_parser(subparsers):
                    help="Override the preset's largest target vocabulary (specials included).")
     p.add_argument("--min-frequency", type=int,
                    help="Override the preset's minimum count for a word to enter a vocabulary.")
+    p.add_argument("--tokenizer", choices=["word", "wordpiece"],
+                   help="word: whole words, rarer ones <unk> (the paper; the presets' "
+                        "default); wordpiece: sub-word pieces learned from the training "
+                        "text, so rare words are spelled out. The vocabulary sizes then "
+                        "limit pieces.")
     p.add_argument("--epochs", type=int, default=10, help="Default: 10.")
     p.add_argument("--max-minutes", type=float,
                    help="Stop after the epoch that passes this much training time.")
@@ -191,6 +196,7 @@ def _train(args, parser):
         "source_vocab_size": args.source_vocab_size,
         "target_vocab_size": args.target_vocab_size,
         "min_frequency": args.min_frequency,
+        "tokenizer": args.tokenizer,
     }
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy sets up
     # the collective ops of the process.

@@ -15,7 +15,7 @@ from keras_seq2seq.constants import PAD_ID, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.decoding.penalties import check_penalty
 from keras_seq2seq.models import Seq2SeqConfig, build_inference_models, build_training_model
-from keras_seq2seq.text import WordTokenizer, load_vocabulary, save_vocabulary
+from keras_seq2seq.text import load_vocabulary, make_tokenizer, save_vocabulary
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -289,8 +289,8 @@ class Translator(_Decoder):
     Args:
         model: keras.Model. The training model (`build_training_model`).
         config: Seq2SeqConfig. Its config.
-        source_tokenizer: WordTokenizer for the source language.
-        target_tokenizer: WordTokenizer for the target language.
+        source_tokenizer: WordTokenizer or WordPieceTokenizer for the source language.
+        target_tokenizer: WordTokenizer or WordPieceTokenizer for the target language.
         max_input_tokens: int. Source words beyond this are cut off before
             encoding (documented truncation, so no input can make decoding
             unbounded). Defaults to 200.
@@ -410,11 +410,11 @@ def load(directory):
         raise ModelDirectoryError(f"{os.path.join(directory, CONFIG_FILE)} is invalid: {e}") from e
     source_vocab = load_vocabulary(os.path.join(directory, SOURCE_VOCAB_FILE))
     target_vocab = load_vocabulary(os.path.join(directory, TARGET_VOCAB_FILE))
-    source_tokenizer = WordTokenizer(
-        source_vocab, lowercase=config.lowercase, language=record.get("source_language", "en")
+    source_tokenizer = make_tokenizer(
+        config.tokenizer, source_vocab, config.lowercase, record.get("source_language", "en")
     )
-    target_tokenizer = WordTokenizer(
-        target_vocab, lowercase=config.lowercase, language=record.get("target_language", "fr")
+    target_tokenizer = make_tokenizer(
+        config.tokenizer, target_vocab, config.lowercase, record.get("target_language", "fr")
     )
     model = build_training_model(config, len(source_vocab), len(target_vocab))
     load_weights_file(model, directory)

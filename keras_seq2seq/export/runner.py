@@ -16,7 +16,7 @@ import tensorflow as tf
 from keras_seq2seq.export.signatures import memory_names, state_names
 from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
 from keras_seq2seq.models import Seq2SeqConfig
-from keras_seq2seq.text import WordTokenizer, load_vocabulary
+from keras_seq2seq.text import load_vocabulary, make_tokenizer
 from keras_seq2seq.translator import ModelDirectoryError, _Decoder, source_tokens
 
 
@@ -45,12 +45,12 @@ class TFLiteTranslator(_Decoder):
         self.config = Seq2SeqConfig.from_dict(record["model"])
         self.quantize = record.get("quantize", "none")
         self.max_source_tokens = int(record["max_source_tokens"])
-        self.source_tokenizer = WordTokenizer(
-            load_vocabulary(os.path.join(directory, "source_vocab.txt")),
+        self.source_tokenizer = make_tokenizer(
+            self.config.tokenizer, load_vocabulary(os.path.join(directory, "source_vocab.txt")),
             self.config.lowercase, record.get("source_language", "en"),
         )
-        self.target_tokenizer = WordTokenizer(
-            load_vocabulary(os.path.join(directory, "target_vocab.txt")),
+        self.target_tokenizer = make_tokenizer(
+            self.config.tokenizer, load_vocabulary(os.path.join(directory, "target_vocab.txt")),
             self.config.lowercase, record.get("target_language", "fr"),
         )
         self._set_limits(self.max_source_tokens, **record["decoding"])

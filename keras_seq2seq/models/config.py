@@ -6,6 +6,9 @@ CELL_TYPES = ("lstm", "gru")
 # "none" is the paper's model; "luong" adds global attention with the
 # "general" score (Luong, Pham & Manning 2015) over the top encoder layer.
 ATTENTION_TYPES = ("none", "luong")
+# "word": whole words, rarer ones <unk> (the paper); "wordpiece": words cut
+# into pieces learned from the training text, so rare words are spelled.
+TOKENIZER_TYPES = ("word", "wordpiece")
 
 
 class ConfigMixin:
@@ -69,6 +72,11 @@ class Seq2SeqConfig(ConfigMixin):
     # "none" (Sutskever et al.: the final states are all the decoder sees)
     # or "luong" (the decoder also attends over every encoder output).
     attention: str = "none"
+    # "word" (the paper: a word vocabulary, rarer words <unk>) or "wordpiece"
+    # (both sides cut into sub-word pieces; the vocabulary sizes above are
+    # then limits on pieces, and min_frequency does not apply: keras-hub's
+    # learner keeps pieces seen at least 10 times).
+    tokenizer: str = "word"
 
     def __post_init__(self):
         if self.cell_type not in CELL_TYPES:
@@ -76,6 +84,10 @@ class Seq2SeqConfig(ConfigMixin):
         if self.attention not in ATTENTION_TYPES:
             raise ValueError(
                 f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}."
+            )
+        if self.tokenizer not in TOKENIZER_TYPES:
+            raise ValueError(
+                f"tokenizer must be one of {TOKENIZER_TYPES}, got {self.tokenizer!r}."
             )
         for name in ("source_vocab_size", "target_vocab_size"):
             if getattr(self, name) <= 4:

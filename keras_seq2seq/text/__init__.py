@@ -8,14 +8,28 @@ from keras_seq2seq.text.vocabulary import (
     vocabulary_from_counts,
 )
 from keras_seq2seq.text.word_tokenizer import WordTokenizer
+from keras_seq2seq.text.wordpiece import WordPieceTokenizer, learn_wordpiece_vocabulary
+
+
+def make_tokenizer(kind, vocabulary, lowercase=False, language="en"):
+    """The tokenizer a model config names: "word" or "wordpiece"."""
+    if kind == "word":
+        return WordTokenizer(vocabulary, lowercase, language)
+    if kind == "wordpiece":
+        return WordPieceTokenizer(vocabulary, lowercase, language)
+    raise ValueError(f"Unknown tokenizer {kind!r}: 'word' or 'wordpiece'.")
+
 
 __all__ = [
     "VocabularyError",
+    "WordPieceTokenizer",
     "WordTokenizer",
     "build_vocabulary",
     "count_tokens",
     "detokenize_words",
+    "learn_wordpiece_vocabulary",
     "load_vocabulary",
+    "make_tokenizer",
     "normalize",
     "save_vocabulary",
     "split_words",

@@ -15,7 +15,12 @@ import tensorflow as tf
 from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.models import build_training_model, count_parameters
-from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
+from keras_seq2seq.text import (
+    learn_wordpiece_vocabulary,
+    make_tokenizer,
+    split_words,
+    vocabulary_from_counts,
+)
 from keras_seq2seq.training.callbacks import (
     LR_SCHEDULES,
     TimeLimit,
@@ -71,12 +76,16 @@ def build_vocabularies(pairs, config, chunk_size=2048):
         target_counts.update(w.decode("utf-8") for w in target_words.flat_values.numpy())
     if not stats["pairs"]:
         raise CorpusError("The training corpus is empty: no (source, target) pair to learn from.")
-    source_vocab = vocabulary_from_counts(
-        source_counts, config.source_vocab_size, config.min_frequency
-    )
-    target_vocab = vocabulary_from_counts(
-        target_counts, config.target_vocab_size, config.min_frequency
-    )
+    if config.tokenizer == "wordpiece":
+        source_vocab = learn_wordpiece_vocabulary(source_counts, config.source_vocab_size)
+        target_vocab = learn_wordpiece_vocabulary(target_counts, config.target_vocab_size)
+    else:
+        source_vocab = vocabulary_from_counts(
+            source_counts, config.source_vocab_size, config.min_frequency
+        )
+        target_vocab = vocabulary_from_counts(
+            target_counts, config.target_vocab_size, config.min_frequency
+        )
     return source_vocab, target_vocab, stats
 
 
@@ -308,12 +317,16 @@ def train(
     started = time.time()
     source_vocab, target_vocab, stats = build_vocabularies(train_pairs, config)
     logger.info(
-        "Vocabularies: %d source, %d target words from %d pairs (%d longer than "
+        "Vocabularies: %d source, %d target %s from %d pairs (%d longer than "
         "the length limits, left out).",
-        len(source_vocab), len(target_vocab), stats["pairs"], stats["too_long"],
+        len(source_vocab), len(target_vocab),
+        "word pieces" if config.tokenizer == "wordpiece" else "words",
+        stats["pairs"], stats["too_long"],
     )
-    source_tokenizer = WordTokenizer(source_vocab, config.lowercase, source_language)
-    target_tokenizer = WordTokenizer(target_vocab, config.lowercase, target_language)
+    source_tokenizer = make_tokenizer(config.tokenizer, source_vocab, config.lowercase,
+                                      source_language)
+    target_tokenizer = make_tokenizer(config.tokenizer, target_vocab, config.lowercase,
+                                      target_language)
 
     def dataset(pairs, shuffle):
         cache = True
