@@ -23,10 +23,12 @@ def test_the_articles_single_pair_is_learned_exactly(tmp_path):
     """The article's walk-through: "nice to meet you" -> "ravi de vous rencontrer"."""
     config = get_preset("seed_toy")  # 3-d embeddings, 16 LSTM cells
     translator, history = train(
-        [("nice to meet you", "ravi de vous rencontrer")],
+        # 20 copies x 10 epochs: the article's 200 steps on its one pair,
+        # without 190 epochs' worth of per-epoch overhead.
+        [("nice to meet you", "ravi de vous rencontrer")] * 20,
         config,
         str(tmp_path / "toy"),
-        epochs=200,
+        epochs=10,
         batch_size=1,
         learning_rate=3e-2,
         verbose=0,

@@ -197,8 +197,8 @@ def test_attention_model_trains_saves_and_reloads(tmp_path):
 
     out = str(tmp_path / "attention")
     translator, history = train(
-        TINY_PAIRS, tiny_config(units=64, embedding_dim=32, attention="luong", num_layers=2),
-        out, epochs=120, batch_size=12, learning_rate=1e-2, verbose=0, seed=2,
+        TINY_PAIRS * 10, tiny_config(units=64, embedding_dim=32, attention="luong", num_layers=2),
+        out, epochs=16, batch_size=12, learning_rate=1e-2, verbose=0, seed=2,
     )
     names = {layer.name for layer in translator.model.layers}
     assert {"attention_keys", "attention", "attention_projection"} <= names
