@@ -386,7 +386,8 @@ def _evaluate(args, parser):
         search = "greedy" if args.beam_size == 1 else f"beam {args.beam_size}"
         ppl = report.get("perplexity", report.get("member_perplexities"))
         print(f"{report['pairs']} pairs, {search}: BLEU {report['bleu']:.2f}  "
-              f"chrF {report['chrf']:.2f}  perplexity {ppl}  "
+              f"chrF {report['chrf']:.2f}  perplexity {ppl}"
+              f"{' per ' + report['perplexity_per'] if 'perplexity_per' in report else ''}  "
               f"<unk> written {report['unknown_words']}")
         print(report["bleu_details"])
         print(f"BLEU signature: {report['bleu_signature']}")

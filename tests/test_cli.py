@@ -241,6 +241,7 @@ def test_evaluate_reports_sacrebleu_chrf_and_perplexity(trained_translator, tmp_
     assert "tok:13a" in report["bleu_signature"] and "case:mixed" in report["bleu_signature"]
     # A model that learned these pairs is far from uniform (the vocabulary size).
     assert 1.0 < report["perplexity"] < translator.target_tokenizer.vocabulary_size / 4
+    assert report["perplexity_per"] == "word"
     assert report["pairs"] == len(TINY_PAIRS) and report["beam_size"] == 2
     assert report["unknown_words"] == sum(h.count("<unk>") for h in hypotheses)
     assert report["unk_penalty"] == 0.0

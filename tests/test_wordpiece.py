@@ -145,6 +145,7 @@ def test_a_wordpiece_model_trains_reloads_serves_and_runs_on_litert(tmp_path):
     from test_export_saved_model import _run_plain_tf
 
     from conftest import TINY_PAIRS, tiny_config
+    from keras_seq2seq.evaluation import evaluate
     from keras_seq2seq.export import export_saved_model
     from keras_seq2seq.export.runner import TFLiteTranslator
     from keras_seq2seq.export.tflite import export_tflite
@@ -166,6 +167,11 @@ def test_a_wordpiece_model_trains_reloads_serves_and_runs_on_litert(tmp_path):
     # A word never seen whole is spelled from pieces, not <unk>.
     unseen = translator.source_tokenizer.tokenize(tf.constant(["Nicer"])).to_list()[0]
     assert unseen and b"<unk>" not in unseen
+
+    # Evaluation detokenizes the pieces and says what its perplexity counts.
+    report, evaluated = evaluate(translator, TINY_PAIRS, beam_size=1)
+    assert evaluated == hypotheses and report["perplexity_per"] == "word piece"
+    assert 1.0 < report["perplexity"] < len(target_vocab) / 4
 
     reloaded = load(out)
     assert reloaded.config.tokenizer == "wordpiece"

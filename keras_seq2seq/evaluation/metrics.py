@@ -146,6 +146,10 @@ def evaluate(
         perplexity(member, pairs, batch_size=batch_size, progress=progress)[0]
         for member in members
     ]
+    # Per target token: per word, or per piece for word-piece models (not
+    # comparable across the two).
+    tokenizer = getattr(getattr(members[0], "config", None), "tokenizer", "word")
+    report["perplexity_per"] = "word piece" if tokenizer == "wordpiece" else "word"
     if len(members) == 1:
         report["perplexity"] = round(perplexities[0], 2)
     else:
