@@ -41,6 +41,10 @@ def parse_args(argv=None):
     p.add_argument("--embedding-dropout", type=float)
     p.add_argument("--embedding-dim", type=int)
     p.add_argument("--lr-schedule", default="constant", choices=["constant", "step", "plateau"])
+    p.add_argument("--lr-decay-start", type=int, default=5,
+                   help="step schedule: first epoch (1-based) whose rate is multiplied by "
+                        "--lr-decay, then every later one. Default: 5.")
+    p.add_argument("--lr-decay", type=float, default=0.5, help="step schedule factor.")
     p.add_argument("--patience", type=int, help="Early stopping patience (epochs).")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--max-minutes", type=float, default=55.0)
@@ -102,6 +106,7 @@ def main(argv=None):
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
         source_language=source, target_language=target, max_minutes=args.max_minutes,
         lr_schedule=args.lr_schedule, early_stopping_patience=args.patience,
+        lr_decay_start=args.lr_decay_start, lr_decay_factor=args.lr_decay,
         metadata={"command": command},
     )
     training_minutes = (time.time() - started) / 60
@@ -113,6 +118,8 @@ def main(argv=None):
         "layers": config.num_layers, "units": config.units,
         "dropout": config.dropout, "embedding_dropout": config.embedding_dropout,
         "lr_schedule": args.lr_schedule,
+        **({"lr_decay_start": args.lr_decay_start, "lr_decay": args.lr_decay}
+           if args.lr_schedule == "step" else {}),
         "parameters": total, "training_minutes": round(training_minutes, 1),
         "epochs_run": len(history.history["loss"]),
         "best_val_loss": round(min(history.history["val_loss"]), 4),
