@@ -14,6 +14,7 @@ side has thousands of compounds seen once, which a word vocabulary can only
 write as `<unk>`.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID
@@ -41,8 +42,9 @@ def learn_wordpiece_vocabulary(word_counts, vocabulary_size):
         A list of str: the special tokens (ids 0-3), then whole-word pieces
         and `##`-prefixed continuation pieces.
     """
+    # Imported here: keras-hub (and the tensorflow-text kernels it loads) is
+    # needed to learn a vocabulary, never to tokenize or serve.
     import keras_hub
-    import numpy as np
 
     words = [w for w, c in word_counts.items() if c > 0 and w not in SPECIAL_TOKENS]
     if not words:
