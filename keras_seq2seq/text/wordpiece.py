@@ -128,6 +128,9 @@ class WordPieceTokenizer(tf.Module):
     def vocabulary_size(self):
         return len(self.vocabulary)
 
+    # Written with explicit TensorFlow control flow (tf.while_loop), so
+    # autograph has nothing to convert here.
+    @tf.autograph.experimental.do_not_convert
     def _segment(self, words):
         """words (N,) -> ragged piece ids (N, None)."""
         n = tf.shape(words)[0]
