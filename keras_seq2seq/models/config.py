@@ -64,7 +64,8 @@ class Seq2SeqConfig(ConfigMixin):
     embedding_dropout: float = 0.0
     # Reverse the source words, not the target (Sutskever et al. 2014, 3.3).
     reverse_source: bool = True
-    # Sentences longer than these (in words) are left out of training.
+    # Sentences longer than these (in tokens: words, or pieces with the
+    # wordpiece tokenizer) are left out of training.
     max_source_length: int = 50
     max_target_length: int = 50
     # Lowercase text before lookup.

@@ -316,9 +316,11 @@ def train(
 
     started = time.time()
     source_vocab, target_vocab, stats = build_vocabularies(train_pairs, config)
+    # stats["too_long"] counts words; a word-piece model's limits are in
+    # pieces, so a few more pairs may be left out than it says.
     logger.info(
         "Vocabularies: %d source, %d target %s from %d pairs (%d longer than "
-        "the length limits, left out).",
+        "the length limits in words, left out).",
         len(source_vocab), len(target_vocab),
         "word pieces" if config.tokenizer == "wordpiece" else "words",
         stats["pairs"], stats["too_long"],
