@@ -17,8 +17,9 @@ write as `<unk>`.
 import numpy as np
 import tensorflow as tf
 
-from keras_seq2seq.constants import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID
+from keras_seq2seq.constants import SPECIAL_TOKENS, UNK_ID
 from keras_seq2seq.text.normalization import detokenize_words, split_words
+from keras_seq2seq.text.word_tokenizer import WordTokenizer
 
 SUFFIX = "##"
 # Words are segmented in at most this many pieces; a longer segmentation (a
@@ -190,15 +191,9 @@ class WordPieceTokenizer(tf.Module):
         """tf.string (batch,) -> ragged piece strings (batch, None)."""
         return tf.ragged.map_flat_values(tf.gather, self._id_to_token, self.encode(text))
 
-    def ids_to_tokens(self, ids):
-        """int ids (batch, time) -> ragged piece strings, cut at `<end>`."""
-        if isinstance(ids, tf.RaggedTensor):
-            ids = ids.to_tensor(PAD_ID)
-        ids = tf.cast(ids, tf.int32)
-        before_end = tf.equal(tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1), 0)
-        keep = before_end & (ids != PAD_ID) & (ids != START_ID)
-        kept = tf.ragged.boolean_mask(ids, keep)
-        return tf.ragged.map_flat_values(tf.gather, self._id_to_token, kept)
+    # The same contract as WordTokenizer's (cut at the first `<end>`, drop
+    # `<pad>` and `<start>`, keep `<unk>`), on this vocabulary's strings.
+    ids_to_tokens = WordTokenizer.ids_to_tokens
 
     def decode(self, ids):
         """int ids (batch, time) -> readable text (batch,).
