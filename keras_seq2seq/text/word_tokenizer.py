@@ -6,6 +6,19 @@ from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
 from keras_seq2seq.text.normalization import detokenize_words, split_words
 
 
+def token_table(id_to_token, default_value):
+    """A hash table from token string to id (its index in `id_to_token`)."""
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            id_to_token,
+            tf.range(tf.size(id_to_token), dtype=tf.int32),
+            key_dtype=tf.string,
+            value_dtype=tf.int32,
+        ),
+        default_value=default_value,
+    )
+
+
 class WordTokenizer(tf.Module):
     """Maps text to ids and ids back to text, inside the TensorFlow graph.
 
@@ -32,15 +45,7 @@ class WordTokenizer(tf.Module):
         self.lowercase = bool(lowercase)
         self.language = language
         self._id_to_token = tf.constant(self.vocabulary, dtype=tf.string)
-        self._table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                self._id_to_token,
-                tf.range(len(self.vocabulary), dtype=tf.int32),
-                key_dtype=tf.string,
-                value_dtype=tf.int32,
-            ),
-            default_value=UNK_ID,
-        )
+        self._table = token_table(self._id_to_token, default_value=UNK_ID)
 
     @property
     def vocabulary_size(self):

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import SPECIAL_TOKENS, UNK_ID
 from keras_seq2seq.text.normalization import detokenize_words, split_words
-from keras_seq2seq.text.word_tokenizer import WordTokenizer
+from keras_seq2seq.text.word_tokenizer import WordTokenizer, token_table
 
 SUFFIX = "##"
 # Words are segmented in at most this many pieces; a longer segmentation (a
@@ -115,15 +115,8 @@ class WordPieceTokenizer(tf.Module):
         self.max_piece_chars = max(len(t[len(SUFFIX):] if t.startswith(SUFFIX) else t)
                                    for t in pieces)
         self._id_to_token = tf.constant(self.vocabulary, dtype=tf.string)
-        self._table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                self._id_to_token,
-                tf.range(len(self.vocabulary), dtype=tf.int32),
-                key_dtype=tf.string,
-                value_dtype=tf.int32,
-            ),
-            default_value=-1,
-        )
+        # -1 for "not a piece", which segmentation must tell from `<unk>`.
+        self._table = token_table(self._id_to_token, default_value=-1)
 
     @property
     def vocabulary_size(self):
