@@ -45,6 +45,7 @@ def parse_args(argv=None):
                    help="step schedule: first epoch (1-based) whose rate is multiplied by "
                         "--lr-decay, then every later one. Default: 5.")
     p.add_argument("--lr-decay", type=float, default=0.5, help="step schedule factor.")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--patience", type=int, help="Early stopping patience (epochs).")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--max-minutes", type=float, default=55.0)
@@ -107,7 +108,7 @@ def main(argv=None):
         source_language=source, target_language=target, max_minutes=args.max_minutes,
         lr_schedule=args.lr_schedule, early_stopping_patience=args.patience,
         lr_decay_start=args.lr_decay_start, lr_decay_factor=args.lr_decay,
-        metadata={"command": command},
+        label_smoothing=args.label_smoothing, metadata={"command": command},
     )
     training_minutes = (time.time() - started) / 60
     total, recurrent = count_parameters(translator.model)
@@ -120,6 +121,7 @@ def main(argv=None):
         "lr_schedule": args.lr_schedule,
         **({"lr_decay_start": args.lr_decay_start, "lr_decay": args.lr_decay}
            if args.lr_schedule == "step" else {}),
+        **({"label_smoothing": args.label_smoothing} if args.label_smoothing else {}),
         "parameters": total, "training_minutes": round(training_minutes, 1),
         "epochs_run": len(history.history["loss"]),
         "best_val_loss": round(min(history.history["val_loss"]), 4),

@@ -94,6 +94,9 @@ def _add_train_parser(subparsers):
                    help="step schedule: factor per epoch. Default: 0.5.")
     p.add_argument("--clipnorm", type=float, default=5.0,
                    help="Gradient norm clipping (the paper: 5). Default: 5.")
+    p.add_argument("--label-smoothing", type=float, default=0.0,
+                   help="Label smoothing of the training loss (not in the paper; 0.1 is "
+                        "usual). Default: 0.")
     p.add_argument("--patience", type=int,
                    help="Early stopping: epochs without a better validation loss. Default: off.")
     p.add_argument("--backup", action=argparse.BooleanOptionalAction, default=True,
@@ -220,6 +223,7 @@ def _train(args, parser):
         metadata={"command": command},
         max_minutes=args.max_minutes,
         clipnorm=args.clipnorm,
+        label_smoothing=args.label_smoothing,
         lr_schedule=args.lr_schedule,
         lr_decay_start=args.lr_decay_start,
         lr_decay_factor=args.lr_decay,

@@ -28,6 +28,7 @@ from keras_seq2seq.data.readers import CorpusError
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
 from keras_seq2seq.text.vocabulary import count_tokens
 from keras_seq2seq.training.callbacks import learning_rate_callbacks
+from keras_seq2seq.training.losses import TokenCrossEntropy
 from keras_seq2seq.training.trainer import (
     _check_output_directory,
     standard_callbacks,
@@ -289,7 +290,7 @@ def train_captioner(
 
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=TokenCrossEntropy(),
         weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     checkpoint_dir = os.path.join(out_dir, "checkpoints")

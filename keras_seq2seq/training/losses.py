@@ -1,0 +1,47 @@
+"""The training loss: token cross-entropy, optionally label-smoothed."""
+
+import keras
+import tensorflow as tf
+
+
+def token_cross_entropy(targets, logits, label_smoothing=0.0):
+    """Per-token cross-entropy of `logits` (B, T, V) against ids (B, T).
+
+    With `label_smoothing` = e, the target distribution is (1 - e) on the
+    reference token plus e spread evenly over the whole vocabulary
+    (Szegedy et al. 2016; used for translation by Vaswani et al. 2017).
+    Keras's sparse cross-entropy has no smoothing and its categorical one
+    wants one-hot targets, so the ids are made one-hot here and Keras's
+    categorical cross-entropy does the rest. Without smoothing this is
+    Keras's sparse cross-entropy.
+    """
+    if not label_smoothing:
+        return keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+    one_hot = tf.one_hot(tf.cast(targets, tf.int32), tf.shape(logits)[-1], dtype=logits.dtype)
+    return keras.losses.categorical_crossentropy(
+        one_hot, logits, from_logits=True, label_smoothing=label_smoothing
+    )
+
+
+class TokenCrossEntropy(keras.losses.Loss):
+    """`token_cross_entropy` as a Keras loss, the mean over real tokens.
+
+    The sample weights (1 on target tokens, 0 on padding) mask padding, and
+    the batch's loss is divided by their sum, the number of real tokens, as
+    in the multi-worker loop; Keras's default reduction would divide by
+    every position, padding included, so the loss would shrink with the
+    batch's padding.
+    """
+
+    def __init__(self, label_smoothing=0.0, name="token_cross_entropy",
+                 reduction="mean_with_sample_weight", **kwargs):
+        super().__init__(name=name, reduction=reduction, **kwargs)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        return token_cross_entropy(y_true, y_pred, self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
