@@ -313,8 +313,8 @@ def train(
         backup, bleu_sample = False, 0
     if chief:
         _check_output_directory(out_dir)
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+    # Built now so that a bad label_smoothing fails before any corpus work.
+    loss = TokenCrossEntropy(label_smoothing)
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
     backup_dir = os.path.join(out_dir, BACKUP_DIR)
@@ -375,7 +375,7 @@ def train(
                 name="nll", from_logits=True))
         model.compile(
             optimizer=optimizer,
-            loss=TokenCrossEntropy(label_smoothing),
+            loss=loss,
             weighted_metrics=metrics,
         )
     total_params, recurrent_params = count_parameters(model)
