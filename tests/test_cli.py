@@ -304,6 +304,36 @@ def test_perplexity_matches_a_hand_computation(trained_translator):
     assert value == pytest.approx(math.exp(nll / count), rel=1e-4)
 
 
+def test_perplexity_compiles_the_model_once_not_once_per_length(trained_translator):
+    # Every batch of a corpus has its own padded length; a scoring step traced
+    # once per shape would compile the model again for each, and again on each
+    # call.
+    import gc
+
+    from keras_seq2seq.evaluation import metrics, perplexity
+
+    translator, _, _ = trained_translator
+    pairs = [("I am cold.", " ".join(["froid"] * k)) for k in range(1, 9)]
+    value, tokens = perplexity(translator, pairs, batch_size=1)
+    assert tokens == sum(k + 1 for k in range(1, 9)) and value > 1.0
+    step = metrics._nll_function(translator.model)
+    traces = step.experimental_get_tracing_count()
+    assert traces <= 3
+    assert perplexity(translator, pairs, batch_size=1) == (value, tokens)
+    assert step.experimental_get_tracing_count() == traces
+    # The cache does not keep a model alive.
+    import weakref
+
+    import keras
+
+    model = keras.Sequential([keras.layers.Dense(2)])
+    metrics._nll_function(model)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
+
+
 def test_translate_with_beam_n_best_and_an_ensemble(trained_translator, capsys):
     translator, _, directory = trained_translator
     code = main(["translate", "--model", directory, "--model", directory, "--beam-size", "3",

@@ -2,6 +2,7 @@
 
 import math
 import time
+import weakref
 
 import keras
 import sacrebleu
@@ -38,6 +39,28 @@ def corpus_chrf(hypotheses, references, with_signature=False):
     return _score(sacrebleu.CHRF(), hypotheses, references, with_signature)
 
 
+# One compiled scoring step per model, kept while the model lives: evaluate
+# and the benchmarks score the same model several times. reduce_retracing:
+# batches differ in padded length, and a trace per shape would compile the
+# model again for each.
+_NLL_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def _nll_function(model):
+    function = _NLL_FUNCTIONS.get(model)
+    if function is None:
+        model_ref = weakref.ref(model)  # a strong one would keep the key alive
+
+        @tf.function(reduce_retracing=True)
+        def function(inputs, targets, weights):
+            logits = model_ref()(inputs, training=False)
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+            return tf.reduce_sum(nll * weights), tf.reduce_sum(weights)
+
+        _NLL_FUNCTIONS[model] = function
+    return function
+
+
 def perplexity(translator, pairs, batch_size=64, progress=False):
     """Perplexity of the references under teacher forcing.
 
@@ -66,13 +89,7 @@ def perplexity(translator, pairs, batch_size=64, progress=False):
         bucket_boundaries=None,
         cache=False,
     )
-    model = translator.model
-
-    @tf.function
-    def batch_nll(inputs, targets, weights):
-        logits = model(inputs, training=False)
-        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
-        return tf.reduce_sum(nll * weights), tf.reduce_sum(weights)
+    batch_nll = _nll_function(translator.model)
 
     total, count = 0.0, 0.0
     bar = keras.utils.Progbar(len(pairs), unit_name="pair") if progress else None
