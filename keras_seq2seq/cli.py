@@ -68,6 +68,10 @@ def _add_train_parser(subparsers):
                         "default); wordpiece: sub-word pieces learned from the training "
                         "text, so rare words are spelled out. The vocabulary sizes then "
                         "limit pieces.")
+    p.add_argument("--max-length", type=int, metavar="TOKENS",
+                   help="Override the preset's longest source and target (in tokens: "
+                        "words, or pieces with --tokenizer wordpiece); longer pairs are "
+                        "left out of training. Default: the preset's (50).")
     p.add_argument("--epochs", type=int, default=10, help="Default: 10.")
     p.add_argument("--max-minutes", type=float,
                    help="Stop after the epoch that passes this much training time.")
@@ -200,6 +204,8 @@ def _train(args, parser):
         "target_vocab_size": args.target_vocab_size,
         "min_frequency": args.min_frequency,
         "tokenizer": args.tokenizer,
+        "max_source_length": args.max_length,
+        "max_target_length": args.max_length,
     }
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy sets up
     # the collective ops of the process.

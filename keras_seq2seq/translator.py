@@ -13,9 +13,10 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import PAD_ID, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
-from keras_seq2seq.decoding.penalties import check_penalty
+from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
 from keras_seq2seq.models import Seq2SeqConfig, build_inference_models, build_training_model
 from keras_seq2seq.text import load_vocabulary, make_tokenizer, save_vocabulary
+from keras_seq2seq.text.sentences import join_translations, split_sentences_batch
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -168,25 +169,29 @@ class _Decoder:
         limit = tf.cast(self.length_ratio * tf.cast(source_lengths, tf.float32), tf.int32)
         return tf.minimum(limit + self.length_offset, self.max_output_tokens)
 
-    def search(self, texts, beam_size=1, alpha=0.6, unk_penalty=0.0):
+    def search(self, texts, beam_size=1, alpha=0.6, unk_penalty=0.0, no_repeat_ngram=0):
         """tf.string (B,) -> (tokens (B, K, T), scores (B, K), source lengths (B,)).
 
         K is `beam_size`. Greedy search for beam size 1 (its score is the
         summed log-probability), beam search otherwise (length-normalised
         scores, best first). `unk_penalty` is subtracted from the
-        log-probability of `<unk>` at every step (`penalize_token`).
+        log-probability of `<unk>` at every step (`penalize_token`);
+        `no_repeat_ngram` >= 2 forbids repeating an n-gram of that many
+        tokens (`block_repeated_ngrams`).
         """
         states, lengths = self.encode(texts)
         max_lengths = self.max_lengths(lengths)
         step = penalize_token(self.step, UNK_ID, unk_penalty)
         if beam_size == 1:
-            tokens, scores = greedy_search(step, states, max_lengths)
+            tokens, scores = greedy_search(step, states, max_lengths,
+                                           no_repeat_ngram=no_repeat_ngram)
             return tokens[:, None, :], scores[:, None], lengths
-        tokens, scores, _ = beam_search(step, states, max_lengths, beam_size=beam_size, alpha=alpha)
+        tokens, scores, _ = beam_search(step, states, max_lengths, beam_size=beam_size, alpha=alpha,
+                                        no_repeat_ngram=no_repeat_ngram)
         return tokens, scores, lengths
 
-    def _translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0):
-        return self._finish(*self.search(texts, beam_size, alpha, unk_penalty))
+    def _translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
+        return self._finish(*self.search(texts, beam_size, alpha, unk_penalty, no_repeat_ngram))
 
     def _finish(self, tokens, scores, lengths):
         """Search output -> (translations (B, K) tf.string, scores (B, K))."""
@@ -202,8 +207,8 @@ class _Decoder:
     input_spec = tf.TensorSpec([None], tf.string)
     progress_unit = "sentence"
 
-    def _graph(self, beam_size, alpha, unk_penalty=0.0):
-        key = (int(beam_size), float(alpha), float(unk_penalty))
+    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
+        key = (int(beam_size), float(alpha), float(unk_penalty), int(no_repeat_ngram))
         if key not in self._graphs:
             self._graphs[key] = tf.function(
                 lambda inputs: self._translate_batch(inputs, *key),
@@ -211,8 +216,10 @@ class _Decoder:
             )
         return self._graphs[key]
 
-    def _check_search_options(self, batch_size, beam_size, n_best, unk_penalty=0.0):
+    def _check_search_options(self, batch_size, beam_size, n_best, unk_penalty=0.0,
+                              no_repeat_ngram=0):
         check_penalty(unk_penalty)
+        check_ngram_size(no_repeat_ngram)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         if beam_size < 1:
@@ -221,35 +228,43 @@ class _Decoder:
             raise ValueError(f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
 
     def _decode_batches(
-        self, inputs, batch_size, beam_size, alpha, n_best, progress, unk_penalty=0.0
+        self, inputs, batch_size, beam_size, alpha, n_best, progress, unk_penalty=0.0,
+        no_repeat_ngram=0, order=None,
     ):
         """Decode a sequence of inputs (list or array) batch by batch.
+
+        `order` (a permutation of the input indices, e.g. by length) is the
+        order in which they are batched; results come back in input order.
 
         Returns a list: one string per input, or with `n_best` a list of
         (text, score) per input.
         """
-        graph = self._graph(beam_size, alpha, unk_penalty)
+        graph = self._graph(beam_size, alpha, unk_penalty, no_repeat_ngram)
         bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit) if progress else None
-        results = []
-        for start in range(0, len(inputs), batch_size):
+        order = list(range(len(inputs))) if order is None else list(order)
+        results = [None] * len(inputs)
+        done = 0
+        for start in range(0, len(order), batch_size):
+            indices = order[start : start + batch_size]
             chunk = tf.convert_to_tensor(
-                inputs[start : start + batch_size], dtype=self.input_spec.dtype
+                [inputs[i] for i in indices], dtype=self.input_spec.dtype
             )
             translations, scores = graph(chunk)
-            for row, row_scores in zip(translations.numpy(), scores.numpy()):
+            for i, row, row_scores in zip(indices, translations.numpy(), scores.numpy()):
                 if n_best is None:
-                    results.append(row[0].decode("utf-8"))
+                    results[i] = row[0].decode("utf-8")
                 else:
-                    results.append(
-                        [(t.decode("utf-8"), float(sc)) for t, sc in zip(row[:n_best], row_scores)]
-                    )
+                    results[i] = [
+                        (t.decode("utf-8"), float(sc)) for t, sc in zip(row[:n_best], row_scores)
+                    ]
+            done += len(indices)
             if bar is not None:
-                bar.update(len(results))
+                bar.update(done)
         return results
 
     def translate(
         self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False,
-        unk_penalty=0.0,
+        unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
     ):
         """Translate a string or a list of strings.
 
@@ -269,17 +284,41 @@ class _Decoder:
                 `<unk>` at every step: `float("inf")` never writes `<unk>`
                 (the search takes the best real word instead), 0 is the
                 paper's decoder. Defaults to 0.
+            no_repeat_ngram: int. When >= 2, no translation repeats an
+                n-gram of this many tokens (word pieces with a word-piece
+                model), which stops degenerate loops. Defaults to 0 (off).
+            split_sentences: bool. Cut each text into sentences
+                (`keras_seq2seq.text.sentences`), translate them as one
+                batch and join the translations with the text's own
+                separators, so a paragraph comes out sentence by sentence.
+                With `n_best`, each text is decoded whole. Defaults to True.
 
         Returns:
             A string per input (a list for a list), or with `n_best` a list
             of (text, score) per input.
         """
-        self._check_search_options(batch_size, beam_size, n_best, unk_penalty)
+        self._check_search_options(batch_size, beam_size, n_best, unk_penalty, no_repeat_ngram)
         single = isinstance(texts, (str, bytes))
         texts = [texts] if single else list(texts)
+        texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t
+                 for t in texts]
+        pieces = None
+        if split_sentences and n_best is None:
+            pieces = split_sentences_batch(texts)
+            texts = [sentence for p in pieces for sentence in p[1::2]]
+        # Batches of similar lengths: less padding, fewer wasted steps.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results = self._decode_batches(
-            texts, batch_size, beam_size, alpha, n_best, progress, unk_penalty
+            texts, batch_size, beam_size, alpha, n_best, progress, unk_penalty,
+            no_repeat_ngram, order=order,
         )
+        if pieces is not None:
+            joined, position = [], 0
+            for p in pieces:
+                count = len(p) // 2
+                joined.append(join_translations(p, results[position : position + count]))
+                position += count
+            results = joined
         return results[0] if single else results
 
 

@@ -18,6 +18,7 @@ step-function contract instead; greedy, beam and ensembles all share it.
 import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+from keras_seq2seq.decoding.penalties import block_repeated_ngrams, check_ngram_size
 
 _NEG_INF = -1e9
 
@@ -40,6 +41,7 @@ def beam_search(
     alpha=0.6,
     start_id=START_ID,
     end_id=END_ID,
+    no_repeat_ngram=0,
 ):
     """Beam search for a batch of sentences.
 
@@ -59,6 +61,9 @@ def beam_search(
             log-probability. Defaults to 0.6.
         start_id: int. First input token. Defaults to `<start>`.
         end_id: int. Token that ends a hypothesis. Defaults to `<end>`.
+        no_repeat_ngram: int. When >= 2, no hypothesis writes an n-gram of
+            this many tokens twice (`block_repeated_ngrams`). Defaults to 0
+            (off).
 
     Returns:
         (tokens, scores, log_probs): int32 (B, beam_size, T) hypotheses
@@ -68,6 +73,7 @@ def beam_search(
     """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
+    no_repeat_ngram = check_ngram_size(no_repeat_ngram)
     k = beam_size
     max_lengths = tf.maximum(tf.cast(max_lengths, tf.int32), 1)
     batch_size = tf.shape(max_lengths)[0]
@@ -92,6 +98,9 @@ def beam_search(
     def body(t, tokens, states, log_probs, lengths, finished, sequences):
         step_log_probs, states = step_fn(tokens, states)  # (batch * beam, vocab)
         vocab_size = tf.shape(step_log_probs)[-1]
+        if no_repeat_ngram:
+            history = tf.reshape(sequences, [batch_size * k, -1])  # (batch * beam, t)
+            step_log_probs = block_repeated_ngrams(step_log_probs, history, t, no_repeat_ngram)
         step_log_probs = tf.reshape(step_log_probs, [batch_size, k, vocab_size])
         # A finished hypothesis can only be continued by <pad>, at no cost.
         pad_only = tf.one_hot(PAD_ID, vocab_size, on_value=0.0, off_value=_NEG_INF)

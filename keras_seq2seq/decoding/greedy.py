@@ -9,9 +9,11 @@ The search knows nothing about text, images or LSTMs.
 import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+from keras_seq2seq.decoding.penalties import block_repeated_ngrams, check_ngram_size
 
 
-def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_id=END_ID):
+def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_id=END_ID,
+                  no_repeat_ngram=0):
     """Pick the most likely token at every step until `<end>` or the limit.
 
     One `tf.while_loop` for the whole batch: it stops as soon as every
@@ -25,12 +27,16 @@ def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_i
             (`<end>` included); values below 1 are treated as 1.
         start_id: int. First input token. Defaults to `<start>`.
         end_id: int. Token that ends a sentence. Defaults to `<end>`.
+        no_repeat_ngram: int. When >= 2, no n-gram of this many tokens is
+            written twice in a sentence (`block_repeated_ngrams`). Defaults
+            to 0 (off).
 
     Returns:
         (tokens, scores): int32 (B, T) generated tokens, `<end>` included
         when it was emitted, `<pad>` after it; float32 (B,) sums of the
         chosen tokens' log-probabilities.
     """
+    no_repeat_ngram = check_ngram_size(no_repeat_ngram)
     max_lengths = tf.maximum(tf.cast(max_lengths, tf.int32), 1)
     batch_size = tf.shape(max_lengths)[0]
     limit = tf.reduce_max(max_lengths)
@@ -44,6 +50,8 @@ def greedy_search(step_fn, initial_states, max_lengths, start_id=START_ID, end_i
 
     def body(t, tokens, states, finished, scores, output):
         log_probs, states = step_fn(tokens, states)  # (batch, vocab)
+        if no_repeat_ngram:
+            log_probs = block_repeated_ngrams(log_probs, output, t, no_repeat_ngram)
         next_tokens = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         best = tf.reduce_max(log_probs, axis=-1)
         next_tokens = tf.where(finished, PAD_ID, next_tokens)
