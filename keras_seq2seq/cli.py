@@ -2,6 +2,7 @@
 a thin layer over the API."""
 
 import argparse
+import contextlib
 import logging
 import os
 import shlex
@@ -266,6 +267,18 @@ UNK_PENALTY_HELP = (
 )
 
 
+NO_REPEAT_NGRAM_HELP = (
+    "Never write the same N tokens (word pieces with a word-piece model) twice in a "
+    "translation, which stops degenerate loops such as 'cinq cinq cinq'; 0 turns it off. "
+    "Default: 0."
+)
+SPLIT_SENTENCES_HELP = (
+    "Cut each input into sentences, translate them as one batch and join the "
+    "translations with the input's own separators (--no-split-sentences: each input "
+    "whole, as the model was trained). Default: on."
+)
+
+
 def _add_decoding_arguments(p):
     p.add_argument("--model", action="append",
                    help="Model directory; repeat it to decode with an ensemble of models "
@@ -276,6 +289,10 @@ def _add_decoding_arguments(p):
                    help="Beam-search length penalty (GNMT). Default: 0.6.")
     p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
     p.add_argument("--unk-penalty", type=float, default=0.0, help=UNK_PENALTY_HELP)
+    p.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                   help=NO_REPEAT_NGRAM_HELP)
+    p.add_argument("--split-sentences", action=argparse.BooleanOptionalAction, default=True,
+                   help=SPLIT_SENTENCES_HELP)
 
 
 def _load_models(args):
@@ -288,7 +305,13 @@ def _load_models(args):
 
 def _add_translate_parser(subparsers):
     p = subparsers.add_parser("translate", help="Translate text with a trained model.")
-    p.add_argument("text", nargs="*", help="Sentences to translate; stdin lines when none.")
+    p.add_argument("text", nargs="*",
+                   help="Texts to translate; the lines of --input or stdin when none.")
+    p.add_argument("--input", metavar="FILE",
+                   help="Translate the lines of FILE (plain or .gz), one output line per "
+                   "input line. Default: stdin.")
+    p.add_argument("--output", metavar="FILE",
+                   help="Write the translations to FILE instead of stdout.")
     _add_decoding_arguments(p)
     p.add_argument("--server",
                    help="Translate with a TF Serving model over REST instead of a local "
@@ -305,24 +328,61 @@ def _add_translate_parser(subparsers):
     p.set_defaults(func=_translate)
 
 
-def _translate(args, parser):
+def _read_input_lines(args, parser):
+    """The texts to translate: arguments, --input lines or stdin lines (bytes:
+    invalid UTF-8 is replaced, not fatal)."""
     if args.text:
-        texts = args.text
+        if args.input:
+            parser.error("give texts as arguments or --input FILE, not both")
+        return args.text
+    if args.input:
+        import gzip
+
+        opener = gzip.open if args.input.endswith(".gz") else open
+        with opener(args.input, "rb") as f:
+            data = f.read()
     else:
-        # Bytes, not text: invalid UTF-8 is replaced in the graph, not fatal here.
-        texts = sys.stdin.buffer.read().splitlines()
+        data = sys.stdin.buffer.read()
+    # Only \n (and \r\n) end a line: one output line per input line.
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def _write_output_lines(args, results):
+    # A text given as an argument keeps its own line breaks; lines of
+    # --input or stdin have none, so each gives one output line.
+    lines = results
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.writelines(line + "\n" for line in lines)
+    else:
+        for line in lines:
+            print(line)
+
+
+def _translate(args, parser):
+    if args.output:
+        # Fail now, not after translating everything.
+        try:
+            open(args.output, "a", encoding="utf-8").close()
+        except OSError as e:
+            parser.error(f"cannot write --output {args.output}: {e}")
+    texts = _read_input_lines(args, parser)
     if args.server or args.grpc:
         from keras_seq2seq.export.serving import translate_grpc, translate_rest
 
-        if args.n_best or args.beam_size != 1 or args.model or args.unk_penalty:
+        if (args.n_best or args.beam_size != 1 or args.model or args.unk_penalty
+                or args.no_repeat_ngram or not args.split_sentences):
             parser.error("--server/--grpc translate with the served model's own settings: "
-                         "no --model, --beam-size, --unk-penalty or --n-best")
+                         "no --model, --beam-size, --unk-penalty, --no-repeat-ngram, "
+                         "--no-split-sentences or --n-best")
         if args.server:
             results = translate_rest(args.server, texts)
         else:
             results = translate_grpc(args.grpc, args.model_name, texts)
-        for translation, _ in results:
-            print(translation)
+        _write_output_lines(args, [translation for translation, _ in results])
         return
     if args.tflite:
         from keras_seq2seq.export.runner import TFLiteTranslator
@@ -333,16 +393,28 @@ def _translate(args, parser):
         translator = TFLiteTranslator(path if os.path.isdir(path) else os.path.dirname(path))
     else:
         translator = _load_models(args)
-    results = translator.translate(
-        texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
-        n_best=args.n_best, unk_penalty=args.unk_penalty,
-    )
-    for index, result in enumerate(results):
-        if args.n_best is None:
-            print(result)
-        else:
-            for text, score in result:
-                print(f"{index}\t{score:.4f}\t{text}")
+    # A progress bar (on stderr, so that stdout holds only translations) for
+    # inputs of more than a few batches.
+    progress = len(texts) > 4 * args.batch_size
+    started = time.time()
+    with contextlib.redirect_stdout(sys.stderr):
+        results = translator.translate(
+            texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
+            n_best=args.n_best, unk_penalty=args.unk_penalty,
+            no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
+            progress=progress,
+        )
+    seconds = time.time() - started
+    if args.n_best is None:
+        _write_output_lines(args, results)
+    else:
+        lines = [f"{index}\t{score:.4f}\t{text}" for index, result in enumerate(results)
+                 for text, score in result]
+        _write_output_lines(args, lines)
+    if progress or args.output:
+        where = f" to {args.output}" if args.output else ""
+        print(f"Translated {len(texts)} lines{where} in {seconds:.1f}s: "
+              f"{len(texts) / max(seconds, 1e-9):.1f} lines/s", file=sys.stderr)
 
 
 def _add_evaluate_parser(subparsers):
@@ -384,6 +456,7 @@ def _evaluate(args, parser):
     report, hypotheses = evaluate(
         translator, pairs, beam_size=args.beam_size, alpha=args.alpha,
         batch_size=args.batch_size, progress=not args.json, unk_penalty=args.unk_penalty,
+        no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
     )
     report["skipped_lines"] = corpus.report.skipped
     report["models"] = args.model or [DEFAULT_MODEL]
@@ -398,8 +471,11 @@ def _evaluate(args, parser):
         print(f"{report['pairs']} pairs, {search}: BLEU {report['bleu']:.2f}  "
               f"chrF {report['chrf']:.2f}  perplexity {ppl}"
               f"{' per ' + report['perplexity_per'] if 'perplexity_per' in report else ''}  "
-              f"<unk> written {report['unknown_words']}")
+              f"<unk> written {report['unknown_words']}  "
+              f"repeated 3-grams {report['repeated_trigram_share']:.1%}")
         print(report["bleu_details"])
+        print("BLEU by source length: " + "  ".join(
+            f"{b['words']} words: {b['bleu']:.2f} ({b['pairs']})" for b in report["by_length"]))
         print(f"BLEU signature: {report['bleu_signature']}")
         print(f"Hypotheses written to {args.hypotheses}")
 
@@ -430,6 +506,12 @@ def _add_export_parser(subparsers):
     p.add_argument("--unk-penalty", type=float, default=0.0,
                    help="SavedModel of a translator: the <unk> penalty of serving_default. "
                    + UNK_PENALTY_HELP)
+    p.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                   help="SavedModel of a translator: n-gram blocking of serving_default. "
+                   + NO_REPEAT_NGRAM_HELP)
+    p.add_argument("--split-sentences", action=argparse.BooleanOptionalAction, default=True,
+                   help="SavedModel of a translator: serving_default splits each text into "
+                   "sentences in the graph. Default: on.")
     p.set_defaults(func=_export)
 
 
@@ -438,9 +520,11 @@ def _export(args, parser):
     from keras_seq2seq.translator import load, read_model_record
 
     captioner = read_model_record(args.model).get("kind") == "captioner"
-    if args.unk_penalty and (captioner or args.format != "saved_model"):
-        parser.error("--unk-penalty applies to the SavedModel of a translator "
-                     "(TFLite and Keras directories take it when they are used)")
+    if (args.unk_penalty or args.no_repeat_ngram or not args.split_sentences) and (
+            captioner or args.format != "saved_model"):
+        parser.error("--unk-penalty, --no-repeat-ngram and --no-split-sentences apply to the "
+                     "SavedModel of a translator (TFLite and Keras directories take them "
+                     "when they are used)")
     if args.format == "keras":
         if args.quantize == "dynamic-int8":
             parser.error("--format keras takes --quantize none or float16")
@@ -469,6 +553,7 @@ def _export(args, parser):
     directory = export_saved_model(
         translator, args.out, name=name, beam_size=args.beam_size, alpha=args.alpha,
         version=args.version, unk_penalty=args.unk_penalty,
+        no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
     )
     print(f"SavedModel written to {directory}")
     print(f"Inspect it: saved_model_cli show --dir {directory} --all")

@@ -1,5 +1,19 @@
 """Evaluation: sacreBLEU BLEU and chrF (no hand-written BLEU), perplexity."""
 
-from keras_seq2seq.evaluation.metrics import corpus_bleu, corpus_chrf, evaluate, perplexity
+from keras_seq2seq.evaluation.metrics import (
+    bleu_by_length,
+    corpus_bleu,
+    corpus_chrf,
+    evaluate,
+    perplexity,
+    repeated_ngram_share,
+)
 
-__all__ = ["corpus_bleu", "corpus_chrf", "evaluate", "perplexity"]
+__all__ = [
+    "bleu_by_length",
+    "corpus_bleu",
+    "corpus_chrf",
+    "evaluate",
+    "perplexity",
+    "repeated_ngram_share",
+]

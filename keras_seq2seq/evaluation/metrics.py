@@ -106,9 +106,66 @@ def perplexity(translator, pairs, batch_size=64, progress=False):
     return math.exp(total / count), int(count)
 
 
+# Source-length buckets in words, as in Sutskever et al. 2014, Figure 3
+# (upper bounds; the last bucket is open).
+LENGTH_BUCKETS = (9, 14, 24)
+
+
+def source_words(text):
+    """Words of a source sentence, as the length buckets count them."""
+    return len(text.split())
+
+
+def bleu_by_length(sources, hypotheses, references, buckets=LENGTH_BUCKETS):
+    """Corpus BLEU per source-length bucket.
+
+    Args:
+        sources, hypotheses, references: sequences of str, aligned.
+        buckets: increasing ints: upper bounds (in source words, inclusive)
+            of all buckets but the last, which is open. Defaults to
+            (9, 14, 24): <= 9, 10-14, 15-24, 25+ words.
+
+    Returns:
+        A list of {"words": "10-14", "pairs": int, "bleu": float or None}, one
+        per bucket (BLEU None for an empty bucket).
+    """
+    edges = [0, *buckets]
+    names = [f"<={buckets[0]}"] + [f"{lo + 1}-{hi}" for lo, hi in zip(edges[1:], edges[2:])]
+    names.append(f"{buckets[-1] + 1}+")
+    grouped = [([], []) for _ in names]
+    for source, hypothesis, reference in zip(sources, hypotheses, references):
+        n = source_words(source)
+        index = next((i for i, bound in enumerate(buckets) if n <= bound), len(buckets))
+        grouped[index][0].append(hypothesis)
+        grouped[index][1].append(reference)
+    return [
+        {"words": name, "pairs": len(hyps),
+         "bleu": round(corpus_bleu(hyps, refs).score, 2) if hyps else None}
+        for name, (hyps, refs) in zip(names, grouped)
+    ]
+
+
+def repeated_ngram_share(hypotheses, n=3):
+    """Share of hypotheses in which some word n-gram occurs more than once.
+
+    Words are the lowercased, whitespace-separated tokens of the text: the
+    measure of degenerate loops ("cinq cinq cinq ans" has "cinq cinq" twice
+    at n=2, and "lisent un livre et lisent un livre" has "lisent un livre"
+    twice at n=3).
+    """
+    if not hypotheses:
+        return 0.0
+    repeated = 0
+    for hypothesis in hypotheses:
+        words = hypothesis.lower().split()
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        repeated += len(grams) != len(set(grams))
+    return repeated / len(hypotheses)
+
+
 def evaluate(
     translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
-    with_perplexity=True, unk_penalty=0.0,
+    with_perplexity=True, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
 ):
     """Translate the sources and score them against the references.
 
@@ -123,6 +180,8 @@ def evaluate(
             forcing (it does not depend on the search). Defaults to True.
         unk_penalty: float. See `Translator.translate`; `float("inf")`
             never writes `<unk>`. Defaults to 0.
+        no_repeat_ngram: int. See `Translator.translate`. Defaults to 0.
+        split_sentences: bool. See `Translator.translate`. Defaults to True.
 
     Returns:
         (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU
@@ -136,7 +195,8 @@ def evaluate(
     started = time.time()
     hypotheses = translator.translate(
         list(sources), batch_size=batch_size, beam_size=beam_size, alpha=alpha, progress=progress,
-        unk_penalty=unk_penalty,
+        unk_penalty=unk_penalty, no_repeat_ngram=no_repeat_ngram,
+        split_sentences=split_sentences,
     )
     seconds = time.time() - started
     bleu, bleu_signature = corpus_bleu(hypotheses, references, with_signature=True)
@@ -153,6 +213,10 @@ def evaluate(
         "unk_penalty": unk_penalty,
         # sacreBLEU's 13a tokenizer reads "<unk>" as three wrong tokens.
         "unknown_words": sum(h.count(UNK) for h in hypotheses),
+        "no_repeat_ngram": no_repeat_ngram,
+        "split_sentences": split_sentences,
+        "repeated_trigram_share": round(repeated_ngram_share(hypotheses, 3), 4),
+        "by_length": bleu_by_length(sources, hypotheses, references),
         "translation_seconds": round(seconds, 2),
         "sentences_per_second": round(len(pairs) / max(seconds, 1e-9), 1),
     }

@@ -117,11 +117,12 @@ class TFLiteTranslator(_Decoder):
         log_probs = tf.nn.log_softmax(tf.constant(outputs["logits"]), axis=-1)
         return log_probs, ([tf.constant(outputs[n]) for n in self._state_names], memory)
 
-    def search(self, texts, beam_size=1, alpha=0.6, unk_penalty=0.0):
-        if beam_size != 1 or unk_penalty:
-            # The `greedy` signature has no penalty: a penalised greedy
-            # search runs eagerly over `decode_step`, like beam search.
-            return super().search(texts, beam_size, alpha, unk_penalty)
+    def search(self, texts, beam_size=1, alpha=0.6, unk_penalty=0.0, no_repeat_ngram=0):
+        if beam_size != 1 or unk_penalty or no_repeat_ngram:
+            # The `greedy` signature has no penalty and no n-gram blocking:
+            # such a greedy search runs eagerly over `decode_step`, like beam
+            # search.
+            return super().search(texts, beam_size, alpha, unk_penalty, no_repeat_ngram)
         # Greedy: the model's own `greedy` signature, one call per sentence.
         padded, lengths = self.encoder_inputs(texts)
         results = []
@@ -135,10 +136,10 @@ class TFLiteTranslator(_Decoder):
         scores = np.array([[r["score"][0]] for r in results], np.float32)
         return tf.constant(tokens), tf.constant(scores), lengths
 
-    def _graph(self, beam_size, alpha, unk_penalty=0.0):
+    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
         # The interpreter is called from Python: greedy is one `greedy` call
         # per sentence; beam search runs eagerly (tf.while_loop iterates in
         # Python, calling `decode_step`); text processing is compiled.
         return lambda texts: self._finish_graph(
-            *self.search(texts, beam_size, alpha, unk_penalty)
+            *self.search(texts, beam_size, alpha, unk_penalty, no_repeat_ngram)
         )

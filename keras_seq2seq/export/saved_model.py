@@ -4,9 +4,12 @@ Layout: `BASE/<name>/<version>/` with integer versions (TF Serving's model
 base path); a new export adds the next version. Signatures:
 
 - `serving_default`: `text` tf.string (batch,) -> `translation` tf.string
-  (batch,), `score` float32 (batch,). Normalisation, tokenization, source
-  reversal, encoding, batched decoding (greedy, or beam when asked at export)
-  and detokenization all run in the graph.
+  (batch,), `score` float32 (batch,). Sentence splitting (a text of several
+  sentences is translated sentence by sentence and joined with its own
+  separators; the score is the sum over its sentences), normalisation,
+  tokenization, source reversal, encoding, batched decoding (greedy, or beam
+  when asked at export, with n-gram blocking when asked) and detokenization
+  all run in the graph.
 - `encode`: `encoder_tokens` int32 (batch, source_time) -> `state_i_j`
   (the final states of encoder layer i) [+ `encoder_outputs`,
   `attention_keys`, `source_mask` with attention].
@@ -22,12 +25,13 @@ import re
 
 import tensorflow as tf
 
-from keras_seq2seq.decoding.penalties import check_penalty
+from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
 from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
+from keras_seq2seq.text.sentences import sentence_mask, split_sentences_graph
 from keras_seq2seq.translator import Translator
 
 WARMUP_FILE = "tf_serving_warmup_requests"
-WARMUP_SENTENCES = ("Nice to meet you.", "Where is the station?", "")
+WARMUP_SENTENCES = ("Nice to meet you.", "Where is the station? It is late.", "")
 
 
 class ExportError(ValueError):
@@ -37,7 +41,8 @@ class ExportError(ValueError):
 class _ServingModule(tf.Module):
     """Tracks the Keras models and tokenizers; holds the signature functions."""
 
-    def __init__(self, translator, beam_size, alpha, unk_penalty=0.0):
+    def __init__(self, translator, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
+                 split_sentences=True):
         super().__init__(name="keras_seq2seq")
         self.encoder_model = translator.encoder_model
         self.decoder_step_model = translator.decoder_step_model
@@ -49,10 +54,17 @@ class _ServingModule(tf.Module):
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(text):
-            translations, scores = translator._translate_batch(
-                text, beam_size, alpha, unk_penalty
+            if not split_sentences:
+                translations, scores = translator._translate_batch(
+                    text, beam_size, alpha, unk_penalty, no_repeat_ngram
+                )
+                return {"translation": translations[:, 0], "score": scores[:, 0]}
+            return translate_sentences(
+                lambda sentences: translator._translate_batch(
+                    sentences, beam_size, alpha, unk_penalty, no_repeat_ngram
+                ),
+                text,
             )
-            return {"translation": translations[:, 0], "score": scores[:, 0]}
 
         @tf.function(
             input_signature=[tf.TensorSpec([None, None], tf.int32, name="encoder_tokens")]
@@ -71,6 +83,36 @@ class _ServingModule(tf.Module):
         self.encode = encode
         self.decode_step = decode_step
         self.encoders = {"encode": encode}
+
+
+def translate_sentences(translate_batch, text):
+    """Split each text into sentences, translate all of them as one batch,
+    and join each text's translations with its own separators (in the graph).
+
+    Args:
+        translate_batch: callable. tf.string (N,) -> (translations (N, K),
+            scores (N, K)).
+        text: tf.string (B,).
+
+    Returns:
+        {"translation": tf.string (B,), "score": float32 (B,)}: the score of
+        a text is the sum of its sentences' scores.
+    """
+    pieces = split_sentences_graph(text)  # (B, None) separators and sentences
+    is_sentence = sentence_mask(pieces)
+    sentences = tf.ragged.boolean_mask(pieces, is_sentence)  # (B, None)
+    translations, scores = translate_batch(sentences.flat_values)
+    translated = sentences.with_flat_values(translations[:, 0])
+    # Back into the sentence positions: the k-th sentence of a text is its
+    # piece 2k + 1.
+    flat = tf.tensor_scatter_nd_update(
+        pieces.flat_values,
+        tf.where(is_sentence.flat_values),
+        translated.flat_values,
+    )
+    joined = tf.strings.reduce_join(pieces.with_flat_values(flat), axis=1)
+    score = tf.reduce_sum(sentences.with_flat_values(scores[:, 0]), axis=1)
+    return {"translation": joined, "score": score}
 
 
 def next_version(model_base):
@@ -103,7 +145,7 @@ def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES, input_name="t
 
 
 def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha=0.6,
-                       version=None, unk_penalty=0.0):
+                       version=None, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True):
     """Export a Translator for TF Serving.
 
     Args:
@@ -118,6 +160,11 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         unk_penalty: float. `<unk>` penalty of `serving_default`'s search
             (see `Translator.translate`); `float("inf")` never writes
             `<unk>`. Defaults to 0.
+        no_repeat_ngram: int. n-gram blocking of `serving_default`'s search
+            (see `Translator.translate`). Defaults to 0 (off).
+        split_sentences: bool. `serving_default` splits each text into
+            sentences in the graph (see `keras_seq2seq.text.sentences`).
+            Defaults to True.
 
     Returns:
         The version directory written, `base_path/name/version`.
@@ -130,10 +177,12 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         raise ExportError(f"beam_size must be >= 1, got {beam_size}.")
     try:
         check_penalty(unk_penalty)
+        check_ngram_size(no_repeat_ngram)
     except ValueError as e:
         raise ExportError(str(e)) from e
-    return write_saved_model(_ServingModule(translator, beam_size, alpha, unk_penalty), base_path,
-                             name, version, write_warmup_requests)
+    module = _ServingModule(translator, beam_size, alpha, unk_penalty, no_repeat_ngram,
+                            split_sentences)
+    return write_saved_model(module, base_path, name, version, write_warmup_requests)
 
 
 def write_saved_model(module, base_path, name, version, write_warmup):

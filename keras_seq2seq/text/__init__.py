@@ -1,4 +1,10 @@
 from keras_seq2seq.text.normalization import detokenize_words, normalize, split_words
+from keras_seq2seq.text.sentences import (
+    join_translations,
+    split_sentences,
+    split_sentences_batch,
+    split_sentences_graph,
+)
 from keras_seq2seq.text.vocabulary import (
     VocabularyError,
     build_vocabulary,
@@ -27,11 +33,15 @@ __all__ = [
     "build_vocabulary",
     "count_tokens",
     "detokenize_words",
+    "join_translations",
     "learn_wordpiece_vocabulary",
     "load_vocabulary",
     "make_tokenizer",
     "normalize",
     "save_vocabulary",
+    "split_sentences",
+    "split_sentences_batch",
+    "split_sentences_graph",
     "split_words",
     "vocabulary_from_counts",
 ]

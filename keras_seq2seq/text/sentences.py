@@ -46,8 +46,8 @@ import tensorflow as tf
 TITLES = (
     "Mr", "Mrs", "Ms", "Messrs", "Dr", "Prof", "St", "Mt", "Ft", "Sr", "Jr", "Gen", "Col",
     "Capt", "Lt", "Sgt", "Rev", "Hon", "Gov", "Sen", "Rep", "Pres", "Supt", "Mme", "Mlle",
-    "e.g", "i.e", "viz", "vs", "cf", "approx", "ca", "Fig", "fig", "Vol", "vol", "pp", "Ave", "Blvd", "Jan", "Feb",
-    "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
+    "e.g", "i.e", "viz", "vs", "cf", "approx", "ca", "Fig", "fig", "Vol", "vol", "pp", "Ave",
+    "Blvd", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
 )
 # Abbreviations that may end a sentence: they split only before a capital.
 ABBREVIATIONS = ("etc", "Inc", "Ltd", "Co", "Corp", "esp", "min", "max", "dept", "est")
