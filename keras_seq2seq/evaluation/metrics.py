@@ -1,6 +1,7 @@
 """Corpus metrics of a translator on (source, reference) pairs."""
 
 import math
+import re
 import time
 import weakref
 
@@ -145,10 +146,13 @@ def bleu_by_length(sources, hypotheses, references, buckets=LENGTH_BUCKETS):
     ]
 
 
+_WORDS = re.compile(r"\w+|[^\w\s]")
+
+
 def repeated_ngram_share(hypotheses, n=3):
     """Share of hypotheses in which some word n-gram occurs more than once.
 
-    Words are the lowercased, whitespace-separated tokens of the text: the
+    Words are the lowercased words and punctuation marks of the text: the
     measure of degenerate loops ("cinq cinq cinq ans" has "cinq cinq" twice
     at n=2, and "lisent un livre et lisent un livre" has "lisent un livre"
     twice at n=3).
@@ -157,7 +161,7 @@ def repeated_ngram_share(hypotheses, n=3):
         return 0.0
     repeated = 0
     for hypothesis in hypotheses:
-        words = hypothesis.lower().split()
+        words = _WORDS.findall(hypothesis.lower())
         grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
         repeated += len(grams) != len(set(grams))
     return repeated / len(hypotheses)
