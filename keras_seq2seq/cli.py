@@ -293,6 +293,9 @@ def _add_decoding_arguments(p):
                    help=NO_REPEAT_NGRAM_HELP)
     p.add_argument("--split-sentences", action=argparse.BooleanOptionalAction, default=True,
                    help=SPLIT_SENTENCES_HELP)
+    p.add_argument("--replace-unknown", action="store_true",
+                   help="Word-level models with attention: write the source word the "
+                   "attention points to in place of each <unk> (names, numbers).")
 
 
 def _load_models(args):
@@ -374,10 +377,10 @@ def _translate(args, parser):
         from keras_seq2seq.export.serving import translate_grpc, translate_rest
 
         if (args.n_best or args.beam_size != 1 or args.model or args.unk_penalty
-                or args.no_repeat_ngram or not args.split_sentences):
+                or args.no_repeat_ngram or not args.split_sentences or args.replace_unknown):
             parser.error("--server/--grpc translate with the served model's own settings: "
                          "no --model, --beam-size, --unk-penalty, --no-repeat-ngram, "
-                         "--no-split-sentences or --n-best")
+                         "--no-split-sentences, --replace-unknown or --n-best")
         if args.server:
             results = translate_rest(args.server, texts)
         else:
@@ -402,7 +405,7 @@ def _translate(args, parser):
             texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
             n_best=args.n_best, unk_penalty=args.unk_penalty,
             no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
-            progress=progress,
+            replace_unknown=args.replace_unknown, progress=progress,
         )
     seconds = time.time() - started
     if args.n_best is None:
@@ -457,6 +460,7 @@ def _evaluate(args, parser):
         translator, pairs, beam_size=args.beam_size, alpha=args.alpha,
         batch_size=args.batch_size, progress=not args.json, unk_penalty=args.unk_penalty,
         no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
+        replace_unknown=args.replace_unknown,
     )
     report["skipped_lines"] = corpus.report.skipped
     report["models"] = args.model or [DEFAULT_MODEL]

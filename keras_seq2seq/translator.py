@@ -11,11 +11,21 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_seq2seq.constants import PAD_ID, UNK_ID
+from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
-from keras_seq2seq.models import Seq2SeqConfig, build_inference_models, build_training_model
-from keras_seq2seq.text import load_vocabulary, make_tokenizer, save_vocabulary
+from keras_seq2seq.models import (
+    Seq2SeqConfig,
+    build_alignment_model,
+    build_inference_models,
+    build_training_model,
+)
+from keras_seq2seq.text import (
+    detokenize_words,
+    load_vocabulary,
+    make_tokenizer,
+    save_vocabulary,
+)
 from keras_seq2seq.text.sentences import join_translations, split_sentences_batch
 
 FORMAT_VERSION = 1
@@ -190,6 +200,10 @@ class _Decoder:
                                         no_repeat_ngram=no_repeat_ngram)
         return tokens, scores, lengths
 
+    def _check_replace_unknown(self):
+        raise ValueError(f"{type(self).__name__} cannot replace <unk>: it needs a "
+                         "single word-level Translator with attention.")
+
     def _translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
         return self._finish(*self.search(texts, beam_size, alpha, unk_penalty, no_repeat_ngram))
 
@@ -207,8 +221,10 @@ class _Decoder:
     input_spec = tf.TensorSpec([None], tf.string)
     progress_unit = "sentence"
 
-    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
-        key = (int(beam_size), float(alpha), float(unk_penalty), int(no_repeat_ngram))
+    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
+               replace_unknown=False):
+        key = (int(beam_size), float(alpha), float(unk_penalty), int(no_repeat_ngram),
+               bool(replace_unknown))
         if key not in self._graphs:
             self._graphs[key] = tf.function(
                 lambda inputs: self._translate_batch(inputs, *key),
@@ -229,7 +245,7 @@ class _Decoder:
 
     def _decode_batches(
         self, inputs, batch_size, beam_size, alpha, n_best, progress, unk_penalty=0.0,
-        no_repeat_ngram=0, order=None,
+        no_repeat_ngram=0, order=None, replace_unknown=False,
     ):
         """Decode a sequence of inputs (list or array) batch by batch.
 
@@ -239,7 +255,9 @@ class _Decoder:
         Returns a list: one string per input, or with `n_best` a list of
         (text, score) per input.
         """
-        graph = self._graph(beam_size, alpha, unk_penalty, no_repeat_ngram)
+        graph = (self._graph(beam_size, alpha, unk_penalty, no_repeat_ngram, True)
+                 if replace_unknown else self._graph(beam_size, alpha, unk_penalty,
+                                                     no_repeat_ngram))
         bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit) if progress else None
         order = list(range(len(inputs))) if order is None else list(order)
         results = [None] * len(inputs)
@@ -264,7 +282,7 @@ class _Decoder:
 
     def translate(
         self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False,
-        unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
+        unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True, replace_unknown=False,
     ):
         """Translate a string or a list of strings.
 
@@ -292,12 +310,19 @@ class _Decoder:
                 batch and join the translations with the text's own
                 separators, so a paragraph comes out sentence by sentence.
                 With `n_best`, each text is decoded whole. Defaults to True.
+            replace_unknown: bool. Word-level models with attention: write
+                the source word that the attention points to in place of
+                each `<unk>` (Luong et al. 2015; OpenNMT's
+                `replace_unknown_target`), so names and numbers are copied.
+                Defaults to False.
 
         Returns:
             A string per input (a list for a list), or with `n_best` a list
             of (text, score) per input.
         """
         self._check_search_options(batch_size, beam_size, n_best, unk_penalty, no_repeat_ngram)
+        if replace_unknown:
+            self._check_replace_unknown()
         single = isinstance(texts, (str, bytes))
         texts = [texts] if single else list(texts)
         texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t
@@ -310,7 +335,7 @@ class _Decoder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results = self._decode_batches(
             texts, batch_size, beam_size, alpha, n_best, progress, unk_penalty,
-            no_repeat_ngram, order=order,
+            no_repeat_ngram, order=order, replace_unknown=replace_unknown,
         )
         if pieces is not None:
             joined, position = [], 0
@@ -362,6 +387,7 @@ class Translator(_Decoder):
         self._set_limits(max_input_tokens, max_output_tokens, length_ratio, length_offset)
         self.encoder_model, self.decoder_step_model = build_inference_models(model, config)
         self._num_states = config.num_layers * config.states_per_layer
+        self._alignment_model = None
 
     # Building blocks of the graph, usable on their own.
 
@@ -392,6 +418,64 @@ class Translator(_Decoder):
     def step(self, tokens, states):
         """The decoding step function: (tokens (B,), states) -> (log_probs, states)."""
         return run_step_model(self.decoder_step_model, tokens, states)
+
+    def _check_replace_unknown(self):
+        if self.config.tokenizer != "word" or self.config.attention == "none":
+            raise ValueError("replace_unknown needs a word-level model with attention "
+                             f"(this one: tokenizer {self.config.tokenizer!r}, attention "
+                             f"{self.config.attention!r}).")
+
+    def _translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
+                         replace_unknown=False):
+        tokens, scores, lengths = self.search(texts, beam_size, alpha, unk_penalty,
+                                              no_repeat_ngram)
+        if not replace_unknown:
+            return self._finish(tokens, scores, lengths)
+        return self._finish_replacing_unknown(texts, tokens, scores, lengths)
+
+    def _finish_replacing_unknown(self, texts, tokens, scores, lengths):
+        """`_finish`, with each `<unk>` replaced by its aligned source word.
+
+        The alignments come from a teacher-forced pass over the chosen tokens
+        (`build_alignment_model`): the same attention scores the search's
+        steps computed, without carrying them through every search.
+        """
+        if self._alignment_model is None:
+            self._alignment_model = build_alignment_model(self.model, self.config)
+        shape = tf.shape(tokens)  # (batch, beam, time)
+        beams = shape[1]
+        flat = tf.reshape(tokens, [shape[0] * beams, shape[2]])
+        (rnn_states, memory), _ = self.encode(texts)
+        rnn_states = [tf.repeat(s, beams, axis=0) for s in rnn_states]
+        _, keys, mask = [tf.repeat(m, beams, axis=0) for m in memory]
+        inputs = tf.concat([tf.fill([shape[0] * beams, 1], START_ID), flat[:, :-1]], axis=1)
+        positions = self._alignment_model([inputs, *rnn_states, keys, mask], training=False)
+        # Encoder position -> source word (the source was reversed when the
+        # model was trained that way). The attention of these one-way
+        # encoders peaks on the state one step *after* a word was read (the
+        # state that has just taken the word in): on the shipped word-level
+        # model, "My name is Alexander" -> "<unk>" peaks on "is", the
+        # state that read "Alexander" just before in reversed order; so the
+        # word is the one read at position - 1.
+        positions = tf.maximum(positions - 1, 0)
+        words = self.source_tokenizer.tokenize(texts)[:, : self.max_input_tokens]
+        counts = tf.repeat(tf.cast(words.row_lengths(), tf.int32), beams)  # (batch * beam,)
+        if self.config.reverse_source:
+            positions = counts[:, None] - 1 - positions
+        positions = tf.clip_by_value(positions, 0, tf.maximum(counts[:, None] - 1, 0))
+        dense_words = tf.repeat(words.to_tensor(""), beams, axis=0)  # (batch * beam, S)
+        dense_words = tf.pad(dense_words, [[0, 0], [0, 1]])  # at least one column
+        aligned = tf.gather(dense_words, positions, batch_dims=1)  # (batch * beam, time)
+        tokens_text = tf.gather(self.target_tokenizer._id_to_token, flat)
+        tokens_text = tf.where(tf.equal(flat, UNK_ID), aligned, tokens_text)
+        before_end = tf.equal(tf.cumsum(tf.cast(flat == END_ID, tf.int32), axis=1), 0)
+        keep = before_end & (flat != PAD_ID) & (flat != START_ID)
+        kept = tf.ragged.boolean_mask(tokens_text, keep)
+        text = detokenize_words(kept, language=self.target_tokenizer.language)
+        translations = tf.reshape(text, shape[:2])
+        has_words = lengths[:, None] > 0
+        translations = tf.where(has_words, translations, tf.constant(""))
+        return translations, tf.where(has_words, scores, 0.0)
 
     def save(self, directory, weights_dtype="float32"):
         """Write the model directory (config, vocabularies, weights).

@@ -170,6 +170,7 @@ def repeated_ngram_share(hypotheses, n=3):
 def evaluate(
     translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
     with_perplexity=True, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
+    replace_unknown=False,
 ):
     """Translate the sources and score them against the references.
 
@@ -186,6 +187,7 @@ def evaluate(
             never writes `<unk>`. Defaults to 0.
         no_repeat_ngram: int. See `Translator.translate`. Defaults to 0.
         split_sentences: bool. See `Translator.translate`. Defaults to True.
+        replace_unknown: bool. See `Translator.translate`. Defaults to False.
 
     Returns:
         (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU
@@ -200,7 +202,7 @@ def evaluate(
     hypotheses = translator.translate(
         list(sources), batch_size=batch_size, beam_size=beam_size, alpha=alpha, progress=progress,
         unk_penalty=unk_penalty, no_repeat_ngram=no_repeat_ngram,
-        split_sentences=split_sentences,
+        split_sentences=split_sentences, replace_unknown=replace_unknown,
     )
     seconds = time.time() - started
     bleu, bleu_signature = corpus_bleu(hypotheses, references, with_signature=True)
@@ -219,6 +221,7 @@ def evaluate(
         "unknown_words": sum(h.count(UNK) for h in hypotheses),
         "no_repeat_ngram": no_repeat_ngram,
         "split_sentences": split_sentences,
+        "replace_unknown": replace_unknown,
         "repeated_trigram_share": round(repeated_ngram_share(hypotheses, 3), 4),
         "by_length": bleu_by_length(sources, hypotheses, references),
         "translation_seconds": round(seconds, 2),

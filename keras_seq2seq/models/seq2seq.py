@@ -247,3 +247,37 @@ def count_parameters(model):
         if layer.name.startswith(("encoder_rnn_", "decoder_rnn_"))
     )
     return total, recurrent
+
+
+def build_alignment_model(model, config):
+    """Where the attention looks for each target token, under teacher forcing.
+
+    `[decoder_tokens (B, T), *states, attention_keys (B, S, units),
+    source_mask (B, S)] -> positions int32 (B, T)`: for each decoder input
+    token, the source position of the highest attention score (Luong's
+    h_t . W_a h_s) of the top decoder layer, padding excluded. Given the
+    tokens a search chose (`<start>` + all but the last), these are the
+    alignments the search's own steps computed, as the decoder is
+    deterministic at inference; `<unk>` replacement uses them.
+    """
+    if config.attention == "none":
+        raise ValueError("Alignments need a model with attention.")
+    k = config.states_per_layer
+    decoder_tokens = keras.Input(shape=(None,), dtype="int32", name="decoder_tokens")
+    state_inputs = [
+        keras.Input(shape=(config.units,), name=f"state_{i}_{j}")
+        for i in range(config.num_layers)
+        for j in range(k)
+    ]
+    keys = keras.Input(shape=(None, config.units), name="attention_keys")
+    mask = keras.Input(shape=(None,), name="source_mask")
+    y = model.get_layer(DECODER_EMBEDDING)(decoder_tokens)
+    for i in range(config.num_layers):
+        y, *_ = model.get_layer(decoder_rnn_name(i))(
+            y, initial_state=state_inputs[i * k : (i + 1) * k]
+        )
+    scores = keras.ops.einsum("btu,bsu->bts", y, keys)  # (batch, target_time, source_time)
+    scores = keras.ops.where(keras.ops.expand_dims(mask, 1) > 0, scores, -1e9)
+    positions = keras.ops.cast(keras.ops.argmax(scores, axis=-1), "int32")
+    return keras.Model([decoder_tokens, *state_inputs, keys, mask], positions,
+                       name="alignment_model")
