@@ -109,8 +109,8 @@ def run(args):
     for beam_size in args.beam_sizes:
         for ngram in args.no_repeat_ngram:
             row = {"label": args.label, "model": args.model, "beam_size": beam_size,
-                   "no_repeat_ngram": ngram, "replace_unknown": args.replace_unknown, "date": time.strftime("%Y-%m-%d"),
-                   "under_load": args.under_load}
+                   "no_repeat_ngram": ngram, "replace_unknown": args.replace_unknown,
+                   "date": time.strftime("%Y-%m-%d"), "under_load": args.under_load}
             for name, pairs in sets.items():
                 report, _ = evaluate(translator, pairs, beam_size=beam_size,
                                      batch_size=args.batch_size, no_repeat_ngram=ngram,
