@@ -227,7 +227,11 @@ class _Decoder:
                bool(replace_unknown))
         if key not in self._graphs:
             self._graphs[key] = tf.function(
-                lambda inputs: self._translate_batch(inputs, *key),
+                # replace_unknown only when set: subclasses' _translate_batch
+                # (captioners) do not take it.
+                lambda inputs: self._translate_batch(
+                    inputs, *key[:4], **({"replace_unknown": True} if key[4] else {})
+                ),
                 input_signature=[self.input_spec],
             )
         return self._graphs[key]

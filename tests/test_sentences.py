@@ -66,6 +66,8 @@ def test_separators_are_kept_in_order():
     pieces = split_sentences("  Hello.   How are you?\n\nFine. ")
     assert pieces == ["  ", "Hello.", "   ", "How are you?", "\n\n", "Fine.", " "]
     assert join_translations(pieces, ["A", "B", "C"]) == "  A   B\n\nC "
+    # Nothing to translate: nothing comes out, not the whitespace.
+    assert join_translations(split_sentences(" \n "), [""]) == ""
 
 
 def test_graph_and_python_sides_agree_and_control_characters_are_neutral():

@@ -111,6 +111,9 @@ def translate_sentences(translate_batch, text):
         translated.flat_values,
     )
     joined = tf.strings.reduce_join(pieces.with_flat_values(flat), axis=1)
+    # A text without a sentence (empty or whitespace only) translates to "".
+    has_sentence = tf.reduce_any(tf.not_equal(sentences, ""), axis=1)
+    joined = tf.where(has_sentence, joined, "")
     score = tf.reduce_sum(sentences.with_flat_values(scores[:, 0]), axis=1)
     return {"translation": joined, "score": score}
 

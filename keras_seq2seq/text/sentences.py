@@ -102,7 +102,12 @@ def sentences_of(pieces):
 
 
 def join_translations(pieces, translations):
-    """Put translated sentences back between the input's own separators."""
+    """Put translated sentences back between the input's own separators.
+
+    A text without a sentence (empty or whitespace only) translates to "".
+    """
+    if not any(pieces[1::2]):
+        return ""
     out = list(pieces)
     out[1::2] = translations
     return "".join(out)
