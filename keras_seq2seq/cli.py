@@ -524,11 +524,14 @@ def _export(args, parser):
     from keras_seq2seq.translator import load, read_model_record
 
     captioner = read_model_record(args.model).get("kind") == "captioner"
-    if (args.unk_penalty or args.no_repeat_ngram or not args.split_sentences) and (
-            captioner or args.format != "saved_model"):
-        parser.error("--unk-penalty, --no-repeat-ngram and --no-split-sentences apply to the "
-                     "SavedModel of a translator (TFLite and Keras directories take them "
-                     "when they are used)")
+    baked = [flag for flag, given in (("--unk-penalty", args.unk_penalty),
+                                      ("--no-repeat-ngram", args.no_repeat_ngram),
+                                      ("--no-split-sentences", not args.split_sentences))
+             if given]
+    if baked and (captioner or args.format != "saved_model"):
+        parser.error(f"{' and '.join(baked)} {'applies' if len(baked) == 1 else 'apply'} to "
+                     "the SavedModel of a translator (TFLite and Keras directories take "
+                     "them when they are used)")
     if args.format == "keras":
         if args.quantize == "dynamic-int8":
             parser.error("--format keras takes --quantize none or float16")

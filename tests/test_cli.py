@@ -214,6 +214,30 @@ def test_shipped_model_bleu_on_real_validation_split():
     assert bleu.score > 20, str(bleu)
 
 
+def test_shipped_model_translates_paragraphs_as_well_as_their_sentences():
+    """3-sentence paragraphs of validation sentences: within 1 BLEU of the same
+    sentences one by one, and 3 sentences out."""
+    from keras_seq2seq.evaluation import corpus_bleu
+    from keras_seq2seq.text import split_sentences_batch
+
+    translator, validation = shipped_model_and_validation(1500)
+    seen, single = set(), []
+    for (source, reference), pieces in zip(validation,
+                                           split_sentences_batch([s for s, _ in validation])):
+        if len(pieces) == 3 and len(source.split()) >= 4 and source not in seen:
+            seen.add(source)
+            single.append((source, reference))
+    groups = [single[i : i + 3] for i in range(0, 180, 3)]
+    assert len(groups) == 60 and all(len(g) == 3 for g in groups)
+    references = [" ".join(r for _, r in g) for g in groups]
+    alone = translator.translate([s for g in groups for s, _ in g], batch_size=128)
+    one_by_one = [" ".join(alone[i : i + 3]) for i in range(0, len(alone), 3)]
+    paragraphs = translator.translate([" ".join(s for s, _ in g) for g in groups])
+    assert abs(corpus_bleu(paragraphs, references).score
+               - corpus_bleu(one_by_one, references).score) <= 1.0
+    assert sum(len(p) == 7 for p in split_sentences_batch(paragraphs)) >= 0.95 * len(groups)
+
+
 def test_evaluate_reports_sacrebleu_chrf_and_perplexity(trained_translator, tmp_path, capsys):
     import sacrebleu
 

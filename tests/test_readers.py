@@ -166,6 +166,22 @@ def test_real_tatoeba_reads_every_line():
     assert count > 73000
 
 
+def test_real_full_tatoeba_reads_every_line_and_splits_by_sentence():
+    (path,) = require_data("tatoeba/eng-fra-full.tsv.gz")
+    corpus = read_tsv_pairs(path)
+    pairs = list(corpus)
+    assert len(pairs) + corpus.report.skipped == 162278
+    assert corpus.report.skipped == 0
+    # The long sentences are there (the short file stops at 9 words).
+    longest = max(len(s.split()) for s, _ in pairs)
+    assert longest >= 40 and sum(len(s.split()) > 9 for s, _ in pairs) > 13000
+    train, validation = split_by_source(corpus, 0.1, seed=0)
+    train_sources = {s for s, _ in train}
+    validation = list(validation)
+    assert not train_sources & {s for s, _ in validation}
+    assert 0.08 < len(validation) / len(pairs) < 0.12
+
+
 def test_real_multi30k_is_aligned():
     source, target = require_data("multi30k/val.en.gz", "multi30k/val.fr.gz")
     pairs = list(read_parallel_files(source, target))

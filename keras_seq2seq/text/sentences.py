@@ -126,9 +126,16 @@ def split_sentences_graph(texts):
     Returns:
         tf.RaggedTensor of tf.string (B, None): per text, separators at even
         positions and sentences at odd positions, as `split_sentences`.
-        ASCII control characters other than tab and newline are replaced by
-        spaces first (they cannot be translated anyway).
+        Invalid UTF-8 bytes become U+FFFD and ASCII control characters
+        other than tab and newline become spaces first (they cannot be
+        translated anyway).
     """
+    # Valid UTF-8 first (invalid bytes become U+FFFD, as in `normalize`), so
+    # every regex below sees text and the separators put back are text too.
+    texts = tf.strings.unicode_transcode(
+        tf.convert_to_tensor(texts, tf.string), "UTF-8", "UTF-8", errors="replace",
+        replacement_char=0xFFFD,
+    )
     texts = tf.strings.regex_replace(texts, r"[\x00-\x08\x0b-\x1f\x7f]", " ")
     lead = tf.strings.regex_replace(texts, r"^(\s*)[\s\S]*$", r"\1")
     core = tf.strings.regex_replace(texts, r"^\s+|\s+$", "")
