@@ -20,8 +20,9 @@ sentences translated one by one; with sentence splitting and without.
     python benchmarks/real_text.py --model runs/x --label x --beam-sizes 1
     python benchmarks/real_text.py --plot   # the PNG from every row so far
 
-Rows are appended to benchmarks/results/real_text.jsonl; `--plot` draws
-benchmarks/results/bleu_by_length.png from them.
+Rows are appended to benchmarks/results/real_text.jsonl; from all of them
+the script draws benchmarks/results/bleu_by_length.png and rewrites the
+real-text tables of benchmarks/RESULTS.md (`--plot` does only that).
 """
 
 import argparse
@@ -162,6 +163,64 @@ def plot():
     print(f"Plot written to {PLOT}")
 
 
+def _setting(row):
+    search = "greedy" if row["beam_size"] == 1 else f"beam {row['beam_size']}"
+    extra = [f"no-repeat {row['no_repeat_ngram']}"] if row["no_repeat_ngram"] else []
+    extra += ["`<unk>` replaced"] if row.get("replace_unknown") else []
+    return ", ".join([search, *extra])
+
+
+def write_results():
+    """The tables of RESULTS.md's real-text section, from every row so far."""
+    from _results import update_section
+
+    rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        "Command: `python benchmarks/real_text.py` (see its docstring); rows in "
+        "`benchmarks/results/real_text.jsonl`. sacreBLEU 13a, cased, one reference. "
+        "Buckets are source words. `<unk>`: how many the outputs hold; repeats: share of "
+        "outputs in which a word 3-gram occurs twice. Rows marked * were measured while a "
+        "training shared the two cores (BLEU is unaffected, sentences/s is).",
+        "",
+        "| model | decoding | set | pairs | BLEU | <= 9 | 10-14 | 15-24 | 25+ | `<unk>` | "
+        "repeats | sentences/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        for name in ("tatoeba_validation", "multi30k_val", "multi30k_test_2016_flickr"):
+            r = row[name]
+            buckets = " | ".join(
+                "-" if b["bleu"] is None else f"{b['bleu']:.2f} ({b['pairs']})"
+                for b in r["by_length"])
+            star = "*" if row.get("under_load") else ""
+            lines.append(
+                f"| {row['label']} | {_setting(row)} | {name.replace('_', ' ')} | {r['pairs']} "
+                f"| {r['bleu']:.2f} | {buckets} | {r['unknown_words']} | "
+                f"{r['repeated_trigram_share']:.1%} | {r['sentences_per_second']}{star} |")
+    lines += [
+        "",
+        "Paragraphs: 3 consecutive validation sentences (Tatoeba, one sentence and 4+ words "
+        "each) joined with spaces, translated as one input; BLEU against the 3 references "
+        "joined.",
+        "",
+        "| model | decoding | paragraphs | one by one | split (default) | whole "
+        "(`--no-split-sentences`) | outputs of 3 sentences | split = one by one |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        p = row.get("paragraphs")
+        if p:
+            lines.append(
+                f"| {row['label']} | {_setting(row)} | {p['paragraphs']} | "
+                f"{p['bleu_sentence_by_sentence']:.2f} | {p['bleu_paragraphs_split']:.2f} | "
+                f"{p['bleu_paragraphs_whole']:.2f} | {p['split_outputs_with_3_sentences']:.1%} "
+                f"| {p['split_equals_sentence_by_sentence']:.1%} |")
+    lines += ["", "![BLEU by source length](results/bleu_by_length.png)"]
+    update_section("<!-- real text start -->", "<!-- real text end -->",
+                   "Real text: length, `<unk>`, repetition, paragraphs", lines)
+    print("RESULTS.md updated")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "saved_models" / "en-fr"))
@@ -177,13 +236,13 @@ def main():
                         help="Word-level models with attention: copy aligned source words.")
     parser.add_argument("--under-load", action="store_true",
                         help="Record that a training shared the CPUs during the run.")
-    parser.add_argument("--plot", action="store_true", help="Only draw the plot.")
+    parser.add_argument("--plot", action="store_true",
+                        help="Only draw the plot and write RESULTS.md's tables.")
     args = parser.parse_args()
-    if args.plot:
-        plot()
-        return
-    run(args)
+    if not args.plot:
+        run(args)
     plot()
+    write_results()
 
 
 if __name__ == "__main__":
