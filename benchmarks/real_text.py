@@ -35,6 +35,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results" / "real_text.jsonl"
 PLOT = HERE / "results" / "bleu_by_length.png"
+MIN_PAIRS = 20
 
 
 def tatoeba_validation(data_dir):
@@ -113,10 +114,17 @@ def run(args):
                    "no_repeat_ngram": ngram, "replace_unknown": args.replace_unknown,
                    "date": time.strftime("%Y-%m-%d"), "under_load": args.under_load}
             for name, pairs in sets.items():
-                report, _ = evaluate(translator, pairs, beam_size=beam_size,
+                report, hypotheses = evaluate(translator, pairs, beam_size=beam_size,
                                      batch_size=args.batch_size, no_repeat_ngram=ngram,
                                      replace_unknown=args.replace_unknown,
                                      with_perplexity=False, progress=False)
+                if args.hypotheses_dir:
+                    os.makedirs(args.hypotheses_dir, exist_ok=True)
+                    stem = "".join(c if c.isalnum() else "_" for c in
+                                   f"{args.label}_{_setting(row)}_{name}")
+                    with open(os.path.join(args.hypotheses_dir, stem + ".txt"), "w",
+                              encoding="utf-8") as f:
+                        f.writelines(h + "\n" for h in hypotheses)
                 row[name] = {k: report[k] for k in (
                     "pairs", "bleu", "chrf", "unknown_words", "repeated_trigram_share",
                     "by_length", "sentences_per_second")}
@@ -143,21 +151,24 @@ def plot():
     import matplotlib.pyplot as plt
 
     rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines()]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, name in zip(axes, ["tatoeba_validation", "multi30k_test_2016_flickr"]):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
+    names = ["tatoeba_validation", "multi30k_val", "multi30k_test_2016_flickr"]
+    for ax, name in zip(axes, names):
         for row in rows:
-            buckets = row[name]["by_length"]
-            xs = [b["words"] for b in buckets if b["bleu"] is not None]
-            ys = [b["bleu"] for b in buckets if b["bleu"] is not None]
+            # Buckets of fewer than MIN_PAIRS sentences are noise: not drawn.
+            buckets = [b for b in row[name]["by_length"]
+                       if b["bleu"] is not None and b["pairs"] >= MIN_PAIRS]
+            xs = [b["words"] for b in buckets]
+            ys = [b["bleu"] for b in buckets]
             search = "greedy" if row["beam_size"] == 1 else f"beam {row['beam_size']}"
             blocking = f", no-repeat {row['no_repeat_ngram']}" if row["no_repeat_ngram"] else ""
             blocking += ", <unk> replaced" if row.get("replace_unknown") else ""
             ax.plot(xs, ys, marker="o", label=f"{row['label']} ({search}{blocking})")
-        ax.set_title(name.replace("_", " "))
+        ax.set_title(name.replace("_", " ") + f" (buckets of {MIN_PAIRS}+ sentences)")
         ax.set_xlabel("source length (words)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("BLEU (sacreBLEU 13a)")
-    axes[1].legend(fontsize=7)
+    axes[2].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(PLOT, dpi=110)
     print(f"Plot written to {PLOT}")
@@ -232,6 +243,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--max-pairs", type=int, help="Only the first N pairs of each set.")
     parser.add_argument("--no-paragraphs", action="store_true")
+    parser.add_argument("--hypotheses-dir", help="Also write every set's translations here.")
     parser.add_argument("--replace-unknown", action="store_true",
                         help="Word-level models with attention: copy aligned source words.")
     parser.add_argument("--under-load", action="store_true",

@@ -88,6 +88,8 @@ def test_repeated_ngram_share_counts_sentences_with_a_repeat():
     assert repeated_ngram_share(hypotheses, 3) == 0.25
     assert repeated_ngram_share(hypotheses, 2) == 0.5
     assert repeated_ngram_share([], 3) == 0.0
+    # Unknown words are not a loop.
+    assert repeated_ngram_share(["Les <unk> <unk> <unk> de <unk> <unk>."], 2) == 0.0
 
 
 def test_translator_option_in_keras_and_saved_model(trained_translator, tmp_path):

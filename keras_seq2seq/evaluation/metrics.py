@@ -146,15 +146,16 @@ def bleu_by_length(sources, hypotheses, references, buckets=LENGTH_BUCKETS):
     ]
 
 
-_WORDS = re.compile(r"\w+|[^\w\s]")
+_WORDS = re.compile(re.escape(UNK) + r"|\w+|[^\w\s]")
 
 
 def repeated_ngram_share(hypotheses, n=3):
     """Share of hypotheses in which some word n-gram occurs more than once.
 
-    Words are the lowercased words and punctuation marks of the text: the
-    measure of degenerate loops ("cinq cinq cinq ans" has "cinq cinq" twice
-    at n=2, and "lisent un livre et lisent un livre" has "lisent un livre"
+    Words are the lowercased words and punctuation marks of the text, and
+    `<unk>` is one word; n-grams that hold an `<unk>` are not counted (two
+    unknown words are not a loop). The measure of degenerate loops ("cinq
+    cinq cinq ans" has "cinq cinq" twice at n=2, and "lisent un livre et lisent un livre" has "lisent un livre"
     twice at n=3).
     """
     if not hypotheses:
@@ -163,6 +164,7 @@ def repeated_ngram_share(hypotheses, n=3):
     for hypothesis in hypotheses:
         words = _WORDS.findall(hypothesis.lower())
         grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        grams = [g for g in grams if UNK not in g]
         repeated += len(grams) != len(set(grams))
     return repeated / len(hypotheses)
 
