@@ -155,8 +155,8 @@ def repeated_ngram_share(hypotheses, n=3):
     Words are the lowercased words and punctuation marks of the text, and
     `<unk>` is one word; n-grams that hold an `<unk>` are not counted (two
     unknown words are not a loop). The measure of degenerate loops ("cinq
-    cinq cinq ans" has "cinq cinq" twice at n=2, and "lisent un livre et lisent un livre" has "lisent un livre"
-    twice at n=3).
+    cinq cinq ans" has "cinq cinq" twice at n=2, and "lisent un livre et
+    lisent un livre" has "lisent un livre" twice at n=3).
     """
     if not hypotheses:
         return 0.0
