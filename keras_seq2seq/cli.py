@@ -415,9 +415,18 @@ def _translate(args, parser):
                  for text, score in result]
         _write_output_lines(args, lines)
     if progress or args.output:
+        from keras_seq2seq.text import split_sentences_batch
+
         where = f" to {args.output}" if args.output else ""
-        print(f"Translated {len(texts)} lines{where} in {seconds:.1f}s: "
-              f"{len(texts) / max(seconds, 1e-9):.1f} lines/s", file=sys.stderr)
+        sentences = len(texts)
+        if args.split_sentences and args.n_best is None:
+            decoded = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t
+                       for t in texts]
+            sentences = sum(sum(1 for s in p[1::2] if s)
+                            for p in split_sentences_batch(decoded))
+        print(f"Translated {len(texts)} lines ({sentences} sentences){where} in "
+              f"{seconds:.1f}s: {sentences / max(seconds, 1e-9):.1f} sentences/s",
+              file=sys.stderr)
 
 
 def _add_evaluate_parser(subparsers):

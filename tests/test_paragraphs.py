@@ -107,7 +107,9 @@ def test_cli_input_output_files_one_line_per_line(trained_translator, tmp_path, 
     assert written[0] == translator.translate(lines[0], no_repeat_ngram=3)
     assert written[1] == "" and written[3].strip() == ""
     assert captured.out == ""  # translations went to the file
-    assert "Translated 300 lines" in captured.err and "lines/s" in captured.err
+    # 60 x (2 + 1 + 1) sentences; empty and blank lines have none.
+    assert "Translated 300 lines (240 sentences)" in captured.err
+    assert "sentences/s" in captured.err
     # --no-split-sentences: the whole line is one sequence.
     assert main(["translate", "--model", directory, "--no-split-sentences", lines[0]]) == 0
     assert capsys.readouterr().out.strip() == translator.translate(lines[0],
