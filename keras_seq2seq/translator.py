@@ -259,9 +259,7 @@ class _Decoder:
         Returns a list: one string per input, or with `n_best` a list of
         (text, score) per input.
         """
-        graph = (self._graph(beam_size, alpha, unk_penalty, no_repeat_ngram, True)
-                 if replace_unknown else self._graph(beam_size, alpha, unk_penalty,
-                                                     no_repeat_ngram))
+        graph = self._graph(beam_size, alpha, unk_penalty, no_repeat_ngram, replace_unknown)
         bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit) if progress else None
         order = list(range(len(inputs))) if order is None else list(order)
         results = [None] * len(inputs)
@@ -470,7 +468,7 @@ class Translator(_Decoder):
         dense_words = tf.repeat(words.to_tensor(""), beams, axis=0)  # (batch * beam, S)
         dense_words = tf.pad(dense_words, [[0, 0], [0, 1]])  # at least one column
         aligned = tf.gather(dense_words, positions, batch_dims=1)  # (batch * beam, time)
-        tokens_text = tf.gather(self.target_tokenizer._id_to_token, flat)
+        tokens_text = tf.gather(tf.constant(self.target_tokenizer.vocabulary, tf.string), flat)
         tokens_text = tf.where(tf.equal(flat, UNK_ID), aligned, tokens_text)
         before_end = tf.equal(tf.cumsum(tf.cast(flat == END_ID, tf.int32), axis=1), 0)
         keep = before_end & (flat != PAD_ID) & (flat != START_ID)

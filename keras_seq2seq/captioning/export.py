@@ -192,7 +192,9 @@ class TFLiteCaptioner(_Decoder):
         log_probs = tf.nn.log_softmax(tf.constant(outputs["logits"]), axis=-1)
         return log_probs, ([tf.constant(outputs[n]) for n in self._names], memory)
 
-    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
+    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
+               replace_unknown=False):
+        # (replace_unknown is refused before this: `_check_replace_unknown`.)
         # The interpreter is called from Python, so the search runs eagerly.
         return lambda images: self._translate_batch(
             images, beam_size, alpha, unk_penalty, no_repeat_ngram

@@ -136,7 +136,9 @@ class TFLiteTranslator(_Decoder):
         scores = np.array([[r["score"][0]] for r in results], np.float32)
         return tf.constant(tokens), tf.constant(scores), lengths
 
-    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
+    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
+               replace_unknown=False):
+        # (replace_unknown is refused before this: `_check_replace_unknown`.)
         # The interpreter is called from Python: greedy is one `greedy` call
         # per sentence; beam search runs eagerly (tf.while_loop iterates in
         # Python, calling `decode_step`); text processing is compiled.
