@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT, TINY_PAIRS, shipped_model_and_validation, write_tsv
-from keras_seq2seq.cli import main
+from keras_seq2seq.cli import TRANSLATE_BEAM_SIZE, main
 from keras_seq2seq.constants import END_ID, START_ID
 
 
@@ -42,7 +42,9 @@ def test_translate_reads_stdin_one_line_per_line(trained_translator):
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.decode("utf-8").split("\n")[:-1]
     assert len(lines) == 4
-    assert lines[0] == translator.translate("Thank you.") and lines[1] == ""
+    # The CLI's default search (beam), on each line.
+    assert lines[0] == translator.translate("Thank you.", beam_size=TRANSLATE_BEAM_SIZE)
+    assert lines[1] == ""
 
 
 def test_data_options_are_checked(tmp_path, capsys):
