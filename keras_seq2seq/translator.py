@@ -11,7 +11,7 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
+from keras_seq2seq.constants import PAD_ID, START_ID, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
 from keras_seq2seq.models import (
@@ -20,12 +20,7 @@ from keras_seq2seq.models import (
     build_inference_models,
     build_training_model,
 )
-from keras_seq2seq.text import (
-    detokenize_words,
-    load_vocabulary,
-    make_tokenizer,
-    save_vocabulary,
-)
+from keras_seq2seq.text import load_vocabulary, make_tokenizer, save_vocabulary
 from keras_seq2seq.text.sentences import join_translations, split_sentences_batch
 
 FORMAT_VERSION = 1
@@ -468,12 +463,7 @@ class Translator(_Decoder):
         dense_words = tf.repeat(words.to_tensor(""), beams, axis=0)  # (batch * beam, S)
         dense_words = tf.pad(dense_words, [[0, 0], [0, 1]])  # at least one column
         aligned = tf.gather(dense_words, positions, batch_dims=1)  # (batch * beam, time)
-        tokens_text = tf.gather(tf.constant(self.target_tokenizer.vocabulary, tf.string), flat)
-        tokens_text = tf.where(tf.equal(flat, UNK_ID), aligned, tokens_text)
-        before_end = tf.equal(tf.cumsum(tf.cast(flat == END_ID, tf.int32), axis=1), 0)
-        keep = before_end & (flat != PAD_ID) & (flat != START_ID)
-        kept = tf.ragged.boolean_mask(tokens_text, keep)
-        text = detokenize_words(kept, language=self.target_tokenizer.language)
+        text = self.target_tokenizer.decode(flat, unknown_words=aligned)
         translations = tf.reshape(text, shape[:2])
         has_words = lengths[:, None] > 0
         translations = tf.where(has_words, translations, tf.constant(""))

@@ -70,7 +70,7 @@ def test_separators_are_kept_in_order():
     assert join_translations(split_sentences(" \n "), [""]) == ""
 
 
-def test_graph_and_python_sides_agree_and_control_characters_are_neutral():
+def test_batch_wrapper_is_the_graph_and_control_characters_are_neutral():
     texts = [text for text, _ in CASES] + ["ab\x1fcd. Ef\x00gh.", "x\x1e"]
     graph = split_sentences_graph(tf.constant(texts)).to_list()
     python = split_sentences_batch(texts)

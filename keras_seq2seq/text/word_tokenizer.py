@@ -59,24 +59,27 @@ class WordTokenizer(tf.Module):
         """tf.string (batch,) -> ragged int32 ids (batch, None), no specials."""
         return tf.ragged.map_flat_values(self._table.lookup, self.tokenize(text))
 
-    def ids_to_tokens(self, ids):
+    def ids_to_tokens(self, ids, unknown_words=None):
         """int ids (batch, time) -> ragged token strings, cut at `<end>`.
 
         Everything from the first `<end>` on is dropped, as are `<pad>` and
-        `<start>`; `<unk>` stays visible.
+        `<start>`; `<unk>` stays visible, or becomes the string at the same
+        position of `unknown_words` (tf.string (batch, time)) when given.
         """
         if isinstance(ids, tf.RaggedTensor):
             ids = ids.to_tensor(PAD_ID)
         ids = tf.cast(ids, tf.int32)  # (batch, time)
+        tokens = tf.gather(self._id_to_token, ids)
+        if unknown_words is not None:
+            tokens = tf.where(tf.equal(ids, UNK_ID), unknown_words, tokens)
         # Keep positions before the first <end>.
         before_end = tf.equal(tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1), 0)
         keep = before_end & (ids != PAD_ID) & (ids != START_ID)
-        kept = tf.ragged.boolean_mask(ids, keep)
-        return tf.ragged.map_flat_values(tf.gather, self._id_to_token, kept)
+        return tf.ragged.boolean_mask(tokens, keep)
 
-    def decode(self, ids):
-        """int ids (batch, time) -> readable text (batch,)."""
-        return detokenize_words(self.ids_to_tokens(ids), language=self.language)
+    def decode(self, ids, unknown_words=None):
+        """int ids (batch, time) -> readable text (batch,); see `ids_to_tokens`."""
+        return detokenize_words(self.ids_to_tokens(ids, unknown_words), language=self.language)
 
     def get_config(self):
         return {"lowercase": self.lowercase, "language": self.language}
