@@ -78,6 +78,14 @@ def _add_train_parser(subparsers):
                    help="Stop after the epoch that passes this much training time.")
     p.add_argument("--attention", choices=["none", "luong"],
                    help="Override the preset's attention (none: the paper's model).")
+    p.add_argument("--shared-vocabulary", action="store_true", default=None,
+                   help="One vocabulary for both languages, learned from both sides "
+                        "(size: --source-vocab-size), so names and numbers get the same "
+                        "pieces on both sides.")
+    p.add_argument("--copy-attention", action="store_true", default=None,
+                   help="Let each decoder step copy a source token through its attention "
+                        "weights, with a learned gate (pointer-generator; needs --attention "
+                        "luong and --shared-vocabulary).")
     p.add_argument("--dropout", type=float, help="Override the preset's dropout.")
     p.add_argument("--embedding-dropout", type=float,
                    help="Override the preset's dropout on the word embeddings.")
@@ -201,6 +209,8 @@ def _train(args, parser):
         "attention": args.attention,
         "dropout": args.dropout,
         "embedding_dropout": args.embedding_dropout,
+        "shared_vocabulary": args.shared_vocabulary,
+        "copy_attention": args.copy_attention,
         "source_vocab_size": args.source_vocab_size,
         "target_vocab_size": args.target_vocab_size,
         "min_frequency": args.min_frequency,

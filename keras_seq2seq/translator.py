@@ -444,7 +444,7 @@ class Translator(_Decoder):
         flat = tf.reshape(tokens, [shape[0] * beams, shape[2]])
         (rnn_states, memory), _ = self.encode(texts)
         rnn_states = [tf.repeat(s, beams, axis=0) for s in rnn_states]
-        _, keys, mask = [tf.repeat(m, beams, axis=0) for m in memory]
+        keys, mask = [tf.repeat(m, beams, axis=0) for m in memory[1:3]]
         inputs = tf.concat([tf.fill([shape[0] * beams, 1], START_ID), flat[:, :-1]], axis=1)
         positions = self._alignment_model([inputs, *rnn_states, keys, mask], training=False)
         # Encoder position -> source word (the source was reversed when the

@@ -4,6 +4,8 @@ import tensorflow as tf
 
 # The attention memory the encoder hands to every decoder step.
 MEMORY_NAMES = ("encoder_outputs", "attention_keys", "source_mask")
+# With copy attention, the source ids (as float32) follow.
+COPY_MEMORY_NAME = "source_tokens"
 
 
 def state_names(config):
@@ -13,7 +15,10 @@ def state_names(config):
 
 
 def memory_names(config):
-    return list(MEMORY_NAMES) if config.attention != "none" else []
+    if config.attention == "none":
+        return []
+    copy = [COPY_MEMORY_NAME] if getattr(config, "copy_attention", False) else []
+    return list(MEMORY_NAMES) + copy
 
 
 def decode_step_specs(config, source_length=None):
@@ -27,4 +32,6 @@ def decode_step_specs(config, source_length=None):
             tf.TensorSpec([None, source_length, units], tf.float32, name="attention_keys"),
             tf.TensorSpec([None, source_length], tf.float32, name="source_mask"),
         ]
+        if getattr(config, "copy_attention", False):
+            specs.append(tf.TensorSpec([None, source_length], tf.float32, name=COPY_MEMORY_NAME))
     return specs

@@ -100,6 +100,8 @@ class _TFLiteModule(tf.Module):
                 result["encoder_outputs"] = outputs
                 result["attention_keys"] = keys_layer(outputs)
                 result["source_mask"] = tf.cast(words, tf.float32)
+                if config.copy_attention:
+                    result["source_tokens"] = tf.cast(encoder_tokens, tf.float32)
             return result
 
         @tf.function(input_signature=decode_step_specs(config, length_max))

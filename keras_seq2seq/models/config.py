@@ -78,6 +78,19 @@ class Seq2SeqConfig(ConfigMixin):
     # then limits on pieces, and min_frequency does not apply: keras-hub's
     # learner keeps pieces seen at least 10 times).
     tokenizer: str = "word"
+    # One vocabulary for both languages, learned from the source and target
+    # text together (Sennrich et al. 2016's joint BPE, here word pieces):
+    # a name or a number is cut into the same pieces on both sides, and the
+    # source's ids are valid target ids. Its size limit is
+    # `source_vocab_size`; `target_vocab_size` is then not used.
+    shared_vocabulary: bool = False
+    # Copy attention (the pointer-generator of See et al. 2017, after Gu et
+    # al. 2016 and Vinyals et al. 2015): each decoder step mixes the output
+    # softmax with the attention weights put on the source tokens' own ids,
+    # with a learned gate, so a piece the decoder has rarely or never
+    # written (a name, a number) can be copied from the source. Needs
+    # attention and a shared vocabulary (a source id must be a target id).
+    copy_attention: bool = False
 
     def __post_init__(self):
         if self.cell_type not in CELL_TYPES:
@@ -89,6 +102,11 @@ class Seq2SeqConfig(ConfigMixin):
         if self.tokenizer not in TOKENIZER_TYPES:
             raise ValueError(
                 f"tokenizer must be one of {TOKENIZER_TYPES}, got {self.tokenizer!r}."
+            )
+        if self.copy_attention and (self.attention == "none" or not self.shared_vocabulary):
+            raise ValueError(
+                "copy_attention needs attention (attention='luong') and shared_vocabulary=True: "
+                "it copies source ids, which must also be target ids."
             )
         for name in ("source_vocab_size", "target_vocab_size"):
             if getattr(self, name) <= 4:

@@ -9,6 +9,11 @@ Training graph (teacher forcing):
         [attention: attention over the top encoder layer's outputs ->
          attention_projection tanh(W [context; h])]
         -> output_projection -> logits (B, T, target_vocab)
+        [copy attention: log(g softmax(logits) + (1 - g) copy), where copy
+         puts each source token's attention weight on its id and the gate
+         g = copy_gate(context, h, y_emb); the model's "logits" are then
+         these log-probabilities, which softmax, cross-entropy and the
+         searches take as they take logits]
 
 Test phase: `build_inference_models` builds an encoder model and a
 one-step decoder model from the same layers, found by name.
@@ -26,6 +31,10 @@ OUTPUT_PROJECTION = "output_projection"
 ATTENTION_KEYS = "attention_keys"
 ATTENTION = "attention"
 ATTENTION_PROJECTION = "attention_projection"
+COPY_GATE = "copy_gate"
+# Copy attention's floor on a token's probability before the log: keeps
+# log-probabilities finite (>= -20.7) where neither softmax nor copy puts mass.
+COPY_EPSILON = 1e-9
 
 # The step model feeds the decoder embedding of one token (whose padding
 # mask means nothing) to the LSTM cells, which take no mask; Keras warns
@@ -48,18 +57,44 @@ def _attention_layers(config):
     # h_t . (W_a h_s): the keys W_a h_s are computed once per source, Keras'
     # dot-product Attention does the softmax and weighted sum, and
     # tanh(W_c [c_t; h_t]) is the attentional state fed to the output layer.
-    return (
+    layers = (
         keras.layers.Dense(config.units, use_bias=False, name=ATTENTION_KEYS),
         keras.layers.Attention(name=ATTENTION),
         keras.layers.Dense(config.units, activation="tanh", name=ATTENTION_PROJECTION),
     )
+    if getattr(config, "copy_attention", False):
+        # float32: the gate scales probabilities that are mixed in float32.
+        layers += (keras.layers.Dense(1, activation="sigmoid", name=COPY_GATE, dtype="float32"),)
+    return layers
 
 
 def _attend(model_or_layers, query, values, keys, source_mask):
-    """Attentional state for queries (B, T, units) over the source memory."""
-    _, attention, projection = model_or_layers
-    context = attention([query, values, keys], mask=[None, source_mask])  # (B, T, units)
-    return projection(keras.layers.Concatenate()([context, query]))
+    """Attentional state for queries (B, T, units) over the source memory.
+
+    Returns (state (B, T, units), context (B, T, units), weights (B, T, S)).
+    """
+    attention, projection = model_or_layers[1:3]
+    context, weights = attention(
+        [query, values, keys], mask=[None, source_mask], return_attention_scores=True
+    )
+    state = projection(keras.layers.Concatenate()([context, query]))
+    return state, context, weights
+
+
+def copy_log_probs(logits, weights, gate, source_tokens):
+    """Copy attention's output distribution, as log-probabilities.
+
+    `log(g * softmax(logits) + (1 - g) * sum_s weights_s onehot(source_s))`:
+    logits (B, T, V), attention weights (B, T, S), gate (B, T, 1) and the
+    source ids (B, S), which index the (shared) target vocabulary. Padding
+    gets no weight, as the attention masks it.
+    """
+    vocab_size = logits.shape[-1]
+    generated = keras.ops.softmax(logits, axis=-1)
+    sources = keras.ops.one_hot(keras.ops.cast(source_tokens, "int32"), vocab_size)  # (B, S, V)
+    copied = keras.ops.einsum("bts,bsv->btv", keras.ops.cast(weights, "float32"), sources)
+    mixed = gate * generated + (1.0 - gate) * copied
+    return keras.ops.log(keras.ops.maximum(mixed, COPY_EPSILON))
 
 
 def _recurrent_layer(config, name):
@@ -101,14 +136,21 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     embedding_dropout = getattr(config, "embedding_dropout", 0.0)
     if embedding_dropout:
         y = keras.layers.Dropout(embedding_dropout, name="decoder_embedding_dropout")(y)
+    embedded = y
     for i, rnn in enumerate(rnns):
         y, *_ = rnn(y, initial_state=context[i])
         if config.dropout:
             y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}")(y)
-    if attention_layers is not None:
-        values, keys, source_mask = memory
-        y = _attend(attention_layers, y, values, keys, source_mask)
-    return output_projection(y)  # (batch, target_time, target_vocab_size)
+    if attention_layers is None:
+        return output_projection(y)  # (batch, target_time, target_vocab_size)
+    values, keys, source_mask = memory[:3]
+    query = y
+    y, context, weights = _attend(attention_layers, query, values, keys, source_mask)
+    logits = output_projection(y)
+    if len(attention_layers) < 4:
+        return logits
+    gate = attention_layers[3](keras.layers.Concatenate()([context, query, embedded]))
+    return copy_log_probs(logits, weights, gate, memory[3])
 
 
 def build_training_model(config, source_vocab_size=None, target_vocab_size=None):
@@ -157,6 +199,8 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
     if attention_layers is not None:
         source_mask = keras.ops.not_equal(encoder_tokens, 0)  # (batch, source_time)
         memory = (x, attention_layers[0](x), source_mask)  # keys: (batch, source_time, units)
+        if config.copy_attention:
+            memory += (encoder_tokens,)
     logits = apply_decoder(
         config, decoder_layers, decoder_tokens, context, attention_layers, memory
     )
@@ -177,7 +221,9 @@ def build_inference_models(model, config):
           states of every encoder layer, flattened: h0, c0, h1, c1, ...
           (LSTM) or h0, h1, ... (GRU), each (B, units); with attention,
           followed by the memory: outputs (B, S, units), keys (B, S,
-          units) and the source mask (B, S) as float32 (1 = word);
+          units) and the source mask (B, S) as float32 (1 = word), and
+          with copy attention the source ids (B, S) as float32 (exact
+          below 2^24), so that every memory tensor is float32;
         - `decoder_step_model([token (B,), *states, *memory]) -> [logits
           (B, V), *new_states]`, one decoder step, run with each layer's
           cell so it has no time loop (this is also what converts to
@@ -194,6 +240,8 @@ def build_inference_models(model, config):
     if attention:
         source_mask = keras.ops.cast(keras.ops.not_equal(encoder_tokens, 0), "float32")
         memory = [x, model.get_layer(ATTENTION_KEYS)(x), source_mask]
+        if config.copy_attention:
+            memory.append(keras.ops.cast(encoder_tokens, "float32"))
     encoder_model = keras.Model(encoder_tokens, states + memory, name="encoder_model")
     return encoder_model, build_decoder_step_model(model, config)
 
@@ -203,6 +251,7 @@ def build_decoder_step_model(model, config):
     layers of `model`, found by name: `[token (B,), *states, *memory] ->
     [logits (B, V), *new_states]`."""
     attention = config.attention != "none"
+    copy = getattr(config, "copy_attention", False)
     k = config.states_per_layer
     token = keras.Input(shape=(), dtype="int32", name="token")
     state_inputs = [
@@ -211,6 +260,7 @@ def build_decoder_step_model(model, config):
         for j in range(k)
     ]
     y = model.get_layer(DECODER_EMBEDDING)(token)  # (batch, embedding_dim)
+    embedded = y
     new_states = []
     for i in range(config.num_layers):
         cell = model.get_layer(decoder_rnn_name(i)).cell
@@ -228,11 +278,22 @@ def build_decoder_step_model(model, config):
             keras.Input(shape=(None, config.units), name="attention_keys"),
             keras.Input(shape=(None,), name="source_mask"),
         ]
-        values, keys, mask = memory_inputs
+        if copy:
+            memory_inputs.append(keras.Input(shape=(None,), name="source_tokens"))
+        values, keys, mask = memory_inputs[:3]
         layers = [model.get_layer(n) for n in (ATTENTION_KEYS, ATTENTION, ATTENTION_PROJECTION)]
         query = keras.ops.expand_dims(y, 1)  # (batch, 1, units)
-        y = _attend(layers, query, values, keys, keras.ops.cast(mask, "bool"))[:, 0]
-    logits = model.get_layer(OUTPUT_PROJECTION)(y)  # (batch, target_vocab_size)
+        state, context, weights = _attend(layers, query, values, keys,
+                                          keras.ops.cast(mask, "bool"))
+        logits = model.get_layer(OUTPUT_PROJECTION)(state)  # (batch, 1, target_vocab_size)
+        if copy:
+            gate = model.get_layer(COPY_GATE)(keras.layers.Concatenate()(
+                [context, query, keras.ops.expand_dims(embedded, 1)]
+            ))
+            logits = copy_log_probs(logits, weights, gate, memory_inputs[3])
+        logits = logits[:, 0]
+    else:
+        logits = model.get_layer(OUTPUT_PROJECTION)(y)  # (batch, target_vocab_size)
     return keras.Model(
         [token, *state_inputs, *memory_inputs], [logits, *new_states], name="decoder_step_model"
     )

@@ -77,6 +77,16 @@ def build_vocabularies(pairs, config, chunk_size=2048):
         target_counts.update(w.decode("utf-8") for w in target_words.flat_values.numpy())
     if not stats["pairs"]:
         raise CorpusError("The training corpus is empty: no (source, target) pair to learn from.")
+    if config.shared_vocabulary:
+        # One vocabulary from both sides' counts; both tokenizers use it.
+        joint_counts = source_counts + target_counts
+        if config.tokenizer == "wordpiece":
+            vocab = learn_wordpiece_vocabulary(joint_counts, config.source_vocab_size)
+        else:
+            vocab = vocabulary_from_counts(
+                joint_counts, config.source_vocab_size, config.min_frequency
+            )
+        return vocab, list(vocab), stats
     if config.tokenizer == "wordpiece":
         source_vocab = learn_wordpiece_vocabulary(source_counts, config.source_vocab_size)
         target_vocab = learn_wordpiece_vocabulary(target_counts, config.target_vocab_size)
