@@ -622,15 +622,50 @@ def _add_serve_parser(subparsers):
     p.add_argument("--base", required=True, help="Model base path written by `export`.")
     p.add_argument("--rest-port", type=int, default=8501, help="Default: 8501.")
     p.add_argument("--grpc-port", type=int, help="Also serve gRPC on this port (e.g. 8500).")
-    p.add_argument("--host", default="127.0.0.1", help="Default: 127.0.0.1.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="Address to bind. Default: 127.0.0.1 (this machine only): the server "
+                        "has no authentication and no TLS; see the README before exposing it.")
+    defaults = _serving_limit_defaults()
+    for flag, meaning in SERVING_LIMIT_FLAGS.items():
+        field = flag.replace("-", "_")
+        p.add_argument(f"--{flag}", type=type(defaults[field]), default=defaults[field],
+                       help=f"{meaning} Default: {defaults[field]:g}.")
+    p.add_argument("--quiet", action="store_true", help="Do not log every request.")
     p.set_defaults(func=_serve)
 
 
+# `serve` flags for the fields of export.serving.ServingLimits.
+SERVING_LIMIT_FLAGS = {
+    "max-body-bytes": "Largest request body (REST) or message (gRPC).",
+    "max-instances": "Most strings per request.",
+    "max-chars": "Most characters per string.",
+    "max-sentences": "Most sentence ends (. ! ? ...) per request.",
+    "max-json-depth": "Deepest JSON nesting.",
+    "request-timeout": "Seconds to receive a whole request.",
+    "idle-timeout": "Seconds an idle keep-alive connection stays open.",
+    "threads": "Request threads.",
+    "max-connections": "Open connections at once; more wait in the backlog.",
+    "concurrent-predictions": "Predictions run at once.",
+    "queue-timeout": "Seconds a request waits for a prediction slot before a 503.",
+}
+
+
+def _serving_limit_defaults():
+    import dataclasses
+
+    from keras_seq2seq.export.limits import ServingLimits
+
+    return {f.name: f.default for f in dataclasses.fields(ServingLimits)}
+
+
 def _serve(args, parser):
+    from keras_seq2seq.export.limits import ServingLimits
     from keras_seq2seq.export.serving import LocalServer
 
+    limits = ServingLimits(**{f.replace("-", "_"): getattr(args, f.replace("-", "_"))
+                              for f in SERVING_LIMIT_FLAGS})
     server = LocalServer(args.base, rest_port=args.rest_port, grpc_port=args.grpc_port,
-                         verbose=True, host=args.host)
+                         verbose=not args.quiet, host=args.host, limits=limits)
     for name, (version, _) in server.models.models.items():
         print(f"Serving {name} version {version} at {server.rest_url(name)}", flush=True)
     if server.grpc_port:

@@ -14,17 +14,22 @@ local development. In production, run TF Serving itself:
 """
 
 import base64
-import http.server
+import binascii
+import http
 import json
+import logging
 import os
 import re
 import threading
+import time
 import urllib.error
 import urllib.request
 
+import numpy as np
 import tensorflow as tf
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
+from keras_seq2seq.export.limits import RequestError, ServingLimits
+
 _PREDICT_PATH = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?:predict$")
 _STATUS_PATH = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?$")
 
@@ -210,100 +215,249 @@ def _json_output(tensor):
     return array.tolist()
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server_version = "keras-seq2seq-serving"
-    protocol_version = "HTTP/1.1"
-    # A client that stops sending mid-request frees its thread after this.
-    timeout = 60
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+")
+# A JSON string (with escapes) or a bracket: strings are skipped whole, in C.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
-    def log_message(self, format, *args):  # quiet by default
-        if self.server.verbose:
-            super().log_message(format, *args)
 
-    def _send(self, status, payload):
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def _check_json_depth(body, limit):
+    # Python's json module recurses once per level and raises RecursionError
+    # (deep in C) past about a thousand; refuse deep bodies before parsing.
+    depth = 0
+    for match in _JSON_TOKEN.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise RequestError(f"JSON nested deeper than {limit} levels.")
+        elif token in (b"]", b"}"):
+            depth -= 1
 
-    def do_GET(self):
-        match = _STATUS_PATH.match(self.path)
-        if not match or match.group(1) not in self.server.models.models:
-            return self._send(404, {"error": f"Could not find a model at {self.path}"})
-        version, _ = self.server.models.models[match.group(1)]
-        self._send(200, {"model_version_status": [
-            {"version": str(version), "state": "AVAILABLE",
-             "status": {"error_code": "OK", "error_message": ""}}]})
 
-    def do_POST(self):
+def _check_limits(tensors, limits):
+    """Per-request limits on the (already converted) string inputs."""
+    for key, tensor in tensors.items():
+        if tensor.dtype != tf.string:
+            continue
+        if tensor.shape.rank == 1 and tensor.shape[0] == 0:
+            raise RequestError(f"Input '{key}' is empty: send at least one string.")
+        count = tensor.shape.num_elements()
+        if count > limits.max_instances:
+            raise RequestError(f"Input '{key}' has {count} strings; at most "
+                               f"{limits.max_instances} per request (--max-instances).")
+        texts = [t.decode("utf-8", "replace") for t in tensor.numpy().reshape(-1)]
+        longest = max((len(t) for t in texts), default=0)
+        if longest > limits.max_chars:
+            raise RequestError(f"Input '{key}' has a string of {longest} characters; at "
+                               f"most {limits.max_chars} (--max-chars).")
+        sentences = sum(max(1, len(_SENTENCE_END.findall(t))) for t in texts)
+        if sentences > limits.max_sentences:
+            raise RequestError(f"Input '{key}' has {sentences} sentence ends; at most "
+                               f"{limits.max_sentences} per request (--max-sentences): "
+                               "split it into several requests.")
+
+
+class _Predictor:
+    """Runs signatures for both protocols, at most N at once, in order of arrival."""
+
+    def __init__(self, models, limits):
+        self.models = models
+        self.limits = limits
+        self._slots = threading.BoundedSemaphore(limits.concurrent_predictions)
+
+    def run(self, signature, inputs):
+        _check_limits(inputs, self.limits)
+        if not self._slots.acquire(timeout=self.limits.queue_timeout):
+            raise RequestError(
+                f"The server is busy: no prediction slot within {self.limits.queue_timeout:g} "
+                "s. Retry later.", status=503)
         try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            return self._send(400, {"error": "Invalid Content-Length"})
-        if length > MAX_BODY_BYTES:
-            return self._send(413, {"error": f"Request body over {MAX_BODY_BYTES} bytes"})
-        body = self.rfile.read(length)
-        match = _PREDICT_PATH.match(self.path)
-        if not match:
-            return self._send(404, {"error": f"Malformed request: POST {self.path}"})
+            return signature(**inputs)
+        finally:
+            self._slots.release()
+
+
+def _rest_predict(predictor, model_name, version, body):
+    """(status, payload) for POST :predict."""
+    try:
+        _check_json_depth(body, predictor.limits.max_json_depth)
         try:
             request = json.loads(body.decode("utf-8"))
-            signature = self.server.models.signature(
-                match.group(1), match.group(2),
-                request.get("signature_name", "serving_default")
-                if isinstance(request, dict) else "serving_default",
-            )
-            inputs = _inputs_from_request(request, signature)
-        except LookupError as e:
-            return self._send(404, {"error": str(e)})
-        except (ValueError, TypeError, UnicodeDecodeError) as e:
-            return self._send(400, {"error": str(e)})
-        try:
-            outputs = signature(**inputs)
-        except (tf.errors.OpError, ValueError, TypeError) as e:
-            return self._send(400, {"error": str(e).splitlines()[0][:500]})
-        if "instances" in request:
-            names = sorted(outputs)
-            rows = list(zip(*(_json_output(outputs[n]) for n in names)))
-            predictions = [dict(zip(names, row)) for row in rows]
-            if len(names) == 1:
-                predictions = [row[names[0]] for row in predictions]
-            return self._send(200, {"predictions": predictions})
-        self._send(200, {"outputs": {n: _json_output(t) for n, t in outputs.items()}})
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise RequestError(f"The request body is not valid JSON: {e}") from None
+        signature = predictor.models.signature(
+            model_name, version,
+            request.get("signature_name", "serving_default")
+            if isinstance(request, dict) else "serving_default",
+        )
+        inputs = _inputs_from_request(request, signature)
+        outputs = predictor.run(signature, inputs)
+    except LookupError as e:
+        return 404, {"error": str(e)}
+    except RequestError as e:
+        return e.status, {"error": str(e)}
+    except (ValueError, TypeError, binascii.Error) as e:
+        return 400, {"error": str(e)}
+    except tf.errors.OpError as e:
+        # The op's own message, without TensorFlow's "Graph execution error:"
+        # preamble and traceback.
+        return 400, {"error": (e.message or str(e)).strip().splitlines()[-1][:500]}
+    if "instances" in request:
+        names = sorted(outputs)
+        rows = list(zip(*(_json_output(outputs[n]) for n in names)))
+        predictions = [dict(zip(names, row)) for row in rows]
+        if len(names) == 1:
+            predictions = [row[names[0]] for row in predictions]
+        return 200, {"predictions": predictions}
+    return 200, {"outputs": {n: _json_output(t) for n, t in outputs.items()}}
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+class _RestApp:
+    """TF Serving's REST API as a WSGI application (served by waitress)."""
+
+    def __init__(self, predictor, verbose=False):
+        self.predictor = predictor
+        self.verbose = verbose
+
+    def __call__(self, environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if method == "GET":
+            status, payload = self._status(path)
+        elif method == "POST":
+            match = _PREDICT_PATH.match(path)
+            if not match:
+                status, payload = 404, {"error": f"Malformed request: POST {path}"}
+            else:
+                # waitress has read the whole body (within max_body_bytes)
+                # before the application runs.
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = environ["wsgi.input"].read(length)
+                status, payload = _rest_predict(self.predictor, match.group(1),
+                                                match.group(2), body)
+        else:
+            status, payload = 405, {"error": f"Method {method} is not supported: GET a "
+                                    "model's status, POST to its :predict."}
+        if self.verbose:
+            print(f"{environ.get('REMOTE_ADDR', '-')} {method} {path} {status}", flush=True)
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if status == 405:
+            headers.append(("Allow", "GET, POST"))
+        if status == 503:
+            headers.append(("Retry-After", "1"))
+        start_response(f"{status} {http.HTTPStatus(status).phrase}", headers)
+        return [body] if method != "HEAD" else []
+
+    def _status(self, path):
+        match = _STATUS_PATH.match(path)
+        models = self.predictor.models.models
+        if not match or match.group(1) not in models:
+            return 404, {"error": f"Could not find a model at {path}"}
+        version, _ = models[match.group(1)]
+        return 200, {"model_version_status": [
+            {"version": str(version), "state": "AVAILABLE",
+             "status": {"error_code": "OK", "error_message": ""}}]}
+
+
+def _waitress_classes():
+    # Why waitress (a pure-Python production WSGI server, Pylons project)
+    # rather than http.server: it reads every request whole in one
+    # asynchronous loop before a worker thread sees it, so slow or stalled
+    # clients hold no thread; it answers a bad Content-Length, a body over
+    # its limit or a truncated body with an error and closes the connection
+    # (no request smuggling); and it bounds connections and threads. What it
+    # lacks is added here: a deadline on receiving a whole request (its
+    # channel_timeout restarts at every byte).
+    from waitress.channel import HTTPChannel
+    from waitress.server import TcpWSGIServer
+
+    class Channel(HTTPChannel):
+        receiving_since = None
+
+        def received(self, data):
+            if data and self.request is None:
+                self.receiving_since = time.time()
+            return super().received(data)
+
+    class Server(TcpWSGIServer):
+        channel_class = Channel
+        request_timeout = 30.0
+
+        def maintenance(self, now):
+            super().maintenance(now)
+            cutoff = now - self.request_timeout
+            for channel in list(self.active_channels.values()):
+                started = channel.receiving_since
+                if (channel.request is not None and not channel.requests
+                        and started is not None and started < cutoff):
+                    channel.will_close = True
+
+    return Server
+
+
+def _tensor_from_proto(name, proto, spec, limits):
+    """A request's TensorProto as a tensor, checked before it is expanded.
+
+    `tf.make_ndarray` repeats the last value to fill the declared shape, so
+    a 34-byte proto claiming a billion strings would become a billion
+    strings; the shape must agree with the values it holds.
+    """
+    dims = [d.size for d in proto.tensor_shape.dim]
+    if any(d < 0 for d in dims):
+        raise RequestError(f"Input '{name}' has a negative dimension in {dims}.")
+    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    if proto.dtype != spec.dtype.as_datatype_enum:
+        raise RequestError(f"Input '{name}' has dtype {tf.as_dtype(proto.dtype).name}, "
+                           f"the signature expects {spec.dtype.name}.")
+    if spec.dtype == tf.string:
+        held = len(proto.string_val)
+    elif proto.tensor_content:
+        held = len(proto.tensor_content) // spec.dtype.size
+    else:
+        held = max((len(getattr(proto, f.name)) for f, _ in proto.ListFields()
+                    if f.name.endswith("_val")), default=0)
+    if held != count:
+        raise RequestError(f"Input '{name}' declares shape {dims} ({count} values) but holds "
+                           f"{held}.")
+    if count > limits.max_instances:
+        raise RequestError(f"Input '{name}' has {count} values; at most "
+                           f"{limits.max_instances} per request (--max-instances).")
+    tensor = tf.constant(tf.make_ndarray(proto), spec.dtype)
+    if not spec.shape.is_compatible_with(tensor.shape):
+        raise RequestError(f"Input '{name}' has shape {dims}, the signature expects "
+                           f"{spec.shape.as_list()}.")
+    return tensor
 
 
 class _PredictionServicer:
     """gRPC PredictionService.Predict over the same models."""
 
-    def __init__(self, models):
-        self.models = models
+    def __init__(self, predictor):
+        self.predictor = predictor
 
     def Predict(self, request, context):
         import grpc
         from tensorflow_serving.apis import predict_pb2
 
+        codes = {404: grpc.StatusCode.NOT_FOUND, 503: grpc.StatusCode.UNAVAILABLE}
         try:
-            signature = self.models.signature(
+            signature = self.predictor.models.signature(
                 request.model_spec.name,
                 request.model_spec.version.value if request.model_spec.HasField("version")
                 else None,
                 request.model_spec.signature_name or "serving_default",
             )
             specs = signature.structured_input_signature[1]
-            inputs = {k: tf.constant(tf.make_ndarray(request.inputs[k]), specs[k].dtype)
-                      for k in specs if k in request.inputs}
-            missing = sorted(set(specs) - set(inputs))
+            missing = sorted(set(specs) - set(request.inputs))
             if missing:
-                raise ValueError(f"Missing input(s): {missing}")
-            outputs = signature(**inputs)
+                raise RequestError(f"Missing input(s): {missing}")
+            inputs = {k: _tensor_from_proto(k, request.inputs[k], specs[k],
+                                            self.predictor.limits) for k in specs}
+            outputs = self.predictor.run(signature, inputs)
         except LookupError as e:
             context.abort(grpc.StatusCode.NOT_FOUND, str(e))
+        except RequestError as e:
+            context.abort(codes.get(e.status, grpc.StatusCode.INVALID_ARGUMENT), str(e))
         except (ValueError, TypeError, tf.errors.OpError) as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e).splitlines()[0][:500])
         response = predict_pb2.PredictResponse()
@@ -314,7 +468,11 @@ class _PredictionServicer:
 
 
 class LocalServer:
-    """Serve every model under a TF Serving base path on localhost.
+    """Serve every model under a TF Serving base path.
+
+    For development and tests: it listens on 127.0.0.1 unless told
+    otherwise, and has no authentication and no TLS (see the README's
+    "Serving" section for production).
 
     Args:
         base_path: str. `BASE/NAME/VERSION/` exports; the latest version of
@@ -323,17 +481,33 @@ class LocalServer:
         grpc_port: int or None. Also serve gRPC on this port (0 picks a free
             one). Defaults to None (REST only).
         verbose: bool. Log every request. Defaults to False.
+        host: str. The address to bind. Defaults to "127.0.0.1".
+        limits: ServingLimits or None. Defaults to `ServingLimits()`.
 
     Use as a context manager; `rest_url(name)` and `grpc_target` tell where.
     """
 
-    def __init__(self, base_path, rest_port=0, grpc_port=None, verbose=False, host="127.0.0.1"):
+    def __init__(self, base_path, rest_port=0, grpc_port=None, verbose=False, host="127.0.0.1",
+                 limits=None):
+        self.limits = limits or ServingLimits()
         self.models = _Models(base_path)
-        self._http = _Server((host, rest_port), _Handler)
-        self._http.models = self.models
-        self._http.verbose = verbose
+        self._predictor = _Predictor(self.models, self.limits)
+        limits = self.limits
+        if not verbose:
+            # waitress logs queue depth and overflow warnings per request.
+            logging.getLogger("waitress").setLevel(logging.ERROR)
+        server_class = _waitress_classes()
+        self._http = server_class(
+            _RestApp(self._predictor, verbose), host=host, port=rest_port,
+            threads=limits.threads, connection_limit=limits.max_connections,
+            backlog=limits.backlog, max_request_body_size=limits.max_body_bytes,
+            channel_timeout=int(max(1, limits.idle_timeout)), cleanup_interval=1,
+            asyncore_loop_timeout=1, ident="keras-seq2seq-serving",
+            clear_untrusted_proxy_headers=True,
+        )
+        self._http.request_timeout = limits.request_timeout
         self.host = host
-        self.rest_port = self._http.server_address[1]
+        self.rest_port = self._http.effective_port
         self._grpc = None
         self.grpc_port = None
         if grpc_port is not None:
@@ -342,10 +516,14 @@ class LocalServer:
             import grpc
             from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-            self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+            self._grpc = grpc.server(
+                futures.ThreadPoolExecutor(max_workers=limits.threads),
+                maximum_concurrent_rpcs=limits.max_connections,
+                options=[("grpc.max_receive_message_length", limits.max_body_bytes)],
+            )
             servicer = type("Servicer", (_PredictionServicer,
                                          prediction_service_pb2_grpc.PredictionServiceServicer),
-                            {})(self.models)
+                            {})(self._predictor)
             prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
                 servicer, self._grpc
             )
@@ -360,7 +538,7 @@ class LocalServer:
         return f"{self.host}:{self.grpc_port}"
 
     def start(self):
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._http.run, daemon=True)
         self._thread.start()
         if self._grpc is not None:
             self._grpc.start()
@@ -369,11 +547,15 @@ class LocalServer:
     def serve_forever(self):
         if self._grpc is not None:
             self._grpc.start()
-        self._http.serve_forever()
+        self._http.run()
 
     def stop(self):
-        self._http.shutdown()
-        self._http.server_close()
+        from waitress import wasyncore
+
+        self._http.task_dispatcher.shutdown()
+        wasyncore.close_all(self._http._map)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         if self._grpc is not None:
             self._grpc.stop(grace=None)
 
