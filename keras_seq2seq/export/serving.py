@@ -264,6 +264,8 @@ class _Predictor:
         self.models = models
         self.limits = limits
         self._slots = threading.BoundedSemaphore(limits.concurrent_predictions)
+        # Signature calls made: what tests of request framing check.
+        self.predictions = 0
 
     def run(self, signature, inputs):
         _check_limits(inputs, self.limits)
@@ -272,6 +274,7 @@ class _Predictor:
                 f"The server is busy: no prediction slot within {self.limits.queue_timeout:g} "
                 "s. Retry later.", status=503)
         try:
+            self.predictions += 1
             return signature(**inputs)
         finally:
             self._slots.release()
@@ -370,8 +373,22 @@ def _waitress_classes():
     # channel_timeout restarts at every byte).
     from waitress.channel import HTTPChannel
     from waitress.server import TcpWSGIServer
+    from waitress.task import ErrorTask
+
+    class JsonErrorTask(ErrorTask):
+        # waitress's own errors (bad framing, body too large) in TF
+        # Serving's {"error": ...} form; the connection still closes after.
+        def execute(self):
+            error = self.request.error
+            body = json.dumps({"error": f"{error.reason}: {error.body}"}).encode("utf-8")
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
 
     class Channel(HTTPChannel):
+        error_task_class = JsonErrorTask
         receiving_since = None
 
         def received(self, data):
@@ -529,6 +546,11 @@ class LocalServer:
             )
             self.grpc_port = self._grpc.add_insecure_port(f"{host}:{grpc_port}")
         self._thread = None
+
+    @property
+    def predictions(self):
+        """How many predictions (signature calls) the server has run."""
+        return self._predictor.predictions
 
     def rest_url(self, name):
         return f"http://{self.host}:{self.rest_port}/v1/models/{name}"
