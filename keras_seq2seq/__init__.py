@@ -4,7 +4,7 @@ The public API is imported lazily, so `import keras_seq2seq` (and the CLI's
 start-up) does not load TensorFlow until a name is used.
 """
 
-import importlib
+from keras_seq2seq._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -22,13 +22,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'keras_seq2seq' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

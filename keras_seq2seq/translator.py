@@ -7,6 +7,7 @@ record), `source_vocab.txt`, `target_vocab.txt` and `model.weights.h5`;
 
 import json
 import os
+import sys
 
 import keras
 import tensorflow as tf
@@ -28,6 +29,19 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 SOURCE_VOCAB_FILE = "source_vocab.txt"
 TARGET_VOCAB_FILE = "target_vocab.txt"
+
+
+def fit_verbosity(verbose, stream=None):
+    """Keras's verbosity for `verbose="auto"`: the live progress bar (1) on a
+    terminal, one line per epoch (2) in a log, a pipe or CI, where the bar's
+    thousands of carriage-return updates would be one unreadable line."""
+    if verbose != "auto":
+        return verbose
+    stream = sys.stdout if stream is None else stream
+    try:
+        return 1 if stream.isatty() else 2
+    except (AttributeError, ValueError):
+        return 2
 
 
 class ModelDirectoryError(ValueError):
@@ -255,7 +269,8 @@ class _Decoder:
         (text, score) per input.
         """
         graph = self._graph(beam_size, alpha, unk_penalty, no_repeat_ngram, replace_unknown)
-        bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit) if progress else None
+        bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit,
+                                  verbose=fit_verbosity("auto")) if progress else None
         order = list(range(len(inputs))) if order is None else list(order)
         results = [None] * len(inputs)
         done = 0

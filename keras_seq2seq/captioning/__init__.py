@@ -1,29 +1,25 @@
-"""Image captioning: a CNN encoder whose last dense layer starts the translation decoder."""
+"""Image captioning: a CNN encoder whose last dense layer starts the translation decoder.
 
-from keras_seq2seq.captioning.captioner import Captioner, load_captioner
-from keras_seq2seq.captioning.config import BACKBONES, CaptionerConfig
-from keras_seq2seq.captioning.data import (
-    CaptionCorpus,
-    read_coco,
-    read_flickr8k,
-    read_image_list,
-)
-from keras_seq2seq.captioning.images import ImageError, load_image, load_images
-from keras_seq2seq.captioning.model import build_captioning_models
-from keras_seq2seq.captioning.trainer import train_captioner
+Names are imported when first used (see keras_seq2seq._lazy).
+"""
 
-__all__ = [
-    "BACKBONES",
-    "CaptionCorpus",
-    "Captioner",
-    "CaptionerConfig",
-    "ImageError",
-    "build_captioning_models",
-    "load_captioner",
-    "load_image",
-    "load_images",
-    "read_coco",
-    "read_flickr8k",
-    "read_image_list",
-    "train_captioner",
-]
+from keras_seq2seq._lazy import lazy_exports
+
+_EXPORTS = {
+    "BACKBONES": "keras_seq2seq.captioning.config",
+    "CaptionCorpus": "keras_seq2seq.captioning.data",
+    "Captioner": "keras_seq2seq.captioning.captioner",
+    "CaptionerConfig": "keras_seq2seq.captioning.config",
+    "ImageError": "keras_seq2seq.captioning.images",
+    "build_captioning_models": "keras_seq2seq.captioning.model",
+    "load_captioner": "keras_seq2seq.captioning.captioner",
+    "load_image": "keras_seq2seq.captioning.images",
+    "load_images": "keras_seq2seq.captioning.images",
+    "read_coco": "keras_seq2seq.captioning.data",
+    "read_flickr8k": "keras_seq2seq.captioning.data",
+    "read_image_list": "keras_seq2seq.captioning.data",
+    "train_captioner": "keras_seq2seq.captioning.trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,10 +1,8 @@
-"""Exporters: SavedModel for TF Serving.
-
-Names are imported lazily, so that `keras_seq2seq.export.limits` (which the
-CLI reads for `serve --help`) does not load TensorFlow.
+"""Exporters: SavedModel for TF Serving (imported when first used, so that
+`keras_seq2seq.export.limits` loads no TensorFlow).
 """
 
-import importlib
+from keras_seq2seq._lazy import lazy_exports
 
 _EXPORTS = {
     "ExportError": "keras_seq2seq.export.saved_model",
@@ -13,11 +11,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'keras_seq2seq.export' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,18 +1,17 @@
-from keras_seq2seq.models.config import DEFAULT_PRESET, PRESETS, Seq2SeqConfig, get_preset
-from keras_seq2seq.models.seq2seq import (
-    build_alignment_model,
-    build_inference_models,
-    build_training_model,
-    count_parameters,
-)
+"""Model configuration and the Keras models (imported when first used)."""
 
-__all__ = [
-    "DEFAULT_PRESET",
-    "PRESETS",
-    "Seq2SeqConfig",
-    "build_alignment_model",
-    "build_inference_models",
-    "build_training_model",
-    "count_parameters",
-    "get_preset",
-]
+from keras_seq2seq._lazy import lazy_exports
+
+_EXPORTS = {
+    "DEFAULT_PRESET": "keras_seq2seq.models.config",
+    "PRESETS": "keras_seq2seq.models.config",
+    "Seq2SeqConfig": "keras_seq2seq.models.config",
+    "get_preset": "keras_seq2seq.models.config",
+    "build_alignment_model": "keras_seq2seq.models.seq2seq",
+    "build_inference_models": "keras_seq2seq.models.seq2seq",
+    "build_training_model": "keras_seq2seq.models.seq2seq",
+    "count_parameters": "keras_seq2seq.models.seq2seq",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

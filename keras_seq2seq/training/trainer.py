@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -29,7 +30,7 @@ from keras_seq2seq.training.callbacks import (
 )
 from keras_seq2seq.training.distributed import fit_multi_worker, is_chief, make_strategy
 from keras_seq2seq.training.losses import TokenCrossEntropy
-from keras_seq2seq.translator import Translator
+from keras_seq2seq.translator import Translator, fit_verbosity
 
 logger = logging.getLogger("keras_seq2seq")
 
@@ -428,14 +429,19 @@ def train(
             verbose=verbose != 0, label_smoothing=label_smoothing,
         )
     else:
-        history = model.fit(
-            train_data,
-            validation_data=validation_data,
-            epochs=epochs,
-            callbacks=fit_callbacks,
-            verbose=verbose,
-            shuffle=False,  # the dataset shuffles itself, within length buckets
-        )
+        with warnings.catch_warnings():
+            # The bucketed dataset's length is unknown until the first epoch
+            # ends, and Keras warns then that the input "ran out of data";
+            # that end is expected, so the warning only alarms users.
+            warnings.filterwarnings("ignore", message=r"Your input ran out of data")
+            history = model.fit(
+                train_data,
+                validation_data=validation_data,
+                epochs=epochs,
+                callbacks=fit_callbacks,
+                verbose=fit_verbosity(verbose),
+                shuffle=False,  # the dataset shuffles itself, within length buckets
+            )
     if validation_data is not None and os.path.exists(best_path):
         model.load_weights(best_path)
 

@@ -1,0 +1,75 @@
+"""A quiet, quick CLI: no TensorFlow for --help, no C++ log lines, readable logs."""
+
+import io
+import os
+import re
+import subprocess
+import sys
+
+from conftest import TINY_PAIRS
+from keras_seq2seq.translator import fit_verbosity
+
+NO_TF = r"""
+import sys
+from keras_seq2seq.cli import main
+for argv in (["--help"], ["train", "--help"], ["serve", "--help"], ["train"],
+             ["translate", "--beam-size", "x"], ["caption", "--help"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print("TF-IMPORTED" if "tensorflow" in sys.modules else "NO-TF")
+"""
+
+# Like a user's shell: TensorFlow's own default log level.
+ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+TF_LINES = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|oneDNN|cuda", re.M)
+
+
+def _run(args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "keras_seq2seq.cli", *args],
+                          capture_output=True, text=True, timeout=600, env=ENV, **kwargs)
+
+
+def test_help_and_argument_errors_do_not_import_tensorflow():
+    result = subprocess.run([sys.executable, "-c", NO_TF], capture_output=True, text=True,
+                            timeout=120, env=ENV)
+    assert result.stdout.strip().splitlines()[-1] == "NO-TF", result.stderr[-2000:]
+    assert "--max-instances" in result.stdout and "Default: 256" in result.stdout
+    assert "the following arguments are required" in result.stderr
+
+
+def test_commands_print_no_tensorflow_log_lines(trained_translator):
+    _, _, directory = trained_translator
+    quiet = _run(["translate", "--model", directory, "Thank you."])
+    assert quiet.returncode == 0 and quiet.stdout.strip(), quiet.stderr[-2000:]
+    assert not TF_LINES.search(quiet.stderr), quiet.stderr[-2000:]
+    # Errors still reach the user.
+    missing = _run(["translate", "--model", directory + "-missing", "x"])
+    assert missing.returncode == 1 and "Model directory not found" in missing.stderr
+    verbose = _run(["--verbose", "translate", "--model", directory, "Thank you."])
+    assert verbose.stdout == quiet.stdout and len(verbose.stderr) > len(quiet.stderr)
+
+
+def test_training_into_a_pipe_logs_one_line_per_epoch(tmp_path):
+    corpus = tmp_path / "pairs.tsv"
+    corpus.write_text("".join(f"{s}\t{t}\n" for s, t in TINY_PAIRS * 4), encoding="utf-8")
+    result = _run(["train", "--pairs", str(corpus), "--preset", "seed_toy", "--epochs", "3",
+                   "--batch-size", "8", "--out", str(tmp_path / "m")])
+    assert result.returncode == 0, result.stderr[-2000:]
+    epoch_lines = re.findall(r"^\d+/\d+ - \d+s - .*loss", result.stdout, re.M)
+    assert len(epoch_lines) == 3, result.stdout[-2000:]
+    assert "\r" not in result.stdout and "\x1b[" not in result.stdout
+    assert "ran out of data" not in result.stdout + result.stderr
+    assert not TF_LINES.search(result.stderr), result.stderr[-2000:]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_verbosity_follows_the_stream():
+    assert fit_verbosity("auto", _Terminal()) == 1
+    assert fit_verbosity("auto", io.StringIO()) == 2
+    assert fit_verbosity(0, _Terminal()) == 0 and fit_verbosity(1, io.StringIO()) == 1
