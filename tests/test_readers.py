@@ -50,6 +50,56 @@ def test_tsv_malformed_lines_are_counted_with_line_numbers(tmp_path, caplog):
     assert "5 skipped" in caplog.text and "line 2" in caplog.text
 
 
+def _seven_bad_lines(tmp_path):
+    path = tmp_path / "seven.tsv"
+    good = [f"Sentence {i}.\tPhrase {i}.\n".encode() for i in range(20)]
+    bad = [b"no tab\n", b"\tx\n", b"x\t\n", b"\xff\tx\n", b"x\t\xfe\n", b"tab less\n",
+           b"\t\n"]
+    lines = []
+    for i, line in enumerate(good):
+        lines.append(line)
+        if i < len(bad):
+            lines.append(bad[i])
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def test_malformed_lines_are_reported_once_with_the_total(tmp_path, caplog):
+    corpus = read_tsv_pairs(str(_seven_bad_lines(tmp_path)))
+    with caplog.at_level("WARNING", logger="keras_seq2seq"):
+        for _ in range(4):  # vocabulary, split, epochs: the same file again
+            assert len(list(corpus)) == 20
+    warnings = [r for r in caplog.records if "Skipped malformed" in r.getMessage()]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert "20 valid pairs, 7 skipped" in message and "the first 5: line 2:" in message
+
+
+def test_malformed_lines_are_reported_when_a_limit_stops_the_reading(tmp_path, caplog):
+    from keras_seq2seq.data import take_pairs
+
+    corpus = read_tsv_pairs(str(_seven_bad_lines(tmp_path)))
+    with caplog.at_level("WARNING", logger="keras_seq2seq"):
+        assert len(list(take_pairs(corpus, 3))) == 3
+    assert "skipped in the lines read" in caplog.text and "line 2: no tab" in caplog.text
+    assert corpus.report.skipped == 3 and not corpus.report.complete
+
+
+def test_train_with_max_examples_reports_malformed_lines_once(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_seq2seq.cli", "train", "--pairs",
+         str(_seven_bad_lines(tmp_path)), "--max-examples", "12", "--preset", "seed_toy",
+         "--epochs", "2", "--bleu-sample", "0", "--out", str(tmp_path / "m")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("Skipped malformed lines") == 1, result.stderr[-2000:]
+    assert "skipped in the lines read" in result.stderr
+
+
 def test_tsv_with_no_valid_pair_is_an_error(tmp_path):
     path = tmp_path / "none.tsv"
     path.write_text("just text\nmore text\n", encoding="utf-8")

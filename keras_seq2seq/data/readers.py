@@ -35,12 +35,17 @@ class ReadReport:
         if len(self.problems) < MAX_REPORTED_PROBLEMS:
             self.problems.append((line_number, reason))
 
+    # False while a pass stopped early (`--max-examples`): the counts then
+    # cover the lines read so far.
+    complete: bool = True
+
     def summary(self):
-        text = f"{self.source}: {self.valid} valid pairs, {self.skipped} skipped"
+        read = "" if self.complete else " in the lines read"
+        text = f"{self.source}: {self.valid} valid pairs, {self.skipped} skipped{read}"
         if self.problems:
+            first = f"the first {len(self.problems)}: " if self.skipped > len(self.problems) else ""
             shown = "; ".join(f"line {n}: {why}" for n, why in self.problems)
-            more = " ..." if self.skipped > len(self.problems) else ""
-            text += f" ({shown}{more})"
+            text += f" ({first}{shown})"
         return text
 
 
@@ -85,17 +90,30 @@ class PairCorpus:
         self._generate = generate
         self.description = description
         self.report = None
+        self._logged = None
 
     def __iter__(self):
-        report = ReadReport(self.description)
-        for pair in self._generate(report):
-            report.valid += 1
-            yield pair
-        self.report = report
-        if report.skipped:
-            logger.warning("Skipped malformed lines in %s", report.summary())
+        report = ReadReport(self.description, complete=False)
+        try:
+            for pair in self._generate(report):
+                report.valid += 1
+                yield pair
+            report.complete = True
+        finally:
+            # Also when the reader stops early (a pair limit closes this
+            # generator): the lines read so far are reported.
+            self.report = report
+            self._log(report)
         if not report.valid:
             raise CorpusError(f"No valid (source, target) pair in {report.summary()}")
+
+    def _log(self, report):
+        # Once per file: training reads a corpus several times (vocabulary,
+        # validation split, every epoch), and each pass finds the same lines.
+        # A pass stopped early may have seen fewer: only more is news.
+        if report.skipped > (self._logged or 0):
+            logger.warning("Skipped malformed lines in %s", report.summary())
+            self._logged = report.skipped
 
 
 def _pair(raw_source, raw_target):
