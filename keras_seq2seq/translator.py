@@ -7,6 +7,7 @@ record), `source_vocab.txt`, `target_vocab.txt` and `model.weights.h5`;
 
 import json
 import os
+import re
 import sys
 
 import keras
@@ -155,6 +156,73 @@ def read_model_record(directory):
             f"{config_path}: format_version {version}, this library reads {FORMAT_VERSION}."
         )
     return record
+
+
+def _weight_shapes(weights_path):
+    """{dataset path: shape} of a Keras `.weights.h5` file."""
+    import h5py
+
+    shapes = {}
+    with h5py.File(weights_path, "r") as f:
+        f.visititems(lambda name, item: shapes.__setitem__(name, tuple(item.shape))
+                     if isinstance(item, h5py.Dataset) else None)
+    return shapes
+
+
+def check_weights_match(model, config, directory, source_vocab_size, target_vocab_size):
+    """Raise one clear ModelDirectoryError when the weights file does not fit
+    the model that config.json and the vocabularies describe.
+
+    Keras would load what fits, warn in 25-30 lines about "freshly
+    initialized" variables and then blame the weights file; this compares
+    the shapes first and names the files that disagree. Keras names the
+    layers in the file by class and creation order (`embedding`,
+    `embedding_1`: encoder then decoder), which is what the checks read.
+    """
+    path = os.path.join(directory, WEIGHTS_FILE)
+    if not os.path.isfile(path):
+        raise ModelDirectoryError(f"Weights file not found: {path}")
+    try:
+        found = _weight_shapes(path)
+    except OSError as e:
+        raise ModelDirectoryError(f"Cannot read {path}: {e}") from e
+    expected = sorted(tuple(w.shape) for w in model.weights)
+    if sorted(found.values()) == expected:
+        return
+    config_file = os.path.join(directory, CONFIG_FILE)
+    embeddings = [found[k] for k in sorted(found)
+                  if re.fullmatch(r"layers/embedding(_\d+)?/vars/0", k)]
+    vocab_files = [(SOURCE_VOCAB_FILE, source_vocab_size), (TARGET_VOCAB_FILE, target_vocab_size)]
+    for (name, size), shape in zip(vocab_files, embeddings):
+        if shape[0] != size:
+            raise ModelDirectoryError(
+                f"{os.path.join(directory, name)} has {size} tokens but {path} was trained "
+                f"with {shape[0]}: the vocabulary and the weights are from different models "
+                "(or the vocabulary file was edited).")
+    if embeddings and embeddings[0][1] != config.embedding_dim:
+        raise ModelDirectoryError(
+            f"{config_file} says embedding_dim {config.embedding_dim} but {path} has "
+            f"{embeddings[0][1]}-wide embeddings.")
+    cells = {k.split("/")[1]: v for k, v in found.items()
+             if re.fullmatch(r"layers/(lstm|gru)(_\d+)?/cell/vars/1", k)}
+    kinds = {re.sub(r"_\d+$", "", name) for name in cells}
+    if kinds and kinds != {config.cell_type}:
+        raise ModelDirectoryError(
+            f"{config_file} says cell_type {config.cell_type!r} but {path} holds "
+            f"{'/'.join(sorted(kinds))} weights.")
+    if cells and len(cells) != 2 * config.num_layers:
+        raise ModelDirectoryError(
+            f"{config_file} says num_layers {config.num_layers} but {path} has "
+            f"{len(cells) // 2} encoder and decoder layers.")
+    units = {shape[0] for shape in cells.values()}
+    if units and units != {config.units}:
+        raise ModelDirectoryError(
+            f"{config_file} says units {config.units} but {path} has "
+            f"{'/'.join(map(str, sorted(units)))}-unit layers.")
+    raise ModelDirectoryError(
+        f"{path} does not match {config_file}: the file holds {len(found)} weight arrays, "
+        f"the configured model has {len(expected)} (attention {config.attention!r}, "
+        f"copy_attention {config.copy_attention}); were they saved from the same model?")
 
 
 def load_weights_file(model, directory):
@@ -547,6 +615,7 @@ def load(directory):
         config.tokenizer, target_vocab, config.lowercase, record.get("target_language", "fr")
     )
     model = build_training_model(config, len(source_vocab), len(target_vocab))
+    check_weights_match(model, config, directory, len(source_vocab), len(target_vocab))
     load_weights_file(model, directory)
     return Translator(
         model,

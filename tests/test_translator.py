@@ -127,6 +127,42 @@ def test_load_errors_name_the_file(trained_translator, tmp_path):
         load(str(broken))
 
 
+def _edited_copy(directory, tmp_path, name):
+    copy = tmp_path / name
+    shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    return copy
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda config: config["model"].update(units=48), "config.json says units 48 but"),
+    (lambda config: config["model"].update(embedding_dim=8), "says embedding_dim 8 but"),
+    (lambda config: config["model"].update(num_layers=2), "says num_layers 2 but"),
+    (lambda config: config["model"].update(cell_type="gru"), "says cell_type 'gru' but"),
+    (lambda config: config["model"].update(attention="luong"), "does not match"),
+])
+def test_a_config_that_no_longer_matches_the_weights_is_one_clear_error(
+        trained_translator, tmp_path, caplog, edit, message):
+    _, _, directory = trained_translator
+    copy = _edited_copy(directory, tmp_path, "edited")
+    config = json.loads((copy / "config.json").read_text(encoding="utf-8"))
+    edit(config)
+    (copy / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with caplog.at_level("WARNING"), pytest.raises(ModelDirectoryError, match=message):
+        load(str(copy))
+    assert "freshly" not in caplog.text
+
+
+@pytest.mark.parametrize("vocab", ["source_vocab.txt", "target_vocab.txt"])
+def test_a_vocabulary_with_an_extra_line_names_the_vocabulary_file(
+        trained_translator, tmp_path, vocab):
+    _, _, directory = trained_translator
+    copy = _edited_copy(directory, tmp_path, "extra")
+    with open(copy / vocab, "a", encoding="utf-8") as f:
+        f.write("extraword\n")
+    with pytest.raises(ModelDirectoryError, match=f"{vocab} has .* tokens but .* trained with"):
+        load(str(copy))
+
+
 def test_output_directory_must_be_writable(tmp_path):
     from keras_seq2seq.training import train
 
