@@ -381,13 +381,25 @@ def _write_output_lines(args, results):
             print(line)
 
 
+def _check_writable(path, flag, parser):
+    """Refuse an output path now, not after translating everything; creates
+    nothing."""
+    if os.path.isdir(path):
+        parser.error(f"cannot write {flag} {path}: it is a directory")
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            parser.error(f"cannot write {flag} {path}: permission denied")
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        parser.error(f"cannot write {flag} {path}: no directory {parent}")
+    if not os.access(parent, os.W_OK):
+        parser.error(f"cannot write {flag} {path}: directory {parent} is not writable")
+
+
 def _translate(args, parser):
     if args.output:
-        # Fail now, not after translating everything.
-        try:
-            open(args.output, "a", encoding="utf-8").close()
-        except OSError as e:
-            parser.error(f"cannot write --output {args.output}: {e}")
+        _check_writable(args.output, "--output", parser)
     texts = _read_input_lines(args, parser)
     if args.server or args.grpc:
         from keras_seq2seq.export.serving import translate_grpc, translate_rest
@@ -459,8 +471,9 @@ def _add_evaluate_parser(subparsers):
     p.add_argument("--validation-fraction", type=float, default=0.1, help="Default: 0.1.")
     p.add_argument("--seed", type=int, default=0, help="Split seed. Default: 0.")
     _add_decoding_arguments(p)
-    p.add_argument("--hypotheses", default="hypotheses.txt",
-                   help="Where to write the translations. Default: hypotheses.txt.")
+    p.add_argument("--hypotheses",
+                   help="Also write the translations to this file, one per line. Default: "
+                        "none written.")
     p.add_argument("--json", action="store_true", help="Print the report as JSON.")
     p.set_defaults(func=_evaluate)
 
@@ -473,6 +486,8 @@ def _evaluate(args, parser):
 
     if bool(args.pairs) == bool(args.source or args.reference):
         parser.error("give --source FILE --reference FILE, or --pairs FILE")
+    if args.hypotheses:
+        _check_writable(args.hypotheses, "--hypotheses", parser)
     if args.pairs:
         corpus = read_tsv_pairs(args.pairs)
         _, validation = split_by_source(corpus, args.validation_fraction, seed=args.seed)
@@ -493,9 +508,10 @@ def _evaluate(args, parser):
     )
     report["skipped_lines"] = corpus.report.skipped
     report["models"] = args.model or [DEFAULT_MODEL]
-    report["hypotheses"] = args.hypotheses
-    with open(args.hypotheses, "w", encoding="utf-8") as f:
-        f.writelines(h + "\n" for h in hypotheses)
+    if args.hypotheses:
+        report["hypotheses"] = args.hypotheses
+        with open(args.hypotheses, "w", encoding="utf-8") as f:
+            f.writelines(h + "\n" for h in hypotheses)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
@@ -508,9 +524,11 @@ def _evaluate(args, parser):
               f"repeated 3-grams {report['repeated_trigram_share']:.1%}")
         print(report["bleu_details"])
         print("BLEU by source length: " + "  ".join(
-            f"{b['words']} words: {b['bleu']:.2f} ({b['pairs']})" for b in report["by_length"]))
+            f"{b['words']} words: " + ("-" if b["bleu"] is None else f"{b['bleu']:.2f}")
+            + f" ({b['pairs']})" for b in report["by_length"]))
         print(f"BLEU signature: {report['bleu_signature']}")
-        print(f"Hypotheses written to {args.hypotheses}")
+        if args.hypotheses:
+            print(f"Hypotheses written to {args.hypotheses}")
 
 
 def _add_export_parser(subparsers):

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -391,3 +392,28 @@ def test_evaluate_on_the_validation_side_of_a_pairs_split(trained_translator, tm
     assert report["pairs"] == len(list(validation)) > 0
     with pytest.raises(SystemExit):
         main(["evaluate", "--model", directory, "--pairs", path, "--source", path])
+
+
+def test_evaluate_checks_its_output_path_first_and_writes_nothing_unasked(
+        trained_translator, tmp_path, capsys, monkeypatch):
+    import keras_seq2seq.evaluation as evaluation
+
+    _, _, directory = trained_translator
+    (tmp_path / "test.en").write_text("Thank you.\n", encoding="utf-8")
+    (tmp_path / "test.fr").write_text("Merci.\n", encoding="utf-8")
+    files = ["evaluate", "--model", directory, "--source", str(tmp_path / "test.en"),
+             "--reference", str(tmp_path / "test.fr")]
+    calls = []
+    real = evaluation.evaluate
+    monkeypatch.setattr(evaluation, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for bad, why in [(tmp_path / "no" / "dir" / "h.txt", "no directory"),
+                     (tmp_path, "is a directory")]:
+        with pytest.raises(SystemExit):
+            main([*files, "--hypotheses", str(bad)])
+        assert why in capsys.readouterr().err
+    assert not calls  # refused before any translation
+    monkeypatch.chdir(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    assert main(files) == 0
+    assert "Hypotheses written" not in capsys.readouterr().out
+    assert sorted(os.listdir(tmp_path)) == before and calls == [1]
