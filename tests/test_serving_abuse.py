@@ -268,3 +268,16 @@ def test_a_saturated_server_answers_503_not_a_hang(served):
         for t in threads:
             t.join()
     assert 503 in codes and set(codes) <= {200, 503}, codes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clients", [8, 32])
+def test_sixty_seconds_of_load_without_a_failure(served, clients):
+    _, running, _ = served
+    stop = time.monotonic() + 60
+    failures, done = [], 0
+    while time.monotonic() < stop:
+        round_failures, latencies = _clients(running.rest_url("tiny"), clients, 1)
+        failures += round_failures
+        done += len(latencies)
+    assert not failures and done >= clients

@@ -73,6 +73,40 @@ def test_tokenize_then_detokenize_round_trips(text, language):
     assert detokenize_words(tokens, language).numpy()[0].decode() == text
 
 
+@pytest.mark.parametrize(
+    "text, language, expected",
+    [("The boys' toys are here.", "en", None),
+     ("A T-shirt, Tom's and the Smiths' car; don't, we'll, I'm, you're.", "en", None),
+     ("'Hello,' he said.", "en", None),
+     # A hyphen between spaces is a dash, written as one.
+     ("Paris - Lyon, then Lyon - Nice.", "en", "Paris \u2013 Lyon, then Lyon \u2013 Nice."),
+     ("It was - I think - a T-shirt.", "en", "It was \u2013 I think \u2013 a T-shirt."),
+     ("Le TGV Paris - Lyon part à l'heure, n'est-ce pas ?", "fr",
+      "Le TGV Paris \u2013 Lyon part à l'heure, n'est-ce pas ?")],
+)
+def test_english_apostrophes_and_spaced_dashes_round_trip(text, language, expected):
+    # Issue 18: the detokenizer glued every apostrophe and hyphen, right for
+    # French elision ("l'heure") and compounds, wrong for English
+    # possessives ("boys'toys") and for a dash between spaces ("Paris-Lyon").
+    tokens = split_words(tf.constant([text]))
+    assert detokenize_words(tokens, language).numpy()[0].decode() == (expected or text)
+
+
+@pytest.mark.parametrize("space", ["\u2003", "\u3000", "\u2002", "\u205f", "\u1680",
+                                   "\u2028", "\u2029", "\u200a", "\x85"])
+def test_every_unicode_space_separates_words_and_vocabularies_load(space, tmp_path):
+    # Issue 18: normalize mapped only some Unicode spaces to " ", and
+    # load_vocabulary refuses a token with a space at its end, so such a
+    # corpus made a model that saved but could not be loaded.
+    text = f"Hello,{space}world{space}!{space}again"
+    words = _words([text])[0]
+    assert words == ["Hello", ",", "world", "!", "again"], words
+    vocabulary = build_vocabulary(_words([text, f"more{space}text"]), max_size=50,
+                                  min_frequency=1)
+    save_vocabulary(vocabulary, tmp_path / "vocab.txt")
+    assert load_vocabulary(tmp_path / "vocab.txt") == vocabulary
+
+
 def test_vocabulary_order_limits_and_special_ids():
     counts = {"b": 3, "a": 3, "c": 5, "d": 1, "<unk>": 9}
     vocab = vocabulary_from_counts(counts)

@@ -8,15 +8,22 @@ they cannot be used for this part; that is why it is written here.
 
 import tensorflow as tf
 
-# Unicode spaces that French typography uses before ! ? : ; and inside « »,
-# plus tabs and line breaks: all become a plain space.
-_SPACES = "[\\x{00a0}\\x{2007}\\x{2009}\\x{202f}\\t\\n\\r\\f\\v]"
+# Every character Python's str.isspace() calls a space (the Unicode
+# separators, \p{Z}: the no-break spaces of French typography before ! ? : ;
+# and inside « », em and ideographic spaces..., plus tabs, line breaks and the
+# ASCII/C1 separators) becomes a plain space, so no token ever holds one
+# (a vocabulary file refuses such tokens).
+_SPACES = "[\\p{Z}\\t\\n\\r\\f\\v\\x{1c}-\\x{1f}\\x{85}]"
 # Control characters (C0, DEL, C1) carry no text; drop them.
 _CONTROLS = "[\\x{0000}-\\x{0008}\\x{000e}-\\x{001f}\\x{007f}-\\x{009f}]"
 # Typographic apostrophes and hyphens map to their ASCII forms so that
 # "l’heure" and "l'heure" share tokens.
 _APOSTROPHES = "[\\x{2018}\\x{2019}\\x{201b}\\x{00b4}`]"
 _HYPHENS = "[\\x{2010}\\x{2011}]"
+# A hyphen between spaces is a dash ("Paris - Lyon", "It was - I think -"):
+# it becomes an en dash, so that detokenisation can tell it from the hyphen
+# inside a word ("T-shirt"), which the split below also cuts off.
+_SPACED_DASH = "(^| )-+( |$)"
 # Every punctuation mark or symbol becomes a token of its own. Letters with
 # accents are letters (\pL), so accents are kept.
 _PUNCTUATION = "([\\pP\\pS])"
@@ -41,10 +48,11 @@ def normalize(text, lowercase=False):
     text = tf.strings.unicode_transcode(
         text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
     )
-    text = tf.strings.regex_replace(text, _CONTROLS, "")
     text = tf.strings.regex_replace(text, _SPACES, " ")
+    text = tf.strings.regex_replace(text, _CONTROLS, "")
     text = tf.strings.regex_replace(text, _APOSTROPHES, "'")
     text = tf.strings.regex_replace(text, _HYPHENS, "-")
+    text = tf.strings.regex_replace(text, _SPACED_DASH, "\\1\u2013\\2")
     if lowercase:
         text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, _PUNCTUATION, " \\1 ")
@@ -68,9 +76,9 @@ def split_words(text, lowercase=False):
 # Detokenisation: tokens are joined with single spaces, then these rules
 # (applied in order) remove the spaces that the language's typography does
 # not have. French keeps its space before the high punctuation ! ? : ; and
-# inside « »; English attaches all punctuation to the preceding word.
+# inside « »; English attaches all punctuation to the preceding word. A hyphen
+# always joins (a spaced one became an en dash, which keeps its spaces).
 _COMMON_RULES = (
-    (" ?' ?", "'"),  # l ' heure -> l'heure, Tom ' s -> Tom's
     (" ?- ?", "-"),  # est - ce -> est-ce, T - shirt -> T-shirt
     (" / ", "/"),
     ("([(\\[{$]) ", "\\1"),  # no space after an opening bracket
@@ -78,8 +86,17 @@ _COMMON_RULES = (
     (" ([.,…%])", "\\1"),
     ("([0-9])([.,]) ([0-9])", "\\1\\2\\3"),  # 3 . 5 -> 3.5, 3 , 5 -> 3,5
 )
-_ENGLISH_RULES = ((" ([!?:;])", "\\1"),)
-_FRENCH_RULES = ()
+_ENGLISH_RULES = (
+    (" ([!?:;])", "\\1"),
+    # Clitics join both sides: Tom ' s -> Tom's, don ' t -> don't.
+    ("([^ ]) ' (s|t|re|ve|ll|d|m)([^\\pL]|$)", "\\1'\\2\\3"),
+    # Any other apostrophe closes a word (the boys ' toys -> the boys' toys)
+    # or, first in the text, opens a quote.
+    (" '( |$)", "'\\1"),
+    ("^' ", "'"),
+)
+# Elision joins both sides: l ' heure -> l'heure, n ' est -> n'est.
+_FRENCH_RULES = ((" ?' ?", "'"),)
 
 
 def detokenize_words(tokens, language="en"):
