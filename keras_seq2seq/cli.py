@@ -910,10 +910,14 @@ def main(argv=None):
         from keras_seq2seq.data import CorpusError
         from keras_seq2seq.export.serving import ServingError
         from keras_seq2seq.text import VocabularyError
+        from keras_seq2seq.training.trainer import TrainingInterrupted
         from keras_seq2seq.translator import ModelDirectoryError
 
         try:
             args.func(args, parser)
+        except TrainingInterrupted as e:
+            print(f"keras-seq2seq: {e}", file=sys.stderr)
+            return 130  # the shell's code for a SIGINT
         # CorpusError, ModelDirectoryError and VocabularyError are
         # ValueErrors; ValueError also covers bad option values found by the
         # library.

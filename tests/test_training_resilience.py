@@ -101,10 +101,111 @@ def test_kill_9_mid_training_then_the_same_command_resumes(tmp_path):
     assert "Resuming from the backup" in second.stderr
     record = json.loads(open(os.path.join(out, "config.json")).read())["metadata"]
     assert record["resumed_after_epoch"] >= killed_at
-    assert record["resumed_after_epoch"] + record["epochs_run"] == 60
+    assert record["epochs_run"] == 60  # the whole run, before and after the resume
+    assert len(record["history"]["loss"]) == 60
     # The backup is removed once training has finished; the model works.
     assert not os.path.exists(os.path.join(out, "backup", "latest.weights.h5"))
     assert isinstance(load(out).translate("Thank you."), str)
+
+
+def _validated_command(tmp_path, out, *extra):
+    pairs = write_tsv(tmp_path / "pairs.tsv", TINY_PAIRS)
+    (tmp_path / "val.en").write_text("".join(s + "\n" for s, _ in VALIDATION), encoding="utf-8")
+    (tmp_path / "val.fr").write_text("".join(t + "\n" for _, t in VALIDATION), encoding="utf-8")
+    # Validation shares nothing with training: its loss falls, then rises
+    # once the tiny corpus is learned by heart, so the best epoch is early.
+    return [sys.executable, "-m", "keras_seq2seq.cli", "train", "--pairs", pairs,
+            "--validation-source", str(tmp_path / "val.en"),
+            "--validation-target", str(tmp_path / "val.fr"), "--preset", "seed_toy",
+            "--units", "32", "--embedding-dim", "16", "--epochs", "10", "--batch-size", "4",
+            "--learning-rate", "0.02", "--lr-schedule", "plateau", "--bleu-sample", "0",
+            "--out", str(out), *extra]
+
+
+def _record(out):
+    with open(os.path.join(out, "config.json")) as f:
+        return json.load(f)["metadata"]
+
+
+def _weights(path):
+    import h5py
+
+    arrays = []
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, item: arrays.append((name, item[()]))
+                     if isinstance(item, h5py.Dataset) and name.startswith("layers") else None)
+    return arrays
+
+
+def _kill_after(command, out, epoch, sig=signal.SIGKILL, mid_epoch=False):
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and run.poll() is None:
+        metadata = os.path.join(out, "backup", "training_metadata.json")
+        try:
+            with open(metadata) as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            saved = {"epoch": -1, "batch": 0}
+        if saved["epoch"] >= epoch and (not mid_epoch or saved.get("batch", 0) > 0):
+            break
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be stopped"
+    os.kill(run.pid, sig)
+    _, stderr = run.communicate(timeout=120)
+    return run.returncode, stderr
+
+
+@pytest.mark.parametrize("mid_epoch", [False, True])
+def test_a_resumed_run_keeps_the_best_epoch_and_the_whole_history(tmp_path, mid_epoch):
+    extra = ("--backup-every", "1") if mid_epoch else ()
+    whole = tmp_path / "whole"
+    assert subprocess.run(_validated_command(tmp_path, whole, *extra), timeout=600,
+                          capture_output=True).returncode == 0
+    reference = _record(whole)["history"]
+    best_epoch = int(np.argmin(reference["val_loss"])) + 1
+    assert best_epoch <= 6, reference["val_loss"]  # the kill comes after it
+
+    out = tmp_path / "killed"
+    command = _validated_command(tmp_path, out, *extra)
+    _kill_after(command, str(out), best_epoch + 2, mid_epoch=mid_epoch)
+    resumed = subprocess.run(command, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0 and "Resuming from the backup" in resumed.stderr
+    record = _record(out)
+    resumed_after = record["resumed_after_epoch"]
+    assert resumed_after >= best_epoch + 1
+    history = record["history"]
+    assert len(history["val_loss"]) == record["epochs_run"] == 10
+    with open(out / "history.json") as f:
+        assert json.load(f) == history
+    # Up to the resume, the same run as the uninterrupted one.
+    np.testing.assert_allclose(history["val_loss"][:resumed_after],
+                               reference["val_loss"][:resumed_after], rtol=1e-6)
+    # The weights kept (and shipped) are the best epoch's of the whole run,
+    # not the first epoch after the resume.
+    best = int(np.argmin(history["val_loss"])) + 1
+    assert best == best_epoch
+    kept = _weights(out / "checkpoints" / "best.weights.h5")
+    for (_, a), (_, b) in zip(kept, _weights(out / "checkpoints" / f"epoch_{best:03d}.weights.h5")):
+        np.testing.assert_array_equal(a, b)
+    for (_, a), (_, b) in zip(_weights(out / "model.weights.h5"), kept):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ctrl_c_saves_a_backup_and_the_same_command_resumes(tmp_path):
+    out = tmp_path / "run"
+    command = _validated_command(tmp_path, out)
+    code, stderr = _kill_after(command, str(out), 2, sig=signal.SIGINT)
+    assert code == 130, stderr[-2000:]
+    assert "Run the same command again to resume" in stderr and "Traceback" not in stderr
+    assert os.path.exists(out / "backup" / "latest.weights.h5")
+    resumed = subprocess.run(command, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0 and "Resuming from the backup" in resumed.stderr
+    assert len(_record(out)["history"]["loss"]) == 10
 
 
 def test_unreadable_backup_is_a_clear_error_naming_the_file(tmp_path, capsys):

@@ -1,8 +1,13 @@
 """Keras callbacks that Keras itself does not ship."""
 
+import json
+import logging
+import os
 import time
 
 import keras
+
+logger = logging.getLogger("keras_seq2seq")
 
 
 class TimeLimit(keras.callbacks.Callback):
@@ -27,8 +32,15 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._started = time.monotonic()
 
+    def elapsed(self):
+        return time.monotonic() - self._started
+
+    def resume(self, elapsed):
+        """Count `elapsed` seconds spent before a resume against the budget."""
+        self._started = time.monotonic() - elapsed
+
     def on_epoch_end(self, epoch, logs=None):
-        if time.monotonic() - self._started >= self.seconds:
+        if self.elapsed() >= self.seconds:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
 
@@ -123,3 +135,113 @@ def learning_rate_callbacks(lr_schedule, learning_rate, has_validation, decay_st
             monitor="val_loss", patience=early_stopping_patience
         ))
     return callbacks
+
+
+# What each stateful callback keeps in memory between epochs; Keras writes
+# none of it with a BackupAndRestore backup.
+_STATE_ATTRIBUTES = {
+    keras.callbacks.ModelCheckpoint: ("best",),
+    keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
+    keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch", "stopped_epoch"),
+}
+STATE_FILE = "training_state.json"
+
+
+class TrainingState(keras.callbacks.Callback):
+    """The training state that Keras's BackupAndRestore leaves out, kept next
+    to its backup: the full history, the best validation loss that
+    `ModelCheckpoint(save_best_only=True)` compares against, the plateau
+    schedule's and early stopping's counters, and the time spent.
+
+    Without it, a resumed run forgets them: its first epoch overwrites the
+    best weights even when an earlier epoch was better, the history covers
+    only the epochs after the resume, and the counters restart.
+
+    Place this callback just before BackupAndRestore (so an epoch's state is
+    on disk before the backup that refers to it) and after every callback it
+    tracks; `restorer()` returns the callback to put last, which restores
+    the state once those callbacks have reset themselves in on_train_begin.
+    The state of every completed epoch is written (the file is small), so
+    whichever backup survives a kill finds its own.
+
+    Args:
+        backup_dir: str. The BackupAndRestore directory.
+        callbacks: the callbacks whose state is kept (others are ignored).
+    """
+
+    def __init__(self, backup_dir, callbacks):
+        super().__init__()
+        self.path = os.path.join(backup_dir, STATE_FILE)
+        self.tracked = [c for c in callbacks
+                        if isinstance(c, (*_STATE_ATTRIBUTES, TimeLimit))]
+        self.history = {}
+        self._states = {}
+        self.resumed_after_epoch = None
+
+    @staticmethod
+    def _attributes(callback):
+        for cls, names in _STATE_ATTRIBUTES.items():
+            if isinstance(callback, cls):
+                return names
+        return ()
+
+    def _capture(self):
+        states = []
+        for callback in self.tracked:
+            if isinstance(callback, TimeLimit):
+                states.append({"elapsed": callback.elapsed()})
+            else:
+                states.append({name: _json_number(getattr(callback, name))
+                               for name in self._attributes(callback)})
+        return states
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self._states[epoch + 1] = {"history": {k: list(v) for k, v in self.history.items()},
+                                   "callbacks": self._capture()}
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        temporary = self.path + ".tmp"
+        with open(temporary, "w") as f:
+            json.dump({"epochs": self._states}, f)
+        os.replace(temporary, self.path)  # atomic: a kill leaves the old or the new file
+
+    def restore(self):
+        """Restore the state of the epoch the backup resumes after."""
+        epoch = int(getattr(self.model, "_initial_epoch", 0) or 0)
+        if not epoch:
+            return
+        self.resumed_after_epoch = epoch
+        try:
+            with open(self.path) as f:
+                saved = json.load(f)["epochs"]
+            state = saved[str(epoch)]
+        except (OSError, ValueError, KeyError) as e:
+            logger.warning("No training state for epoch %d in %s (%s): the best validation "
+                           "loss, history and schedule counters start afresh.", epoch,
+                           self.path, e)
+            return
+        self._states = {int(k): v for k, v in saved.items() if int(k) <= epoch}
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        for callback, values in zip(self.tracked, state["callbacks"]):
+            if isinstance(callback, TimeLimit):
+                callback.resume(values["elapsed"])
+            else:
+                for name, value in values.items():
+                    setattr(callback, name, value)
+
+    def restorer(self):
+        state = self
+
+        class Restore(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                state.restore()
+
+        return Restore()
+
+
+def _json_number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value

@@ -25,6 +25,7 @@ from keras_seq2seq.text import (
 from keras_seq2seq.training.callbacks import (
     LR_SCHEDULES,
     TimeLimit,
+    TrainingState,
     ValidationBLEU,
     learning_rate_callbacks,
 )
@@ -102,6 +103,10 @@ def build_vocabularies(pairs, config, chunk_size=2048):
 
 
 BACKUP_DIR = "backup"
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C stopped training (after saving a backup when there is one)."""
 
 
 class CheckpointError(ValueError):
@@ -402,12 +407,6 @@ def train(
         os.makedirs(checkpoint_dir, exist_ok=True)
     best_path = os.path.join(checkpoint_dir, "best.weights.h5")
     fit_callbacks = []
-    if backup:
-        fit_callbacks.append(keras.callbacks.BackupAndRestore(
-            # double_checkpoint keeps the previous backup too, for a crash
-            # in the middle of writing the latest one.
-            backup_dir, save_freq=backup_every_batches or "epoch", double_checkpoint=True,
-        ))
     if validation_pairs is not None and bleu_sample:
         sample = [pair for pair, _ in zip(validation_pairs, range(bleu_sample))]
         # Before TensorBoard, which then logs the score it adds.
@@ -420,6 +419,17 @@ def train(
     )
     fit_callbacks += standard_callbacks(out_dir, best_path, validation_data is not None,
                                         max_minutes, callbacks)
+    state = backup_callback = None
+    if backup:
+        # After every callback whose state it keeps, before the backup that
+        # refers to that state (see TrainingState).
+        state = TrainingState(backup_dir, fit_callbacks)
+        backup_callback = keras.callbacks.BackupAndRestore(
+            # double_checkpoint keeps the previous backup too, for a crash
+            # in the middle of writing the latest one.
+            backup_dir, save_freq=backup_every_batches or "epoch", double_checkpoint=True,
+        )
+        fit_callbacks += [state, backup_callback, state.restorer()]
     if multi_worker:
         history = keras.callbacks.History()
         history.history = fit_multi_worker(
@@ -434,14 +444,29 @@ def train(
             # ends, and Keras warns then that the input "ran out of data";
             # that end is expected, so the warning only alarms users.
             warnings.filterwarnings("ignore", message=r"Your input ran out of data")
-            history = model.fit(
-                train_data,
-                validation_data=validation_data,
-                epochs=epochs,
-                callbacks=fit_callbacks,
-                verbose=fit_verbosity(verbose),
-                shuffle=False,  # the dataset shuffles itself, within length buckets
-            )
+            try:
+                history = model.fit(
+                    train_data,
+                    validation_data=validation_data,
+                    epochs=epochs,
+                    callbacks=fit_callbacks,
+                    verbose=fit_verbosity(verbose),
+                    shuffle=False,  # the dataset shuffles itself, within length buckets
+                )
+            except KeyboardInterrupt:
+                if backup_callback is None:
+                    raise TrainingInterrupted(
+                        "Training interrupted; there is no backup (--no-backup).") from None
+                # The weights as they are now, with the number of epochs
+                # completed: the same call resumes (replaying the epoch that
+                # was cut, from these weights).
+                backup_callback._save_model()
+                raise TrainingInterrupted(
+                    f"Training interrupted; a backup is in {backup_dir}. Run the same command "
+                    "again to resume.") from None
+        if state is not None:
+            # The whole run's history, the epochs before a resume included.
+            history.history = state.history
     if validation_data is not None and os.path.exists(best_path):
         model.load_weights(best_path)
 
