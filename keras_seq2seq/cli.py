@@ -54,6 +54,14 @@ def _add_train_parser(subparsers):
     p.add_argument("--target-language", default="fr", help="Target language code. Default: fr.")
     p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
                    help=f"Model size. Default: {DEFAULT_PRESET}.")
+    p.add_argument("--init-from", metavar="MODEL_DIR",
+                   help="Fine-tune this trained model on the data given: its settings, "
+                        "vocabularies and weights are the start (model flags such as --units "
+                        "do not apply); the learning rate and schedule are this run's.")
+    p.add_argument("--vocab-update", choices=["keep", "merge"], default="keep",
+                   help="With --init-from: keep the model's vocabularies, or merge in the new "
+                        "data's frequent tokens (old ids unchanged, new rows initialised). "
+                        "Default: keep.")
     p.add_argument("--cell", choices=["lstm", "gru"], help="Override the preset's cell type.")
     p.add_argument("--layers", type=int, help="Override the preset's number of layers.")
     p.add_argument("--units", type=int, help="Override the preset's units per layer.")
@@ -223,7 +231,13 @@ def _train(args, parser):
     from keras_seq2seq.training.distributed import is_chief, make_strategy
 
     strategy = make_strategy(args.strategy)
-    config = get_preset(args.preset, **{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if args.init_from:
+        if given:
+            parser.error(f"--init-from keeps the model's settings; drop {', '.join(sorted(given))}")
+        config = None
+    else:
+        config = get_preset(args.preset, **given)
     train_pairs, validation_pairs = _split_for_training(args, parser)
     command = shlex.join(["keras-seq2seq", *args.argv])
     translator, _ = train(
@@ -251,6 +265,8 @@ def _train(args, parser):
         strategy=strategy,
         cache_dir=args.cache_dir,
         dtype_policy=args.mixed_precision,
+        init_from=args.init_from,
+        vocab_update=args.vocab_update,
     )
     if not is_chief(strategy):
         print("Training done; the chief worker writes the model.")
@@ -634,6 +650,28 @@ def _export_captioner(args):
     print(f"SavedModel written to {directory} (serving_default: image_bytes -> caption)")
 
 
+def _add_average_parser(subparsers):
+    p = subparsers.add_parser(
+        "average", help="Average a run's epoch checkpoints into a model directory.")
+    p.add_argument("--run", required=True,
+                   help="A `train` output directory (config, vocabularies, checkpoints/).")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--last", type=int, help="Average the last N epoch checkpoints.")
+    which.add_argument("--checkpoints", nargs="+", metavar="FILE",
+                       help="Or these weight files (of the same model).")
+    p.add_argument("--out", required=True, help="The averaged model directory.")
+    p.set_defaults(func=_average)
+
+
+def _average(args, parser):
+    from keras_seq2seq.training.finetune import average_checkpoints
+
+    translator = average_checkpoints(args.run, args.out, last=args.last,
+                                     checkpoints=args.checkpoints)
+    names = translator.metadata["averaged_checkpoints"]
+    print(f"Averaged {len(names)} checkpoints ({', '.join(names)}) into {args.out}")
+
+
 def _add_serve_parser(subparsers):
     p = subparsers.add_parser(
         "serve", help="A local server with TF Serving's REST (and gRPC) API, for development.")
@@ -851,6 +889,7 @@ def build_parser():
     _add_evaluate_parser(subparsers)
     _add_export_parser(subparsers)
     _add_serve_parser(subparsers)
+    _add_average_parser(subparsers)
     _add_captioning_parsers(subparsers)
     return parser
 

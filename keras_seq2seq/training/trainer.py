@@ -30,6 +30,12 @@ from keras_seq2seq.training.callbacks import (
     learning_rate_callbacks,
 )
 from keras_seq2seq.training.distributed import fit_multi_worker, is_chief, make_strategy
+from keras_seq2seq.training.finetune import (
+    VOCAB_UPDATES,
+    load_base,
+    merge_vocabulary,
+    transfer_weights,
+)
 from keras_seq2seq.training.losses import TokenCrossEntropy
 from keras_seq2seq.translator import Translator, fit_verbosity
 
@@ -246,6 +252,8 @@ def train(
     strategy="default",
     cache_dir=None,
     dtype_policy=None,
+    init_from=None,
+    vocab_update="keep",
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -309,6 +317,14 @@ def train(
             "mixed_bfloat16"; weights stay float32 and the output layer
             computes in float32. Defaults to None (float32).
 
+        init_from: str or None. A trained model directory to fine-tune:
+            its config, vocabularies and weights are the start (`config`
+            may then be None; if given, its architecture must be the
+            model's). Defaults to None (a new model).
+        vocab_update: "keep" the model's vocabularies, or "merge" in the
+            new data's tokens (old ids unchanged, new rows initialised).
+            Only with `init_from`. Defaults to "keep".
+
     Returns:
         (translator, history): the trained `Translator` and the Keras
         `History`.
@@ -331,6 +347,15 @@ def train(
         _check_output_directory(out_dir)
     # Built now so that a bad label_smoothing fails before any corpus work.
     loss = TokenCrossEntropy(label_smoothing)
+    base = None
+    if init_from is not None:
+        if vocab_update not in VOCAB_UPDATES:
+            raise ValueError(f"vocab_update must be one of {VOCAB_UPDATES}, got "
+                             f"{vocab_update!r}.")
+        base = load_base(init_from, config, source_language, target_language)
+        config = base.config
+    elif config is None:
+        raise ValueError("train() needs a config (or init_from, a model to fine-tune).")
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
     backup_dir = os.path.join(out_dir, BACKUP_DIR)
@@ -341,6 +366,17 @@ def train(
 
     started = time.time()
     source_vocab, target_vocab, stats = build_vocabularies(train_pairs, config)
+    if base is not None:
+        new_source, new_target = source_vocab, target_vocab
+        source_vocab = list(base.source_tokenizer.vocabulary)
+        target_vocab = list(base.target_tokenizer.vocabulary)
+        if vocab_update == "merge":
+            source_vocab = merge_vocabulary(source_vocab, new_source)
+            target_vocab = (list(source_vocab) if config.shared_vocabulary
+                            else merge_vocabulary(target_vocab, new_target))
+        logger.info("Fine-tuning %s (vocabularies: %s; %d and %d new tokens).", init_from,
+                    vocab_update, len(source_vocab) - base.source_tokenizer.vocabulary_size,
+                    len(target_vocab) - base.target_tokenizer.vocabulary_size)
     # stats["too_long"] counts words; a word-piece model's limits are in
     # pieces, so a few more pairs may be left out than it says.
     logger.info(
@@ -384,6 +420,8 @@ def train(
 
     with strategy.scope(), _dtype_policy(dtype_policy):
         model = build_training_model(config, len(source_vocab), len(target_vocab))
+        if base is not None:
+            transfer_weights(base.model, model)
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         if label_smoothing:
@@ -482,6 +520,8 @@ def train(
         "dtype_policy": dtype_policy or "float32",
         "lr_schedule": lr_schedule,
         "label_smoothing": label_smoothing,
+        **({"init_from": os.path.abspath(init_from), "vocab_update": vocab_update}
+           if init_from else {}),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         **(metadata or {}),
     }
