@@ -127,7 +127,7 @@ def run(args):
                         f.writelines(h + "\n" for h in hypotheses)
                 row[name] = {k: report[k] for k in (
                     "pairs", "bleu", "chrf", "unknown_words", "repeated_trigram_share",
-                    "by_length", "sentences_per_second")}
+                    "by_length", "names_kept", "sentences_per_second")}
                 print(f"{args.label} beam {beam_size} no-repeat {ngram} {name}: "
                       f"BLEU {report['bleu']:.2f}  <unk> {report['unknown_words']}  "
                       f"repeats {report['repeated_trigram_share']:.2%}  by length "
@@ -190,12 +190,15 @@ def write_results():
         "Command: `python benchmarks/real_text.py` (see its docstring); rows in "
         "`benchmarks/results/real_text.jsonl`. sacreBLEU 13a, cased, one reference. "
         "Buckets are source words. `<unk>`: how many the outputs hold; repeats: share of "
-        "outputs in which a word 3-gram occurs twice. Rows marked * were measured while a "
+        "outputs in which a word 3-gram occurs twice; names kept: source numbers and "
+        "capitalised words (not first in the sentence) that the reference writes verbatim, "
+        "and the share of them the output writes too (`evaluation.names_kept`; - for rows "
+        "measured before it existed). Rows marked * were measured while a "
         "training shared the two cores (BLEU is unaffected, sentences/s is).",
         "",
         "| model | decoding | set | pairs | BLEU | <= 9 | 10-14 | 15-24 | 25+ | `<unk>` | "
-        "repeats | sentences/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "repeats | names kept | sentences/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         for name in ("tatoeba_validation", "multi30k_val", "multi30k_test_2016_flickr"):
@@ -204,10 +207,13 @@ def write_results():
                 "-" if b["bleu"] is None else f"{b['bleu']:.2f} ({b['pairs']})"
                 for b in r["by_length"])
             star = "*" if row.get("under_load") else ""
+            kept = r.get("names_kept")
+            names = f"{kept[0] / kept[1]:.1%} of {kept[1]}" if kept and kept[1] else "-"
             lines.append(
                 f"| {row['label']} | {_setting(row)} | {name.replace('_', ' ')} | {r['pairs']} "
                 f"| {r['bleu']:.2f} | {buckets} | {r['unknown_words']} | "
-                f"{r['repeated_trigram_share']:.1%} | {r['sentences_per_second']}{star} |")
+                f"{r['repeated_trigram_share']:.1%} | {names} | "
+                f"{r['sentences_per_second']}{star} |")
     lines += [
         "",
         "Paragraphs: 3 consecutive validation sentences (Tatoeba, one sentence and 4+ words "

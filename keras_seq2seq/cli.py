@@ -537,7 +537,8 @@ def _evaluate(args, parser):
               f"chrF {report['chrf']:.2f}  perplexity {ppl}"
               f"{' per ' + report['perplexity_per'] if 'perplexity_per' in report else ''}  "
               f"<unk> written {report['unknown_words']}  "
-              f"repeated 3-grams {report['repeated_trigram_share']:.1%}")
+              f"repeated 3-grams {report['repeated_trigram_share']:.1%}  "
+              f"names kept {report['names_kept'][0]}/{report['names_kept'][1]}")
         print(report["bleu_details"])
         print("BLEU by source length: " + "  ".join(
             f"{b['words']} words: " + ("-" if b["bleu"] is None else f"{b['bleu']:.2f}")

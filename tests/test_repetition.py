@@ -107,3 +107,17 @@ def test_translator_option_in_keras_and_saved_model(trained_translator, tmp_path
     out = served(text=tf.constant(sources))["translation"].numpy()
     assert [t.decode("utf-8") for t in out] == translator.translate(sources, no_repeat_ngram=3)
     assert plain[1] == translator.translate(sources[1], no_repeat_ngram=3)
+
+
+def test_names_kept_counts_names_and_numbers_the_reference_copies():
+    from keras_seq2seq.evaluation import names_kept
+
+    sources = ["My name is Alexander and I live in Toronto.", "Tom has 3 cats.",
+               "Where is London?"]
+    references = ["Je m'appelle Alexander et j'habite à Toronto.", "Tom a 3 chats.",
+                  "Où est Londres ?"]
+    hypotheses = ["Je m'appelle libé et j'habite à Toronto.", "Tom a trois chats.", "Où ?"]
+    # Alexander, Toronto, 3 count ("My" and "Tom" are first, London is
+    # translated); Toronto is kept.
+    assert names_kept(sources, hypotheses, references) == (1, 3)
+    assert names_kept(sources, references, references) == (3, 3)

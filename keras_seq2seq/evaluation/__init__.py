@@ -5,6 +5,7 @@ from keras_seq2seq.evaluation.metrics import (
     corpus_bleu,
     corpus_chrf,
     evaluate,
+    names_kept,
     perplexity,
     repeated_ngram_share,
 )
@@ -15,5 +16,6 @@ __all__ = [
     "corpus_chrf",
     "evaluate",
     "perplexity",
+    "names_kept",
     "repeated_ngram_share",
 ]

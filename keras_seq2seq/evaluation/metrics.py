@@ -169,6 +169,32 @@ def repeated_ngram_share(hypotheses, n=3):
     return repeated / len(hypotheses)
 
 
+_NAME = re.compile(r"[^\W\d_][\w'-]*")
+
+
+def names_kept(sources, hypotheses, references):
+    """How well names and numbers pass through: (kept, total).
+
+    A "name" is a source word that the reference also writes verbatim and
+    that is a number or a capitalised word not first in its sentence
+    ("Alexander", "Toronto", "2019"): a word a translation should copy. It
+    is kept when the hypothesis holds it verbatim.
+    """
+    kept = total = 0
+    for source, hypothesis, reference in zip(sources, hypotheses, references):
+        words = re.findall(r"\w[\w'-]*", source)
+        reference_words = set(re.findall(r"\w[\w'-]*", reference))
+        hypothesis_words = set(re.findall(r"\w[\w'-]*", hypothesis))
+        for i, word in enumerate(words):
+            is_number = word.isdigit()
+            is_name = i > 0 and bool(_NAME.fullmatch(word)) and word[0].isupper() \
+                and not word.isupper()
+            if (is_number or is_name) and word in reference_words:
+                total += 1
+                kept += word in hypothesis_words
+    return kept, total
+
+
 def evaluate(
     translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
     with_perplexity=True, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
@@ -226,6 +252,7 @@ def evaluate(
         "replace_unknown": replace_unknown,
         "repeated_trigram_share": round(repeated_ngram_share(hypotheses, 3), 4),
         "by_length": bleu_by_length(sources, hypotheses, references),
+        "names_kept": names_kept(sources, hypotheses, references),
         "translation_seconds": round(seconds, 2),
         "sentences_per_second": round(len(pairs) / max(seconds, 1e-9), 1),
     }
