@@ -89,7 +89,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--note", default="", help="e.g. 'measured under load'.")
+    parser.add_argument("--onednn", action="store_true",
+                        help="Keep oneDNN on (`keras-seq2seq serve` turns it off, so that "
+                             "memory returns after a burst).")
     args = parser.parse_args()
+    # As `keras-seq2seq serve` does, before TensorFlow is imported.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1" if args.onednn else "0")
 
     from _results import update_section
 
@@ -118,12 +123,14 @@ def main():
         burst["rss_after_5s_mb"] = round(rss_mb())
         print(json.dumps({"burst": burst}), flush=True)
     record = {"model": os.path.relpath(args.model, HERE.parent), "beam_size": args.beam_size,
+              "onednn": os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1",
               "cpu_count": os.cpu_count(), "note": args.note, "loads": rows, "burst": burst}
     RESULTS.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     lines = [
         f"`python benchmarks/serving_load.py` ({record['model']}, beam {args.beam_size}, "
         f"{os.cpu_count()} CPU cores, REST on loopback, 3 sentences per request, default "
-        f"limits{'; ' + args.note if args.note else ''}):",
+        f"limits, oneDNN {'on' if record['onednn'] else 'off (as `serve`)'}"
+        f"{'; ' + args.note if args.note else ''}):",
         "",
         "| clients | seconds | requests | failures | p50 s | p99 s | requests/s | RSS before MB "
         "| RSS after MB |",
