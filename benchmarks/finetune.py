@@ -10,9 +10,12 @@
    fine-tuning costs). The shipped model saw Multi30k train among its
    175k pairs, so fine-tuning here re-weights a domain it knows; the
    from-scratch runs say what the pairs alone give.
-2. Averaging: for each run directory given (`--average-runs`), the best
-   epoch checkpoint against the mean of the last 2 and 3 epoch
+2. Averaging: for each run directory given (`--average-runs`), the run's
+   model (its best validation epoch, or its last epoch when it had no
+   validation data) against the mean of its last 2 and 3 epoch
    checkpoints, on validation data (Multi30k val and the Tatoeba split).
+   A run directory named like a fine-tuning run of this script
+   (`fine-tuned-N`) is looked for under `--work` once that run is done.
 
     python benchmarks/finetune.py --sizes 2000 10000 --minutes 3 \\
         --average-runs /work/runs/en-fr-v4
@@ -104,14 +107,18 @@ def main():
 
     averages = []
     for run in args.average_runs:
+        if not os.path.isabs(run) and not os.path.exists(run):
+            run = str(work / run)
         available = epoch_checkpoints(run)
         if len(available) < 3:
             print(f"{run}: fewer than 3 epoch checkpoints, skipped", flush=True)
             continue
         validation = {"multi30k_val": sets["multi30k_val"], "tatoeba_val": general}
-        best = load(run)  # the run's model directory holds its best epoch
+        # The run's model directory: its best validation epoch, or its last
+        # epoch for a run without validation data.
+        best = load(run)
         row = {"run": run, "epochs": len(available),
-               "best epoch": {k: _bleu(best, v) for k, v in validation.items()}}
+               "model": {k: _bleu(best, v) for k, v in validation.items()}}
         for last in (2, 3):
             averaged = average_checkpoints(run, str(work / f"avg{last}-{pathlib.Path(run).name}"),
                                            last=last)
@@ -140,11 +147,12 @@ def main():
     if averages:
         lines += ["", "Checkpoint averaging (`keras-seq2seq average --run RUN --last N`), "
                   "validation BLEU (Multi30k val / Tatoeba val):", "",
-                  "| run | epochs | best epoch | last 2 averaged | last 3 averaged |",
+                  "| run | epochs | the run's model (best or last epoch) | last 2 averaged | "
+                  "last 3 averaged |",
                   "|---|---|---|---|---|"]
         for a in averages:
             cells = [f"{a[k]['multi30k_val']:.2f} / {a[k]['tatoeba_val']:.2f}"
-                     for k in ("best epoch", "last 2 averaged", "last 3 averaged")]
+                     for k in ("model", "last 2 averaged", "last 3 averaged")]
             lines.append(f"| {pathlib.Path(a['run']).name} | {a['epochs']} | " + " | ".join(cells)
                          + " |")
     update_section("<!-- finetune start -->", "<!-- finetune end -->",
