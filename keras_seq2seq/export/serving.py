@@ -266,6 +266,7 @@ class _Predictor:
         self._slots = threading.BoundedSemaphore(limits.concurrent_predictions)
         # Signature calls made: what tests of request framing check.
         self.predictions = 0
+        self._count = threading.Lock()
 
     def run(self, signature, inputs):
         _check_limits(inputs, self.limits)
@@ -274,7 +275,8 @@ class _Predictor:
                 f"The server is busy: no prediction slot within {self.limits.queue_timeout:g} "
                 "s. Retry later.", status=503)
         try:
-            self.predictions += 1
+            with self._count:  # two predictions may run at once
+                self.predictions += 1
             return signature(**inputs)
         finally:
             self._slots.release()

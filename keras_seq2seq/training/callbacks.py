@@ -176,7 +176,6 @@ class TrainingState(keras.callbacks.Callback):
                         if isinstance(c, (*_STATE_ATTRIBUTES, TimeLimit))]
         self.history = {}
         self._states = {}
-        self.resumed_after_epoch = None
 
     @staticmethod
     def _attributes(callback):
@@ -211,7 +210,6 @@ class TrainingState(keras.callbacks.Callback):
         epoch = int(getattr(self.model, "_initial_epoch", 0) or 0)
         if not epoch:
             return
-        self.resumed_after_epoch = epoch
         try:
             with open(self.path) as f:
                 saved = json.load(f)["epochs"]
