@@ -94,6 +94,11 @@ def _add_train_parser(subparsers):
                    help="Let each decoder step copy a source token through its attention "
                         "weights, with a learned gate (pointer-generator; needs --attention "
                         "luong and --shared-vocabulary).")
+    p.add_argument("--name-augmentation", type=float, default=0.0, metavar="P",
+                   help="In this share of the training pairs, replace each name or number "
+                        "written verbatim on both sides by a made-up one, so the model learns "
+                        "to copy names it has never seen (best with --copy-attention). "
+                        "Default: 0 (off).")
     p.add_argument("--dropout", type=float, help="Override the preset's dropout.")
     p.add_argument("--embedding-dropout", type=float,
                    help="Override the preset's dropout on the word embeddings.")
@@ -163,6 +168,18 @@ def _corpora(args, parser):
 
 def _split_for_training(args, parser):
     """(train_pairs, validation_pairs or None) following the validation flags."""
+    if not 0.0 <= args.name_augmentation <= 1.0:
+        parser.error(f"--name-augmentation must be in [0, 1], got {args.name_augmentation}")
+    train_pairs, validation_pairs = _split_corpora(args, parser)
+    if args.name_augmentation:
+        from keras_seq2seq.data import augment_names
+
+        # Training pairs only: validation stays the real text.
+        train_pairs = augment_names(train_pairs, args.name_augmentation, seed=args.seed)
+    return train_pairs, validation_pairs
+
+
+def _split_corpora(args, parser):
     import math
 
     from keras_seq2seq.data import (
@@ -251,7 +268,8 @@ def _train(args, parser):
         seed=args.seed,
         source_language=args.source_language,
         target_language=args.target_language,
-        metadata={"command": command},
+        metadata={"command": command, **({"name_augmentation": args.name_augmentation}
+                                         if args.name_augmentation else {})},
         max_minutes=args.max_minutes,
         clipnorm=args.clipnorm,
         label_smoothing=args.label_smoothing,

@@ -1,3 +1,4 @@
+from keras_seq2seq.data.augment import augment_names
 from keras_seq2seq.data.readers import (
     CorpusError,
     PairCorpus,
@@ -12,6 +13,7 @@ from keras_seq2seq.data.readers import (
 )
 
 __all__ = [
+    "augment_names",
     "CorpusError",
     "PairCorpus",
     "ReadReport",
