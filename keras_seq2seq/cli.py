@@ -751,6 +751,58 @@ def _serve(args, parser):
         server.stop()
 
 
+def _add_explore_parser(subparsers):
+    p = subparsers.add_parser(
+        "explore", help="An interactive page on a model: encoder, step-by-step decoder, "
+        "teacher forcing, beam search, attention.")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--model", help="Translator or captioner directory. Default: the shipped "
+                       "saved_models/en-fr.")
+    which.add_argument("--toy", action="store_true",
+                       help="Train the seed_toy walk-through model of tutorial 01 (seconds) and "
+                       "explore it.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="Address to bind. Default: 127.0.0.1 (this machine only; the page has "
+                        "no authentication).")
+    p.add_argument("--port", type=int, default=8008, help="Default: 8008 (0: any free port).")
+    p.set_defaults(func=_explore)
+
+
+def _explore(args, parser):
+    import tempfile
+    import time
+
+    started = time.time()
+    from keras_seq2seq.explore import Explorer, serve_explorer, toy_translator
+
+    if args.toy:
+        decoder, label = toy_translator(tempfile.mkdtemp(prefix="keras-seq2seq-toy-")), "seed_toy"
+    else:
+        directory = args.model or DEFAULT_MODEL
+        decoder, label = _load_any(directory), os.path.basename(os.path.normpath(directory))
+
+    def ready(url):
+        print(f"Explorer for {label} at {url} (ready in {time.time() - started:.1f} s; "
+              "Ctrl-C stops it)", flush=True)
+
+    try:
+        serve_explorer(Explorer(decoder, label=label), host=args.host, port=args.port,
+                       on_ready=ready)
+    except KeyboardInterrupt:
+        pass
+
+
+def _load_any(directory):
+    """A translator or a captioner, whichever the directory holds."""
+    from keras_seq2seq.translator import load, read_model_record
+
+    if read_model_record(directory).get("kind", "translator") == "captioner":
+        from keras_seq2seq.captioning import load_captioner
+
+        return load_captioner(directory)
+    return load(directory)
+
+
 def _add_captioning_parsers(subparsers):
     from keras_seq2seq.captioning.config import BACKBONES, POOLINGS
 
@@ -909,6 +961,7 @@ def build_parser():
     _add_export_parser(subparsers)
     _add_serve_parser(subparsers)
     _add_average_parser(subparsers)
+    _add_explore_parser(subparsers)
     _add_captioning_parsers(subparsers)
     return parser
 

@@ -42,6 +42,7 @@ def beam_search(
     start_id=START_ID,
     end_id=END_ID,
     no_repeat_ngram=0,
+    trace=False,
 ):
     """Beam search for a batch of sentences.
 
@@ -64,12 +65,18 @@ def beam_search(
         no_repeat_ngram: int. When >= 2, no hypothesis writes an n-gram of
             this many tokens twice (`block_repeated_ngrams`). Defaults to 0
             (off).
+        trace: bool. Also return the beams of every step (the beam tree,
+            for `keras-seq2seq explore`). Defaults to False.
 
     Returns:
         (tokens, scores, log_probs): int32 (B, beam_size, T) hypotheses
         best first (`<end>` included when emitted, `<pad>` after it);
         float32 (B, beam_size) length-normalised scores; float32
-        (B, beam_size) summed log-probabilities.
+        (B, beam_size) summed log-probabilities. With `trace`, a fourth
+        item: a dict of (B, beam_size, T) tensors, step t's beams in the
+        order of that step's top-k: "tokens" (the token each beam added),
+        "parents" (the beam of step t - 1 it extends), "log_probs" (summed),
+        "scores" (length-normalised) and "finished" (bool).
     """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
@@ -92,10 +99,19 @@ def beam_search(
     # Batch offsets to turn (sentence, beam) into a row of the folded batch.
     offsets = tf.range(batch_size)[:, None] * k  # (batch, 1)
 
-    def cond(t, tokens, states, log_probs, lengths, finished, sequences):
+    trace_keys = ("tokens", "parents", "log_probs", "scores", "finished")
+    trace_start = {
+        "tokens": tf.zeros([batch_size, k, 0], tf.int32),
+        "parents": tf.zeros([batch_size, k, 0], tf.int32),
+        "log_probs": tf.zeros([batch_size, k, 0], tf.float32),
+        "scores": tf.zeros([batch_size, k, 0], tf.float32),
+        "finished": tf.zeros([batch_size, k, 0], tf.bool),
+    } if trace else {}
+
+    def cond(t, tokens, states, log_probs, lengths, finished, sequences, steps):
         return (t < limit) & tf.logical_not(tf.reduce_all(finished))
 
-    def body(t, tokens, states, log_probs, lengths, finished, sequences):
+    def body(t, tokens, states, log_probs, lengths, finished, sequences, steps):
         step_log_probs, states = step_fn(tokens, states)  # (batch * beam, vocab)
         vocab_size = tf.shape(step_log_probs)[-1]
         if no_repeat_ngram:
@@ -128,12 +144,18 @@ def beam_search(
             | tf.equal(next_tokens, end_id)
             | (t + 1 >= tf.reshape(beam_limits, [batch_size, k]))
         )
-        return t + 1, tf.reshape(next_tokens, [-1]), states, log_probs, lengths, finished, sequences
+        if trace:
+            now = {"tokens": next_tokens, "parents": parents, "log_probs": log_probs,
+                   "scores": log_probs / length_penalty(lengths, alpha), "finished": finished}
+            steps = {key: tf.concat([steps[key], now[key][..., None]], axis=2)
+                     for key in trace_keys}
+        return (t + 1, tf.reshape(next_tokens, [-1]), states, log_probs, lengths, finished,
+                sequences, steps)
 
-    _, _, _, log_probs, lengths, _, sequences = tf.while_loop(
+    _, _, _, log_probs, lengths, _, sequences, steps = tf.while_loop(
         cond,
         body,
-        (tf.constant(0), tokens, states, log_probs, lengths, finished, sequences),
+        (tf.constant(0), tokens, states, log_probs, lengths, finished, sequences, trace_start),
         shape_invariants=(
             tf.TensorShape([]),
             tf.TensorShape([None]),
@@ -142,11 +164,14 @@ def beam_search(
             tf.TensorShape([None, k]),
             tf.TensorShape([None, k]),
             tf.TensorShape([None, k, None]),
+            {key: tf.TensorShape([None, k, None]) for key in trace_start},
         ),
     )
     # The loop runs at least once (every limit is >= 1), and its last top_k
     # left the beams sorted by normalised score, best first.
     scores = log_probs / length_penalty(lengths, alpha)
+    if trace:
+        return sequences, scores, log_probs, steps
     return sequences, scores, log_probs
 
 

@@ -246,10 +246,16 @@ def build_inference_models(model, config):
     return encoder_model, build_decoder_step_model(model, config)
 
 
-def build_decoder_step_model(model, config):
+def build_decoder_step_model(model, config, attention_outputs=False):
     """The one-step decoder model (see `build_inference_models`) from the
     layers of `model`, found by name: `[token (B,), *states, *memory] ->
-    [logits (B, V), *new_states]`."""
+    [logits (B, V), *new_states]`.
+
+    With `attention_outputs` (an attention model), the outputs end with the
+    step's attention weights over the source (B, S) and, for copy
+    attention, the gate (B, 1) (the share of generating rather than
+    copying): what `keras-seq2seq explore` draws. The logits and states
+    are the same computation."""
     attention = config.attention != "none"
     copy = getattr(config, "copy_attention", False)
     k = config.states_per_layer
@@ -292,6 +298,8 @@ def build_decoder_step_model(model, config):
             ))
             logits = copy_log_probs(logits, weights, gate, memory_inputs[3])
         logits = logits[:, 0]
+        if attention_outputs:
+            new_states = [*new_states, weights[:, 0]] + ([gate[:, 0]] if copy else [])
     else:
         logits = model.get_layer(OUTPUT_PROJECTION)(y)  # (batch, target_vocab_size)
     return keras.Model(
