@@ -770,9 +770,7 @@ def _add_explore_parser(subparsers):
 
 def _explore(args, parser):
     import tempfile
-    import time
 
-    started = time.time()
     from keras_seq2seq.explore import Explorer, serve_explorer, toy_translator
 
     if args.toy:
@@ -782,8 +780,7 @@ def _explore(args, parser):
         decoder, label = _load_any(directory), os.path.basename(os.path.normpath(directory))
 
     def ready(url):
-        print(f"Explorer for {label} at {url} (ready in {time.time() - started:.1f} s; "
-              "Ctrl-C stops it)", flush=True)
+        print(f"Explorer for {label} at {url} (Ctrl-C stops it)", flush=True)
 
     try:
         serve_explorer(Explorer(decoder, label=label), host=args.host, port=args.port,

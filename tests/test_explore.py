@@ -18,15 +18,21 @@ SENTENCES = ["Nice to meet you.", "I am cold.", "We are late.", "She is tired."]
 
 
 @pytest.fixture(scope="module")
-def attention_translator(tmp_path_factory):
-    """A tiny word-level model with attention that knows TINY_PAIRS."""
+def attention_model(tmp_path_factory):
+    """A tiny word-level model with attention that knows TINY_PAIRS, and its directory."""
     from keras_seq2seq.training import train
 
+    directory = str(tmp_path_factory.mktemp("attention"))
     translator, _ = train(TINY_PAIRS * 10, tiny_config(units=48, embedding_dim=24,
                                                        attention="luong"),
-                          str(tmp_path_factory.mktemp("attention")), epochs=12, batch_size=12,
-                          learning_rate=1e-2, verbose=0, seed=2, bleu_sample=0)
-    return translator
+                          directory, epochs=12, batch_size=12, learning_rate=1e-2, verbose=0,
+                          seed=2, bleu_sample=0)
+    return translator, directory
+
+
+@pytest.fixture(scope="module")
+def attention_translator(attention_model):
+    return attention_model[0]
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +213,29 @@ def test_toy_model_trains_and_is_explored(tmp_path):
     assert translator.config.embedding_dim == 3 and translator.config.units == 16
     data = Explorer(translator).decode("nice to meet you")
     assert data["text"] == translator.translate(["nice to meet you"])[0]
+
+
+def test_cli_starts_the_explorer_and_prints_its_url(attention_model):
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_seq2seq.cli", "explore", "--model", attention_model[1],
+         "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("Explorer for "), (line, process.stderr.read()[-2000:])
+        url = line.split(" at ")[1].split()[0]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "api/model", timeout=30) as response:
+            assert json.load(response)["attention"] is True
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert b"See the model think" in response.read()
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 # The page in a real browser.
