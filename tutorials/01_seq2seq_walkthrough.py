@@ -158,6 +158,26 @@ young, young_history = keras_seq2seq.train(
 print("after 5 epochs:", repr(young.translate("nice to meet you")))
 
 """
+## Poke at it yourself: the explorer
+
+Everything above (the reading order, the context vector, the table of
+next-word probabilities at each step, teacher forcing, feeding back a wrong
+word) can be explored interactively on this very model, or on the shipped
+English->French one:
+
+```bash
+keras-seq2seq explore --toy   # this walk-through model, trained in seconds
+keras-seq2seq explore         # the shipped model
+```
+
+Click any candidate word at a decoder step and the decoder continues from it:
+the error-propagation experiment above, one click at a time. See the README,
+"The explorer", for the page and its JSON API.
+
+![The explorer's decoder view](../docs/images/explorer_decoder.png)
+"""
+
+"""
 ## Training curve
 """
 
