@@ -106,3 +106,21 @@ def test_augmentation_teaches_a_copy_model_names_it_never_saw(tmp_path):
         kept[probability] = _names_kept(translator, new_names)
     assert kept[0.8][0] >= 0.6, kept[0.8][1]
     assert kept[0.0][0] <= 0.2, kept[0.0][1]
+
+
+def test_concatenation_adds_joined_consecutive_pairs_and_keeps_the_originals():
+    from keras_seq2seq.data.augment import concatenate_pairs_augmentation
+
+    pairs = [(f"Source {i}.", f"Cible {i}.") for i in range(400)]
+    augmented = list(concatenate_pairs_augmentation(pairs, 0.25, seed=1))
+    assert augmented == list(concatenate_pairs_augmentation(pairs, 0.25, seed=1))
+    originals = [p for p in augmented if p in pairs]
+    assert originals == pairs  # every pair, in order
+    joined = [p for p in augmented if p not in pairs]
+    assert 60 <= len(joined) <= 140
+    for source, target in joined:
+        i = int(source.split()[1].rstrip("."))
+        assert source == f"Source {i}. Source {i + 1}." and target == f"Cible {i}. Cible {i + 1}."
+    assert list(concatenate_pairs_augmentation(pairs, 0.0)) == pairs
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        concatenate_pairs_augmentation(pairs, -0.1)
