@@ -89,7 +89,7 @@ def test_augmentation_teaches_a_copy_model_names_it_never_saw(tmp_path):
     from keras_seq2seq.training import train
 
     rng = random.Random(0)
-    pairs = [(s.format(n), t.format(n)) for s, t in TEMPLATES for n in ("Tom", "Mary")] * 60
+    pairs = [(s.format(n), t.format(n)) for s, t in TEMPLATES for n in ("Tom", "Mary")] * 40
     rng.shuffle(pairs)
     # Real names, not drawn from the augmentation's own generator.
     new_names = ["Alexander", "Toronto", "Helsinki", "Nakamura", "Beatriz", "Oslo", "Quentin",
