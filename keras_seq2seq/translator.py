@@ -235,9 +235,10 @@ def load_weights_file(model, directory):
         raise ModelDirectoryError(f"Cannot load weights from {weights_path}: {e}") from e
 
 
-class _Decoder:
-    """Text in, text out around a step function: shared by single models
-    and ensembles.
+class Decoder:
+    """Text in, text out around a step function: the base of `Translator`,
+    `Ensemble`, the captioners and the TFLite runners (public so that
+    other decoders can be built on it).
 
     A subclass provides `encode(texts) -> (states, source_lengths)` and
     `step(tokens, states) -> (log_probs, states)` (the decoding contract),
@@ -281,7 +282,10 @@ class _Decoder:
         raise ValueError(f"{type(self).__name__} cannot replace <unk>: it needs a "
                          "single word-level Translator with attention.")
 
-    def _translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
+    def translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
+        """One batch in the graph: inputs (B,) -> (translations tf.string
+        (B, K), scores (B, K)), K = beam_size; what the SavedModel exports
+        wrap in their signatures."""
         return self._finish(*self.search(texts, beam_size, alpha, unk_penalty, no_repeat_ngram))
 
     def _finish(self, tokens, scores, lengths):
@@ -304,9 +308,9 @@ class _Decoder:
                bool(replace_unknown))
         if key not in self._graphs:
             self._graphs[key] = tf.function(
-                # replace_unknown only when set: subclasses' _translate_batch
+                # replace_unknown only when set: subclasses' translate_batch
                 # (captioners) do not take it.
-                lambda inputs: self._translate_batch(
+                lambda inputs: self.translate_batch(
                     inputs, *key[:4], **({"replace_unknown": True} if key[4] else {})
                 ),
                 input_signature=[self.input_spec],
@@ -427,7 +431,7 @@ class _Decoder:
         return results[0] if single else results
 
 
-class Translator(_Decoder):
+class Translator(Decoder):
     """Translate text with a trained encoder-decoder.
 
     Args:
@@ -505,7 +509,7 @@ class Translator(_Decoder):
                              f"(this one: tokenizer {self.config.tokenizer!r}, attention "
                              f"{self.config.attention!r}).")
 
-    def _translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
+    def translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
                          replace_unknown=False):
         tokens, scores, lengths = self.search(texts, beam_size, alpha, unk_penalty,
                                               no_repeat_ngram)
@@ -627,7 +631,7 @@ def load(directory):
     )
 
 
-class Ensemble(_Decoder):
+class Ensemble(Decoder):
     """Several models that share a target vocabulary, decoded as one.
 
     At each step the members' log-probabilities are averaged (Sutskever et

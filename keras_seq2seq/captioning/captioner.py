@@ -1,6 +1,6 @@
 """A trained captioner: images in, captions out, saved as one directory.
 
-Decoding is the translator's: the same `_Decoder` (greedy and beam search,
+Decoding is the translator's: the same `Decoder` (greedy and beam search,
 n-best, batching, progress bar) around the same one-step decoder model; only
 `encode` differs (image -> CNN features -> the context vector's states).
 """
@@ -23,8 +23,8 @@ from keras_seq2seq.translator import (
     CONFIG_FILE,
     FORMAT_VERSION,
     TARGET_VOCAB_FILE,
+    Decoder,
     ModelDirectoryError,
-    _Decoder,
     load_weights_file,
     read_model_record,
     run_step_model,
@@ -32,7 +32,7 @@ from keras_seq2seq.translator import (
 )
 
 
-class Captioner(_Decoder):
+class Captioner(Decoder):
     """Caption images with a trained CNN encoder + LSTM decoder.
 
     Args:

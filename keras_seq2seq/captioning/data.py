@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from keras_seq2seq.data.readers import CorpusError, ReadReport, _decode, _numbered_lines
+from keras_seq2seq.data.readers import CorpusError, ReadReport, decode_line, numbered_lines
 
 logger = logging.getLogger("keras_seq2seq")
 
@@ -101,8 +101,8 @@ def read_flickr8k(token_file, image_dir):
     report = ReadReport(token_file)
     images = _ImageIndex(image_dir)
     pairs = []
-    for number, raw in _numbered_lines(token_file):
-        text, problem = _decode(raw)
+    for number, raw in numbered_lines(token_file):
+        text, problem = decode_line(raw)
         if problem is None and not text.strip():
             continue
         if problem is None and "\t" not in text:
@@ -128,7 +128,7 @@ def read_image_list(image_list_file, caption_file, image_dir):
     images = _ImageIndex(image_dir)
     pairs = []
     lines = itertools.zip_longest(
-        _numbered_lines(image_list_file), _numbered_lines(caption_file)
+        numbered_lines(image_list_file), numbered_lines(caption_file)
     )
     for named, captioned in lines:
         if named is None or captioned is None:
@@ -137,8 +137,8 @@ def read_image_list(image_list_file, caption_file, image_dir):
                 f"{image_list_file} and {caption_file} have different numbers of lines."
             )
         (number, raw_name), (_, raw_caption) = named, captioned
-        name, problem = _decode(raw_name)
-        caption, caption_problem = _decode(raw_caption)
+        name, problem = decode_line(raw_name)
+        caption, caption_problem = decode_line(raw_caption)
         problem = problem or caption_problem
         if problem is None and (not name.strip() or not caption.strip()):
             problem = "empty image name or caption"

@@ -29,7 +29,7 @@ from keras_seq2seq.export.saved_model import ExportError, write_saved_model, wri
 from keras_seq2seq.export.signatures import decode_step_specs, state_names
 from keras_seq2seq.export.tflite import QUANTIZATIONS, TFLiteExportError, convert, frozen_weights
 from keras_seq2seq.text import WordTokenizer, load_vocabulary, save_vocabulary
-from keras_seq2seq.translator import ModelDirectoryError, _Decoder
+from keras_seq2seq.translator import Decoder, ModelDirectoryError
 
 TFLITE_MODEL_FILE = "captioner.tflite"
 TFLITE_CONFIG_FILE = "tflite_config.json"
@@ -57,7 +57,7 @@ class _CaptionServingModule(tf.Module):
                 lambda data: decode_image(data, height, width), image_bytes,
                 fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32),
             )
-            captions, scores = captioner._translate_batch(images, beam_size, alpha)
+            captions, scores = captioner.translate_batch(images, beam_size, alpha)
             return {"caption": captions[:, 0], "score": scores[:, 0]}
 
         @tf.function(input_signature=[image_spec])
@@ -143,7 +143,7 @@ def export_captioner_tflite(captioner, out_dir, quantize="none"):
     return path
 
 
-class TFLiteCaptioner(_Decoder):
+class TFLiteCaptioner(Decoder):
     """Caption images with a directory written by `export_captioner_tflite`,
     on the LiteRT interpreter, with the project's greedy and beam search."""
 
@@ -196,7 +196,7 @@ class TFLiteCaptioner(_Decoder):
                replace_unknown=False):
         # (replace_unknown is refused before this: `_check_replace_unknown`.)
         # The interpreter is called from Python, so the search runs eagerly.
-        return lambda images: self._translate_batch(
+        return lambda images: self.translate_batch(
             images, beam_size, alpha, unk_penalty, no_repeat_ngram
         )
 

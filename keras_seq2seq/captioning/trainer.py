@@ -30,7 +30,7 @@ from keras_seq2seq.text.vocabulary import count_tokens
 from keras_seq2seq.training.callbacks import learning_rate_callbacks
 from keras_seq2seq.training.losses import TokenCrossEntropy
 from keras_seq2seq.training.trainer import (
-    _check_output_directory,
+    check_output_directory,
     standard_callbacks,
     training_record,
 )
@@ -253,7 +253,7 @@ def train_captioner(
     Returns:
         (captioner, history).
     """
-    _check_output_directory(out_dir)
+    check_output_directory(out_dir)
     # Checked before any work (a bad schedule name fails at once).
     schedule_callbacks = learning_rate_callbacks(
         lr_schedule, learning_rate, validation_corpus is not None,

@@ -61,7 +61,7 @@ def _open_binary(path):
     return open(path, "rb")
 
 
-def _numbered_lines(path):
+def numbered_lines(path):
     """Yield (line_number, raw bytes without the line break), 1-based."""
     with _open_binary(path) as f:
         try:
@@ -71,7 +71,8 @@ def _numbered_lines(path):
             raise CorpusError(f"{path}: cannot be read after line {number}: {e}") from e
 
 
-def _decode(raw):
+def decode_line(raw):
+    """(text, None) for valid UTF-8 bytes, else (None, what is wrong)."""
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as e:
@@ -118,10 +119,10 @@ class PairCorpus:
 
 def _pair(raw_source, raw_target):
     """Two raw byte strings -> ((source, target), None) or (None, problem)."""
-    source, problem = _decode(raw_source)
+    source, problem = decode_line(raw_source)
     if problem:
         return None, f"source: {problem}"
-    target, problem = _decode(raw_target)
+    target, problem = decode_line(raw_target)
     if problem:
         return None, f"target: {problem}"
     source, target = source.strip(), target.strip()
@@ -145,7 +146,7 @@ def _checked(numbered_raw_pairs, report):
 
 def _tsv_pairs(path, report):
     def fields():
-        for number, raw in _numbered_lines(path):
+        for number, raw in numbered_lines(path):
             columns = raw.split(b"\t")
             yield number, columns[0], columns[1] if len(columns) > 1 else None
 
@@ -163,11 +164,11 @@ def read_tsv_pairs(path):
 
 
 def _count_lines(path):
-    return sum(1 for _ in _numbered_lines(path))
+    return sum(1 for _ in numbered_lines(path))
 
 
 def _parallel_pairs(source_path, target_path, report):
-    lines = zip(_numbered_lines(source_path), _numbered_lines(target_path))
+    lines = zip(numbered_lines(source_path), numbered_lines(target_path))
     return _checked(((n, s, t) for (n, s), (_, t) in lines), report)
 
 

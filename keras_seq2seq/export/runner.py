@@ -17,10 +17,10 @@ from keras_seq2seq.export.signatures import memory_names, state_names
 from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
 from keras_seq2seq.models import Seq2SeqConfig
 from keras_seq2seq.text import load_vocabulary, make_tokenizer
-from keras_seq2seq.translator import ModelDirectoryError, _Decoder, source_tokens
+from keras_seq2seq.translator import Decoder, ModelDirectoryError, source_tokens
 
 
-class TFLiteTranslator(_Decoder):
+class TFLiteTranslator(Decoder):
     """Translate with a directory written by `export_tflite`.
 
     Sources longer than the export's `max_source_tokens` are truncated to

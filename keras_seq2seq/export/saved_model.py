@@ -55,12 +55,12 @@ class _ServingModule(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(text):
             if not split_sentences:
-                translations, scores = translator._translate_batch(
+                translations, scores = translator.translate_batch(
                     text, beam_size, alpha, unk_penalty, no_repeat_ngram
                 )
                 return {"translation": translations[:, 0], "score": scores[:, 0]}
             return translate_sentences(
-                lambda sentences: translator._translate_batch(
+                lambda sentences: translator.translate_batch(
                     sentences, beam_size, alpha, unk_penalty, no_repeat_ngram
                 ),
                 text,

@@ -213,7 +213,7 @@ def training_record(history, seed, epochs, batch_size, learning_rate, clipnorm):
     }
 
 
-def _check_output_directory(path):
+def check_output_directory(path):
     # Fail before any training if the run directory cannot be written.
     try:
         os.makedirs(path, exist_ok=True)
@@ -344,7 +344,7 @@ def train(
                         "(epoch checkpoints only).")
         backup, bleu_sample = False, 0
     if chief:
-        _check_output_directory(out_dir)
+        check_output_directory(out_dir)
     # Built now so that a bad label_smoothing fails before any corpus work.
     loss = TokenCrossEntropy(label_smoothing)
     base = None
