@@ -42,6 +42,11 @@ COPY_EPSILON = 1e-9
 warnings.filterwarnings(
     "ignore", message=r"Layer 'decoder_rnn_\d+_cell' .* does not support masking"
 )
+# A source of a single token gives attention over one position, where
+# Keras warns that a softmax over one value is always 1: right, and meant.
+warnings.filterwarnings(
+    "ignore", message=r"You are using a softmax over axis -1 of a tensor of shape \(.*, 1\)"
+)
 
 
 def encoder_rnn_name(i):

@@ -125,7 +125,10 @@ function drawStep() {
   fill($("top-k-table").tBodies[0], rows);
   const written = decode.steps.slice(0, state.step + 1).map((s) => {
     const span = document.createElement("span");
-    span.className = "token" + (s.forced ? " forced" : "");
+    // Marked: the tokens fed back that the decoder would not have chosen.
+    const overridden = s.forced && s.chosen.id !== s.top[0].id;
+    span.className = "token" + (overridden ? " forced" : "");
+    span.title = overridden ? "chosen by you (the decoder's pick: " + s.top[0].token + ")" : "";
     span.textContent = s.chosen.token;
     return span;
   });
