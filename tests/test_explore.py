@@ -177,6 +177,10 @@ def test_odd_text_and_odd_requests(client):
     assert client.get("/static/plotly.min.js").data.startswith(b"/**")
     assert client.get("/static/explorer.js").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
+    # A malformed multipart body is the client's error, answered as JSON.
+    broken = client.post("/api/caption", data=b"--x\r\nnot a part",
+                         content_type="multipart/form-data; boundary=x")
+    assert broken.status_code == 400 and broken.get_json()["error"]
 
 
 def test_captioner_upload_and_a_non_image(tmp_path):

@@ -80,6 +80,10 @@ def create_app(explorer):
 
     @app.errorhandler(Exception)
     def internal(e):
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):  # a malformed request, not a bug
+            return error(e.description or e.name, e.code or 400)
         # A bug must not take the server down: log it, answer, keep serving.
         logger.exception("explore: %s failed", flask.request.path)
         return error(f"Internal error ({type(e).__name__}); the server log has the details.",
