@@ -383,7 +383,8 @@ def test_page_in_a_real_browser(server_url, attention_translator):
     try:
         page = Page(driver, server_url)
         assert "tiny" in page.text("#model-info")
-        _check_page(page, attention_translator, "We are late.", "Nous sommes en retard.", 3)
+        _check_page(page, attention_translator, "We are late.", "Nous sommes en retard.", 3,
+                    shots="tiny_")
         assert not page.find("#attention-section").get_attribute("hidden")
         # Bad input: a clear message in the page; the server keeps answering.
         for text, message in (("", "empty"), (" ".join(["word"] * 10000), "at most 5,000")):
@@ -422,6 +423,6 @@ def test_screenshots_of_the_shipped_model(tmp_path):
     try:
         page = Page(driver, urls[0])
         _check_page(page, translator, "My name is Alexander and I live in Toronto.",
-                    "Je m'appelle Alexander et j'habite à Toronto.", 4, shots="shipped_")
+                    "Je m'appelle Alexander et j'habite à Toronto.", 4)
     finally:
         driver.quit()
