@@ -74,14 +74,22 @@ def replace_names(source, target, rng):
     return sub(source), sub(target)
 
 
-class NameAugmented:
-    """A re-iterable of pairs in which a share have their names replaced."""
+class _Augmented:
+    """A re-iterable of pairs, changed by `__iter__` with a seeded probability."""
+
+    what = "augmentation"
 
     def __init__(self, pairs, probability, seed=0):
         if not 0.0 <= probability <= 1.0:
-            raise ValueError(f"The name augmentation probability must be in [0, 1], got "
+            raise ValueError(f"The {self.what} probability must be in [0, 1], got "
                              f"{probability}.")
         self.pairs, self.probability, self.seed = pairs, probability, seed
+
+
+class NameAugmented(_Augmented):
+    """A re-iterable of pairs in which a share have their names replaced."""
+
+    what = "name augmentation"
 
     def __iter__(self):
         for index, (source, target) in enumerate(self.pairs):
@@ -110,15 +118,11 @@ def augment_names(pairs, probability, seed=0):
     return NameAugmented(pairs, probability, seed)
 
 
-class Concatenated:
+class Concatenated(_Augmented):
     """A re-iterable of pairs with, after a share of them, that pair and the
     next one joined into one longer pair."""
 
-    def __init__(self, pairs, probability, seed=0):
-        if not 0.0 <= probability <= 1.0:
-            raise ValueError(f"The concatenation probability must be in [0, 1], got "
-                             f"{probability}.")
-        self.pairs, self.probability, self.seed = pairs, probability, seed
+    what = "concatenation"
 
     def __iter__(self):
         previous = None
