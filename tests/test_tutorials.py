@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO_ROOT
 
 
@@ -46,6 +48,9 @@ def test_tutorial_05_image_captioning(tmp_path):
         assert (tmp_path / name).stat().st_size > 1000
 
 
+# The two longest tutorials run with `-m slow` (with the trainings), so the
+# default run stays under 10 minutes on two cores.
+@pytest.mark.slow
 def test_tutorial_04_deployment(tmp_path):
     out = run_tutorial("04_deployment.py", tmp_path, quick=False)
     lines = {line.split(":")[0].strip(): line.split(":", 1)[1].strip()
@@ -74,6 +79,7 @@ def test_tutorial_02_tatoeba(tmp_path):
         assert (tmp_path / name).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_tutorial_03_sutskever_recipe(tmp_path):
     from conftest import DATA_DIR, require_data
 
