@@ -94,6 +94,10 @@ def _add_train_parser(subparsers):
                    help="Let each decoder step copy a source token through its attention "
                         "weights, with a learned gate (pointer-generator; needs --attention "
                         "luong and --shared-vocabulary).")
+    p.add_argument("--bidirectional-encoder", action="store_true", default=None,
+                   help="The bottom encoder layer reads the source both ways, half the "
+                        "units each (GNMT), so attention sees both sides of every word; "
+                        "helps copy attention spell names piece by piece.")
     p.add_argument("--name-augmentation", type=float, default=0.0, metavar="P",
                    help="In this share of the training pairs, replace each name or number "
                         "written verbatim on both sides by a made-up one, so the model learns "
@@ -247,6 +251,7 @@ def _train(args, parser):
         "embedding_dropout": args.embedding_dropout,
         "shared_vocabulary": args.shared_vocabulary,
         "copy_attention": args.copy_attention,
+        "bidirectional_encoder": args.bidirectional_encoder,
         "source_vocab_size": args.source_vocab_size,
         "target_vocab_size": args.target_vocab_size,
         "min_frequency": args.min_frequency,

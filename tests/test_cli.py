@@ -16,7 +16,8 @@ def test_train_then_translate(tmp_path, capsys):
     code = main([
         "train", "--pairs", pairs, "--preset", "seed_toy", "--units", "16", "--epochs", "2",
         "--batch-size", "8", "--validation-fraction", "0.25", "--seed", "5",
-        "--no-reverse-source", "--embedding-dropout", "0.1", "--out", str(out),
+        "--no-reverse-source", "--embedding-dropout", "0.1", "--bidirectional-encoder",
+        "--out", str(out),
     ])
     assert code == 0
     printed = capsys.readouterr().out
@@ -24,6 +25,7 @@ def test_train_then_translate(tmp_path, capsys):
     record = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert record["model"]["reverse_source"] is False and record["model"]["units"] == 16
     assert record["model"]["embedding_dropout"] == 0.1
+    assert record["model"]["bidirectional_encoder"] is True
     assert record["metadata"]["command"].startswith("keras-seq2seq train --pairs")
     assert "validation_bleu" in record["metadata"]
     assert (out / "checkpoints" / "epoch_002.weights.h5").exists()

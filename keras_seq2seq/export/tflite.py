@@ -54,7 +54,17 @@ class _TFLiteModule(tf.Module):
         self.model = model
         self.decoder_step_model = translator.decoder_step_model
         embedding = model.get_layer(ENCODER_EMBEDDING)
-        cells = [model.get_layer(encoder_rnn_name(i)).cell for i in range(config.num_layers)]
+        layers = [model.get_layer(encoder_rnn_name(i)) for i in range(config.num_layers)]
+        # A bidirectional bottom layer: its backward direction runs first,
+        # as a loop of its own from the last real token down, into a
+        # buffer; the main loop's layer 0 is then its forward cell, whose
+        # output is joined with the backward one at the same position.
+        backward = None
+        if isinstance(layers[0], keras.layers.Bidirectional):
+            backward = layers[0].backward_layer.cell
+            cells = [layers[0].forward_layer.cell] + [layer.cell for layer in layers[1:]]
+        else:
+            cells = [layer.cell for layer in layers]
         keys_layer = model.get_layer(ATTENTION_KEYS) if config.attention != "none" else None
         names = state_names(config)
         memory = memory_names(config)
@@ -71,21 +81,45 @@ class _TFLiteModule(tf.Module):
             with frozen():
                 return _encode(encoder_tokens)
 
+        def _run_cell(cell, y, states):
+            y, states = cell(y, states if k > 1 else states[0])
+            return y, list(states) if isinstance(states, (list, tuple)) else [states]
+
+        def _backward(x, length):
+            # (1, S, units / 2) outputs and the final states of the
+            # backward direction, which reads tokens length-1 ... 0.
+            half = units // 2
+
+            def body(t, states, outputs):
+                y, states = _run_cell(backward, tf.gather(x, t, axis=1), states)
+                at_t = tf.one_hot(t, length_max)[None, :, None]  # (1, S, 1)
+                return t - 1, states, outputs + at_t * y[:, None, :]
+
+            _, states, outputs = tf.while_loop(
+                lambda t, s, o: t >= 0, body,
+                (length - 1, [tf.zeros([1, half]) for _ in range(k)],
+                 tf.zeros([1, length_max, half])),
+            )
+            return outputs, states
+
         def _encode(encoder_tokens):
             words = tf.cast(tf.not_equal(encoder_tokens, 0), tf.int32)  # (1, S)
             length = tf.reduce_sum(words)
             x = embedding(encoder_tokens)  # (1, S, embedding_dim)
-            states = [tf.zeros([1, units]) for _ in range(len(names))]
+            if backward is not None:
+                backward_outputs, backward_states = _backward(x, length)
+            widths = [units // 2 if backward is not None and i < k else units
+                      for i in range(len(names))]
+            states = [tf.zeros([1, width]) for width in widths]
             outputs = tf.zeros([1, length_max, units])
 
             def body(t, states, outputs):
                 y = tf.gather(x, t, axis=1)  # (1, embedding_dim)
                 new_states = []
                 for i, cell in enumerate(cells):
-                    layer_states = states[i * k : (i + 1) * k]
-                    y, layer_states = cell(y, layer_states if k > 1 else layer_states[0])
-                    if not isinstance(layer_states, (list, tuple)):
-                        layer_states = [layer_states]
+                    y, layer_states = _run_cell(cell, y, states[i * k : (i + 1) * k])
+                    if i == 0 and backward is not None:
+                        y = tf.concat([y, tf.gather(backward_outputs, t, axis=1)], axis=-1)
                     new_states.extend(layer_states)
                 if keys_layer is not None:
                     at_t = tf.one_hot(t, length_max)[None, :, None]  # (1, S, 1)
@@ -95,6 +129,9 @@ class _TFLiteModule(tf.Module):
             _, states, outputs = tf.while_loop(
                 lambda t, s, o: t < length, body, (tf.constant(0), states, outputs)
             )
+            if backward is not None:  # layer 0's states: forward and backward joined
+                states = [tf.concat([f, b], axis=-1)
+                          for f, b in zip(states[:k], backward_states)] + states[k:]
             result = dict(zip(names, states))
             if keys_layer is not None:
                 result["encoder_outputs"] = outputs

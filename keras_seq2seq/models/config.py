@@ -91,6 +91,14 @@ class Seq2SeqConfig(ConfigMixin):
     # written (a name, a number) can be copied from the source. Needs
     # attention and a shared vocabulary (a source id must be a target id).
     copy_attention: bool = False
+    # The bottom encoder layer reads the source in both directions, with
+    # units / 2 cells each way, outputs and final states concatenated
+    # (GNMT, Wu et al. 2016, 3.1); the other layers and the decoder are
+    # unchanged. Each encoder output then knows the words on both sides of
+    # its own, which attention (and copy attention above all: after the
+    # first piece of a name it must point at the next one) can use; a
+    # one-way encoder's output knows only the words it has already read.
+    bidirectional_encoder: bool = False
 
     def __post_init__(self):
         if self.cell_type not in CELL_TYPES:
@@ -107,6 +115,11 @@ class Seq2SeqConfig(ConfigMixin):
             raise ValueError(
                 "copy_attention needs attention (attention='luong') and shared_vocabulary=True: "
                 "it copies source ids, which must also be target ids."
+            )
+        if self.bidirectional_encoder and self.units % 2:
+            raise ValueError(
+                f"bidirectional_encoder needs an even number of units (half each way), "
+                f"got units={self.units}."
             )
         for name in ("source_vocab_size", "target_vocab_size"):
             if getattr(self, name) <= 4:

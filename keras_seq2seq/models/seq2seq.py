@@ -4,6 +4,8 @@ Training graph (teacher forcing):
 
     encoder_tokens (B, S) -> encoder_embedding -> encoder_rnn_0 ... _{N-1}
         final (h, c) of every layer = the context vector
+        [bidirectional encoder: encoder_rnn_0 reads both ways, units / 2
+         each, outputs and states concatenated]
     decoder_tokens (B, T) -> decoder_embedding -> decoder_rnn_0 ... _{N-1}
         (layer i starts from encoder layer i's final states)
         [attention: attention over the top encoder layer's outputs ->
@@ -110,6 +112,34 @@ def _recurrent_layer(config, name):
     return layer_class(config.units, return_sequences=True, return_state=True, name=name)
 
 
+def _encoder_layers(config):
+    layers = [_recurrent_layer(config, encoder_rnn_name(i)) for i in range(config.num_layers)]
+    if getattr(config, "bidirectional_encoder", False):
+        half = _recurrent_layer(config.replace(units=config.units // 2), "encoder_rnn_0_half")
+        layers[0] = keras.layers.Bidirectional(half, merge_mode="concat",
+                                               name=encoder_rnn_name(0))
+    return layers
+
+
+def apply_encoder(config, encoder_rnns, x, dropout=True):
+    """Embedded source (B, S, E) -> (top layer's outputs (B, S, units),
+    [per layer: its final states, [h, c] (LSTM) or [h] (GRU), each
+    (B, units)]). A bidirectional bottom layer returns each state of its
+    two directions, (B, units / 2) each, which are concatenated, forward
+    first, as its outputs are: the decoder's layer 0 starts from them."""
+    context = []
+    for i, rnn in enumerate(encoder_rnns):
+        x, *states = rnn(x)  # per-step outputs feed the next layer only
+        if isinstance(rnn, keras.layers.Bidirectional):
+            half = len(states) // 2
+            states = [keras.ops.concatenate([f, b], axis=-1)
+                      for f, b in zip(states[:half], states[half:])]
+        context.append(states)
+        if dropout and config.dropout and i < config.num_layers - 1:
+            x = keras.layers.Dropout(config.dropout, name=f"encoder_dropout_{i}")(x)
+    return x, context
+
+
 def build_decoder_layers(config, target_vocab_size):
     """(decoder_embedding, [decoder_rnn_i], output_projection), named so that
     `build_decoder_step_model` finds them. Shared by the translation and the
@@ -182,7 +212,7 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
     encoder_embedding = keras.layers.Embedding(
         source_vocab_size, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
     )
-    encoder_rnns = [_recurrent_layer(config, encoder_rnn_name(i)) for i in range(config.num_layers)]
+    encoder_rnns = _encoder_layers(config)
     decoder_layers = build_decoder_layers(config, target_vocab_size)
     attention_layers = _attention_layers(config) if config.attention != "none" else None
 
@@ -193,12 +223,7 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
     x = encoder_embedding(encoder_tokens)  # (batch, source_time, embedding_dim)
     if config.embedding_dropout:
         x = keras.layers.Dropout(config.embedding_dropout, name="encoder_embedding_dropout")(x)
-    context = []  # per layer: [h, c] (LSTM) or [h] (GRU), each (batch, units)
-    for i, rnn in enumerate(encoder_rnns):
-        x, *states = rnn(x)  # per-step outputs feed the next layer only
-        context.append(states)
-        if config.dropout and i < config.num_layers - 1:
-            x = keras.layers.Dropout(config.dropout, name=f"encoder_dropout_{i}")(x)
+    x, context = apply_encoder(config, encoder_rnns, x)
 
     memory = None
     if attention_layers is not None:
@@ -237,10 +262,9 @@ def build_inference_models(model, config):
     attention = config.attention != "none"
     encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
     x = model.get_layer(ENCODER_EMBEDDING)(encoder_tokens)
-    states = []
-    for i in range(config.num_layers):
-        x, *layer_states = model.get_layer(encoder_rnn_name(i))(x)
-        states.extend(layer_states)
+    rnns = [model.get_layer(encoder_rnn_name(i)) for i in range(config.num_layers)]
+    x, context = apply_encoder(config, rnns, x, dropout=False)
+    states = [state for layer_states in context for state in layer_states]
     memory = []
     if attention:
         source_mask = keras.ops.cast(keras.ops.not_equal(encoder_tokens, 0), "float32")
