@@ -137,3 +137,31 @@ def test_config_validation_and_round_trip():
         Seq2SeqConfig.from_dict({"unitz": 3})
     with pytest.raises(TypeError, match="Seq2SeqConfig"):
         build_training_model({"units": 3})
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(num_layers=2, cell_type="gru"),
+    dict(attention="luong", shared_vocabulary=True, copy_attention=True,
+         bidirectional_encoder=True, dropout=0.1, embedding_dropout=0.1),
+])
+def test_backbone_config_and_keras_file_round_trip(overrides, tmp_path):
+    import keras_hub
+
+    from keras_seq2seq.models.seq2seq import Seq2SeqBackbone
+
+    model = build_training_model(tiny_config(**overrides), 20, 20)
+    assert isinstance(model, keras_hub.models.Backbone)
+    # The layers are attributes: the test-phase models need no name lookup.
+    assert model.encoder_embedding is model.get_layer("encoder_embedding")
+    assert model.decoder_rnns[-1] is model.get_layer(f"decoder_rnn_{len(model.decoder_rnns) - 1}")
+    config = model.get_config()
+    rebuilt = Seq2SeqBackbone.from_config(config)
+    assert rebuilt.get_config() == config and rebuilt.count_params() == model.count_params()
+    inputs = _inputs()
+    expected = keras.ops.convert_to_numpy(model(inputs, training=False))
+    path = str(tmp_path / "backbone.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is Seq2SeqBackbone and loaded.get_config() == config
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(inputs, training=False)),
+                                  expected)

@@ -28,11 +28,6 @@ import tensorflow as tf
 
 from keras_seq2seq.decoding import greedy_search
 from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
-from keras_seq2seq.models.seq2seq import (
-    ATTENTION_KEYS,
-    ENCODER_EMBEDDING,
-    encoder_rnn_name,
-)
 from keras_seq2seq.text import save_vocabulary
 from keras_seq2seq.translator import Translator
 
@@ -53,8 +48,8 @@ class _TFLiteModule(tf.Module):
         model = translator.model
         self.model = model
         self.decoder_step_model = translator.decoder_step_model
-        embedding = model.get_layer(ENCODER_EMBEDDING)
-        layers = [model.get_layer(encoder_rnn_name(i)) for i in range(config.num_layers)]
+        embedding = model.encoder_embedding
+        layers = model.encoder_rnns
         # A bidirectional bottom layer: its backward direction runs first,
         # as a loop of its own from the last real token down, into a
         # buffer; the main loop's layer 0 is then its forward cell, whose
@@ -65,7 +60,7 @@ class _TFLiteModule(tf.Module):
             cells = [layers[0].forward_layer.cell] + [layer.cell for layer in layers[1:]]
         else:
             cells = [layer.cell for layer in layers]
-        keys_layer = model.get_layer(ATTENTION_KEYS) if config.attention != "none" else None
+        keys_layer = model.attention_layers[0] if model.attention_layers else None
         names = state_names(config)
         memory = memory_names(config)
         k = config.states_per_layer

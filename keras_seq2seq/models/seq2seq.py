@@ -18,12 +18,14 @@ Training graph (teacher forcing):
          searches take as they take logits]
 
 Test phase: `build_inference_models` builds an encoder model and a
-one-step decoder model from the same layers, found by name.
+one-step decoder model from the same layers, the Seq2SeqBackbone's
+attributes.
 """
 
 import warnings
 
 import keras
+import keras_hub
 
 from keras_seq2seq.models.config import Seq2SeqConfig
 
@@ -109,7 +111,12 @@ def _recurrent_layer(config, name):
     # unroll=False and right padding are the conditions under which Keras
     # runs LSTM/GRU with cuDNN kernels on a GPU.
     layer_class = keras.layers.LSTM if config.cell_type == "lstm" else keras.layers.GRU
-    return layer_class(config.units, return_sequences=True, return_state=True, name=name)
+    layer = layer_class(config.units, return_sequences=True, return_state=True, name=name)
+    # Keras names every cell "lstm_cell" (or "gru_cell"); the decoder-step
+    # model calls the cells themselves, and a functional model needs unique
+    # layer names.
+    layer.cell.name = f"{name}_cell"
+    return layer
 
 
 def _encoder_layers(config):
@@ -188,8 +195,98 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     return copy_log_probs(logits, weights, gate, memory[3])
 
 
+# The fields of Seq2SeqConfig that shape the network; the others (vocabulary
+# limits, tokenizer, lowercasing, source reversal, length limits) are the
+# text's preprocessing, which the weights do not depend on.
+ARCHITECTURE_FIELDS = ("embedding_dim", "units", "num_layers", "cell_type", "dropout",
+                       "embedding_dropout", "attention", "copy_attention",
+                       "bidirectional_encoder")
+
+
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
+class Seq2SeqBackbone(keras_hub.models.Backbone):
+    """The encoder-decoder of Sutskever et al. (2014) as a keras-hub Backbone.
+
+    A functional `keras.Model` (see the module docstring for its graph)
+    whose layers are also attributes: `encoder_embedding`, `encoder_rnns`,
+    `decoder_embedding`, `decoder_rnns`, `output_projection` and, with
+    attention, `attention_layers` (keys, attention, projection[, copy
+    gate]). `get_config` / `from_config` rebuild it; `build_inference_models`
+    derives the test-phase encoder and decoder-step models from the
+    attributes.
+
+    Where it departs from keras-hub's backbones, which end at hidden states
+    and leave the vocabulary projection to the task: this one ends at the
+    logits (the log-probabilities with copy attention), because copy
+    attention mixes the output softmax with the attention weights inside
+    the network, and every search and export takes its output as it is.
+
+    Inputs `{"encoder_tokens": (B, S), "decoder_tokens": (B, T)}` (int32,
+    0 = padding on the right; the source already reversed when the model
+    reads it reversed), output (B, T, target_vocab_size).
+
+    Args:
+        source_vocab_size, target_vocab_size: int. Vocabulary sizes.
+        embedding_dim, units, num_layers, cell_type, dropout,
+        embedding_dropout, attention, copy_attention,
+        bidirectional_encoder: as in `Seq2SeqConfig`.
+    """
+
+    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=256, units=512,
+                 num_layers=1, cell_type="lstm", dropout=0.0, embedding_dropout=0.0,
+                 attention="none", copy_attention=False, bidirectional_encoder=False,
+                 dtype=None, **kwargs):
+        # The same checks as the config's, on the same values.
+        config = Seq2SeqConfig(
+            source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+            embedding_dim=embedding_dim, units=units, num_layers=num_layers,
+            cell_type=cell_type, dropout=dropout, embedding_dropout=embedding_dropout,
+            attention=attention, copy_attention=copy_attention,
+            shared_vocabulary=copy_attention, bidirectional_encoder=bidirectional_encoder,
+        )
+        # Layers.
+        self.encoder_embedding = keras.layers.Embedding(
+            source_vocab_size, embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
+        )
+        self.encoder_rnns = _encoder_layers(config)
+        self.decoder_embedding, self.decoder_rnns, self.output_projection = (
+            build_decoder_layers(config, target_vocab_size))
+        self.attention_layers = _attention_layers(config) if attention != "none" else None
+
+        # Functional model.
+        encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
+        decoder_tokens = keras.Input(shape=(None,), dtype="int32", name="decoder_tokens")
+        x = self.encoder_embedding(encoder_tokens)  # (batch, source_time, embedding_dim)
+        if embedding_dropout:
+            x = keras.layers.Dropout(embedding_dropout, name="encoder_embedding_dropout")(x)
+        x, context = apply_encoder(config, self.encoder_rnns, x)
+        memory = None
+        if self.attention_layers is not None:
+            source_mask = keras.ops.not_equal(encoder_tokens, 0)  # (batch, source_time)
+            memory = (x, self.attention_layers[0](x), source_mask)  # keys (B, S, units)
+            if copy_attention:
+                memory += (encoder_tokens,)
+        decoder_layers = (self.decoder_embedding, self.decoder_rnns, self.output_projection)
+        logits = apply_decoder(config, decoder_layers, decoder_tokens, context,
+                               self.attention_layers, memory)
+        kwargs.setdefault("name", "seq2seq")
+        super().__init__(
+            inputs={"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens},
+            outputs=logits, dtype=dtype, **kwargs,
+        )
+        self.source_vocab_size = source_vocab_size
+        self.target_vocab_size = target_vocab_size
+        self.architecture = {name: getattr(config, name) for name in ARCHITECTURE_FIELDS}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(source_vocab_size=self.source_vocab_size,
+                      target_vocab_size=self.target_vocab_size, **self.architecture)
+        return config
+
+
 def build_training_model(config, source_vocab_size=None, target_vocab_size=None):
-    """Build the teacher-forcing training model.
+    """Build the teacher-forcing training model: a `Seq2SeqBackbone`.
 
     Args:
         config: Seq2SeqConfig.
@@ -199,51 +296,46 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
             Defaults to `config.target_vocab_size`.
 
     Returns:
-        A keras.Model with inputs `{"encoder_tokens": (B, S), "decoder_tokens":
-        (B, T)}` (int32, 0 = padding, on the right) and output logits
-        (B, T, target_vocab_size).
+        A Seq2SeqBackbone with inputs `{"encoder_tokens": (B, S),
+        "decoder_tokens": (B, T)}` (int32, 0 = padding, on the right) and
+        output logits (B, T, target_vocab_size).
     """
     if not isinstance(config, Seq2SeqConfig):
         raise TypeError(f"config must be a Seq2SeqConfig, got {type(config).__name__}.")
-    source_vocab_size = source_vocab_size or config.source_vocab_size
-    target_vocab_size = target_vocab_size or config.target_vocab_size
-
-    # Layers.
-    encoder_embedding = keras.layers.Embedding(
-        source_vocab_size, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
-    )
-    encoder_rnns = _encoder_layers(config)
-    decoder_layers = build_decoder_layers(config, target_vocab_size)
-    attention_layers = _attention_layers(config) if config.attention != "none" else None
-
-    # Functional model.
-    encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
-    decoder_tokens = keras.Input(shape=(None,), dtype="int32", name="decoder_tokens")
-
-    x = encoder_embedding(encoder_tokens)  # (batch, source_time, embedding_dim)
-    if config.embedding_dropout:
-        x = keras.layers.Dropout(config.embedding_dropout, name="encoder_embedding_dropout")(x)
-    x, context = apply_encoder(config, encoder_rnns, x)
-
-    memory = None
-    if attention_layers is not None:
-        source_mask = keras.ops.not_equal(encoder_tokens, 0)  # (batch, source_time)
-        memory = (x, attention_layers[0](x), source_mask)  # keys: (batch, source_time, units)
-        if config.copy_attention:
-            memory += (encoder_tokens,)
-    logits = apply_decoder(
-        config, decoder_layers, decoder_tokens, context, attention_layers, memory
+    return Seq2SeqBackbone(
+        source_vocab_size=source_vocab_size or config.source_vocab_size,
+        target_vocab_size=target_vocab_size or config.target_vocab_size,
+        **{name: getattr(config, name) for name in ARCHITECTURE_FIELDS},
     )
 
-    return keras.Model(
-        inputs={"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens},
-        outputs=logits,
-        name="seq2seq",
-    )
+
+class _Parts:
+    """The trained layers the test-phase models are built from: a
+    Seq2SeqBackbone's attributes, or (a captioner's caption model, a plain
+    functional model) its layers found by their names."""
+
+    def __init__(self, model, config):
+        if isinstance(model, Seq2SeqBackbone):
+            self.encoder_embedding = model.encoder_embedding
+            self.encoder_rnns = model.encoder_rnns
+            self.decoder_embedding = model.decoder_embedding
+            self.decoder_rnns = model.decoder_rnns
+            self.output_projection = model.output_projection
+            self.attention_layers = model.attention_layers
+            return
+        self.decoder_embedding = model.get_layer(DECODER_EMBEDDING)
+        self.decoder_rnns = [model.get_layer(decoder_rnn_name(i))
+                             for i in range(config.num_layers)]
+        self.output_projection = model.get_layer(OUTPUT_PROJECTION)
+        self.attention_layers = None
+        if getattr(config, "attention", "none") != "none":
+            names = (ATTENTION_KEYS, ATTENTION, ATTENTION_PROJECTION)
+            names += (COPY_GATE,) if getattr(config, "copy_attention", False) else ()
+            self.attention_layers = tuple(model.get_layer(n) for n in names)
 
 
 def build_inference_models(model, config):
-    """Build the test-phase models from a training model's layers, by name.
+    """Build the test-phase models from a training model's layers.
 
     Returns:
         (encoder_model, decoder_step_model):
@@ -259,16 +351,15 @@ def build_inference_models(model, config):
           cell so it has no time loop (this is also what converts to
           TFLite).
     """
-    attention = config.attention != "none"
+    parts = _Parts(model, config)
     encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
-    x = model.get_layer(ENCODER_EMBEDDING)(encoder_tokens)
-    rnns = [model.get_layer(encoder_rnn_name(i)) for i in range(config.num_layers)]
-    x, context = apply_encoder(config, rnns, x, dropout=False)
+    x = parts.encoder_embedding(encoder_tokens)
+    x, context = apply_encoder(config, parts.encoder_rnns, x, dropout=False)
     states = [state for layer_states in context for state in layer_states]
     memory = []
-    if attention:
+    if parts.attention_layers is not None:
         source_mask = keras.ops.cast(keras.ops.not_equal(encoder_tokens, 0), "float32")
-        memory = [x, model.get_layer(ATTENTION_KEYS)(x), source_mask]
+        memory = [x, parts.attention_layers[0](x), source_mask]
         if config.copy_attention:
             memory.append(keras.ops.cast(encoder_tokens, "float32"))
     encoder_model = keras.Model(encoder_tokens, states + memory, name="encoder_model")
@@ -285,7 +376,8 @@ def build_decoder_step_model(model, config, attention_outputs=False):
     attention, the gate (B, 1) (the share of generating rather than
     copying): what `keras-seq2seq explore` draws. The logits and states
     are the same computation."""
-    attention = config.attention != "none"
+    parts = _Parts(model, config)
+    attention = parts.attention_layers is not None
     copy = getattr(config, "copy_attention", False)
     k = config.states_per_layer
     token = keras.Input(shape=(), dtype="int32", name="token")
@@ -294,15 +386,11 @@ def build_decoder_step_model(model, config, attention_outputs=False):
         for i in range(config.num_layers)
         for j in range(k)
     ]
-    y = model.get_layer(DECODER_EMBEDDING)(token)  # (batch, embedding_dim)
+    y = parts.decoder_embedding(token)  # (batch, embedding_dim)
     embedded = y
     new_states = []
-    for i in range(config.num_layers):
-        cell = model.get_layer(decoder_rnn_name(i)).cell
-        # Keras names every LSTM cell "lstm_cell"; a functional model
-        # needs unique names.
-        cell.name = f"{decoder_rnn_name(i)}_cell"
-        y, layer_states = cell(y, state_inputs[i * k : (i + 1) * k])  # (batch, units)
+    for i, rnn in enumerate(parts.decoder_rnns):
+        y, layer_states = rnn.cell(y, state_inputs[i * k : (i + 1) * k])  # (batch, units)
         if not isinstance(layer_states, (list, tuple)):
             layer_states = [layer_states]
         new_states.extend(layer_states)
@@ -316,13 +404,12 @@ def build_decoder_step_model(model, config, attention_outputs=False):
         if copy:
             memory_inputs.append(keras.Input(shape=(None,), name="source_tokens"))
         values, keys, mask = memory_inputs[:3]
-        layers = [model.get_layer(n) for n in (ATTENTION_KEYS, ATTENTION, ATTENTION_PROJECTION)]
         query = keras.ops.expand_dims(y, 1)  # (batch, 1, units)
-        state, context, weights = _attend(layers, query, values, keys,
+        state, context, weights = _attend(parts.attention_layers, query, values, keys,
                                           keras.ops.cast(mask, "bool"))
-        logits = model.get_layer(OUTPUT_PROJECTION)(state)  # (batch, 1, target_vocab_size)
+        logits = parts.output_projection(state)  # (batch, 1, target_vocab_size)
         if copy:
-            gate = model.get_layer(COPY_GATE)(keras.layers.Concatenate()(
+            gate = parts.attention_layers[3](keras.layers.Concatenate()(
                 [context, query, keras.ops.expand_dims(embedded, 1)]
             ))
             logits = copy_log_probs(logits, weights, gate, memory_inputs[3])
@@ -330,7 +417,7 @@ def build_decoder_step_model(model, config, attention_outputs=False):
         if attention_outputs:
             new_states = [*new_states, weights[:, 0]] + ([gate[:, 0]] if copy else [])
     else:
-        logits = model.get_layer(OUTPUT_PROJECTION)(y)  # (batch, target_vocab_size)
+        logits = parts.output_projection(y)  # (batch, target_vocab_size)
     return keras.Model(
         [token, *state_inputs, *memory_inputs], [logits, *new_states], name="decoder_step_model"
     )
@@ -369,11 +456,10 @@ def build_alignment_model(model, config):
     ]
     keys = keras.Input(shape=(None, config.units), name="attention_keys")
     mask = keras.Input(shape=(None,), name="source_mask")
-    y = model.get_layer(DECODER_EMBEDDING)(decoder_tokens)
-    for i in range(config.num_layers):
-        y, *_ = model.get_layer(decoder_rnn_name(i))(
-            y, initial_state=state_inputs[i * k : (i + 1) * k]
-        )
+    parts = _Parts(model, config)
+    y = parts.decoder_embedding(decoder_tokens)
+    for i, rnn in enumerate(parts.decoder_rnns):
+        y, *_ = rnn(y, initial_state=state_inputs[i * k : (i + 1) * k])
     scores = keras.ops.einsum("btu,bsu->bts", y, keys)  # (batch, target_time, source_time)
     scores = keras.ops.where(keras.ops.expand_dims(mask, 1) > 0, scores, -1e9)
     positions = keras.ops.cast(keras.ops.argmax(scores, axis=-1), "int32")
