@@ -89,8 +89,9 @@ def main(argv=None):
 
     from keras_seq2seq.constants import PAD_ID
     from keras_seq2seq.data import read_tsv_pairs
-    from keras_seq2seq.data.pipeline import make_dataset, teacher_forcing, tokenize_pairs
+    from keras_seq2seq.data.pipeline import encode_pairs, make_dataset
     from keras_seq2seq.models import build_training_model, get_preset
+    from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor, keras_batch
     from keras_seq2seq.text import WordTokenizer
     from keras_seq2seq.training import build_vocabularies
 
@@ -111,13 +112,13 @@ def main(argv=None):
     # The baseline: every sentence padded to the maximum length, batches of
     # 64, in corpus order shuffled, no buckets (the Keras example's recipe).
     width = args.max_length + 1
-    baseline = tokenize_pairs(pairs, source_tokenizer, target_tokenizer).filter(
-        lambda s, t: (tf.size(s) > 0) & (tf.size(t) > 0)
-        & (tf.size(s) <= args.max_length) & (tf.size(t) <= args.max_length)
-    ).cache().shuffle(20000, seed=0).map(lambda s, t: teacher_forcing(s, t, True)).padded_batch(
+    preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, True,
+                                       args.max_length, args.max_length)
+    baseline = encode_pairs(pairs, preprocessor).filter(preprocessor.keep).cache().shuffle(
+        20000, seed=0
+    ).padded_batch(
         64, padded_shapes=([width], [width], [width]), padding_values=(PAD_ID,) * 3
-    ).map(lambda e, d, t: ({"encoder_tokens": e, "decoder_tokens": d}, t,
-                           tf.cast(t != PAD_ID, tf.float32))).prefetch(tf.data.AUTOTUNE)
+    ).map(keras_batch).prefetch(tf.data.AUTOTUNE)
 
     def compiled_model(jit_compile=False):
         keras.utils.set_random_seed(0)

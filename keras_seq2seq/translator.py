@@ -13,7 +13,7 @@ import sys
 import keras
 import tensorflow as tf
 
-from keras_seq2seq.constants import PAD_ID, START_ID, UNK_ID
+from keras_seq2seq.constants import START_ID, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
 from keras_seq2seq.models import (
@@ -22,6 +22,7 @@ from keras_seq2seq.models import (
     build_inference_models,
     build_training_model,
 )
+from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
 from keras_seq2seq.text import load_vocabulary, make_tokenizer, save_vocabulary
 from keras_seq2seq.text.sentences import join_translations, split_sentences_batch
 
@@ -47,28 +48,6 @@ def fit_verbosity(verbose, stream=None):
 
 class ModelDirectoryError(ValueError):
     """A model directory is missing a file or has an invalid one."""
-
-
-def source_tokens(tokenizer, texts, max_tokens, reverse, width=None):
-    """tf.string (B,) -> (encoder_tokens int32 (B, S), word counts int32 (B,)).
-
-    Tokenizes, keeps the first `max_tokens` words, pads with 0 on the right
-    (to `width` columns when given, else to the longest sentence and at
-    least one column) and reverses each sentence's words when `reverse`, so
-    padding stays on the right. Shared by the Keras and LiteRT translators.
-    """
-    ids = tokenizer.encode(texts)[:, :max_tokens]
-    lengths = tf.cast(ids.row_lengths(), tf.int32)
-    if width is None:
-        tokens = ids.to_tensor(default_value=PAD_ID)  # (batch, source_time)
-        # At least one column, so an all-empty batch still has a time axis.
-        missing = tf.maximum(1 - tf.shape(tokens)[1], 0)
-        tokens = tf.pad(tokens, [[0, 0], [0, missing]], constant_values=PAD_ID)
-    else:
-        tokens = ids.to_tensor(default_value=PAD_ID, shape=[None, width])
-    if reverse:
-        tokens = tf.reverse_sequence(tokens, tf.cast(lengths, tf.int64), seq_axis=1, batch_axis=0)
-    return tf.cast(tokens, tf.int32), lengths
 
 
 def run_step_model(decoder_step_model, tokens, states):
@@ -469,6 +448,10 @@ class Translator(Decoder):
         self.target_tokenizer = target_tokenizer
         self.metadata = dict(metadata or {})
         self._set_limits(max_input_tokens, max_output_tokens, length_ratio, length_offset)
+        self.preprocessor = Seq2SeqPreprocessor(
+            source_tokenizer, target_tokenizer, config.reverse_source,
+            config.max_source_length, config.max_target_length,
+        )
         self.encoder_model, self.decoder_step_model = build_inference_models(model, config)
         self._num_states = config.num_layers * config.states_per_layer
         self._alignment_model = None
@@ -481,9 +464,7 @@ class Translator(Decoder):
         Tokenizes, truncates to `max_input_tokens`, reverses the source words
         when the model was trained that way, and pads on the right.
         """
-        return source_tokens(
-            self.source_tokenizer, texts, self.max_input_tokens, self.config.reverse_source
-        )
+        return self.preprocessor.encoder_tokens(texts, self.max_input_tokens)
 
     def encode(self, texts):
         """tf.string (B,) -> (decoder states, source lengths (B,)).

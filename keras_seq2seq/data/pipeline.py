@@ -9,7 +9,8 @@ import os
 
 import tensorflow as tf
 
-from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+from keras_seq2seq.constants import PAD_ID
+from keras_seq2seq.models.preprocessor import keras_batch
 
 # Bucket edges (in tokens) for batches of similar-length sentences, as in
 # the paper; wider edges for the rarer long sentences.
@@ -27,42 +28,21 @@ def pairs_to_dataset(pairs):
     )
 
 
-def tokenize_pairs(pairs, source_tokenizer, target_tokenizer, chunk_size=1024):
-    """Dataset of (source ids, target ids) int32 vectors, tokenized in chunks."""
+def encode_pairs(pairs, preprocessor, chunk_size=1024):
+    """Dataset of (encoder tokens, decoder tokens, targets) int32 vectors,
+    unpadded: `preprocessor.encode_pairs` run on chunks of pairs."""
     dataset = pairs_to_dataset(pairs).batch(chunk_size)
-    dataset = dataset.map(
-        lambda s, t: (source_tokenizer.encode(s), target_tokenizer.encode(t)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return dataset.unbatch()
-
-
-def reverse_tokens(ids):
-    """Reverse a 1-D id vector (before padding, so padding stays on the right)."""
-    return tf.reverse(ids, axis=[0])
-
-
-def teacher_forcing(source_ids, target_ids, reverse_source=True):
-    """One example -> (encoder tokens, decoder tokens, targets), unpadded.
-
-    decoder_tokens = <start> y1 ... yn, targets = y1 ... yn <end>.
-    """
-    encoder_tokens = reverse_tokens(source_ids) if reverse_source else source_ids
-    decoder_tokens = tf.concat([[START_ID], target_ids], axis=0)
-    targets = tf.concat([target_ids, [END_ID]], axis=0)
-    return encoder_tokens, decoder_tokens, targets
-
-
-def _to_keras(encoder_tokens, decoder_tokens, targets):
-    sample_weight = tf.cast(tf.not_equal(targets, PAD_ID), tf.float32)
-    inputs = {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}
-    return inputs, targets, sample_weight
+    dataset = dataset.map(preprocessor.encode_pairs, num_parallel_calls=tf.data.AUTOTUNE)
+    # Unbatched rows of a ragged batch come typed as ragged tensors of
+    # ragged rank 0; identity makes them the plain vectors they are, which
+    # padded_batch and bucketing need.
+    return dataset.unbatch().map(lambda *ids: tuple(tf.identity(x) for x in ids))
 
 
 def make_dataset(
     pairs,
-    source_tokenizer,
-    target_tokenizer,
+    source_tokenizer=None,
+    target_tokenizer=None,
     batch_size=64,
     reverse_source=True,
     max_source_length=50,
@@ -72,13 +52,15 @@ def make_dataset(
     seed=0,
     bucket_boundaries=DEFAULT_BUCKET_BOUNDARIES,
     cache=True,
+    preprocessor=None,
 ):
     """Build the training (or validation) dataset.
 
     Args:
         pairs: re-iterable of (source, target) strings.
-        source_tokenizer: WordTokenizer for the source language.
-        target_tokenizer: WordTokenizer for the target language.
+        source_tokenizer: WordTokenizer or WordPieceTokenizer for the
+            source language (or give `preprocessor`).
+        target_tokenizer: the same for the target language.
         batch_size: int. Sentences per batch. Defaults to 64.
         reverse_source: bool. Reverse the source words (Sutskever et al.).
             Defaults to True.
@@ -95,19 +77,22 @@ def make_dataset(
             first epoch; a path prefix keeps them in files there instead
             (memory then stays flat whatever the corpus size); False
             tokenizes again each epoch. Defaults to True.
+        preprocessor: Seq2SeqPreprocessor or None. Does all the text work
+            (the model's own, so that training and translation prepare a
+            source alike); when given, the tokenizers, `reverse_source` and
+            the length limits are its own. Defaults to one built from them.
 
     Returns:
         A tf.data.Dataset of Keras `(inputs, targets, sample_weight)`.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    dataset = tokenize_pairs(pairs, source_tokenizer, target_tokenizer)
-    dataset = dataset.filter(
-        lambda s, t: (tf.size(s) > 0)
-        & (tf.size(t) > 0)
-        & (tf.size(s) <= max_source_length)
-        & (tf.size(t) <= max_target_length)
-    )
+    if preprocessor is None:
+        from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
+
+        preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, reverse_source,
+                                           max_source_length, max_target_length)
+    dataset = encode_pairs(pairs, preprocessor).filter(preprocessor.keep)
     if isinstance(cache, str):
         directory = os.path.dirname(os.path.abspath(cache))
         os.makedirs(directory, exist_ok=True)
@@ -116,10 +101,6 @@ def make_dataset(
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(
-        lambda s, t: teacher_forcing(s, t, reverse_source),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
     if bucket_boundaries:
         boundaries = sorted(b for b in bucket_boundaries if b > 0)
         dataset = dataset.bucket_by_sequence_length(
@@ -135,5 +116,5 @@ def make_dataset(
             padded_shapes=([None], [None], [None]),
             padding_values=(PAD_ID, PAD_ID, PAD_ID),
         )
-    dataset = dataset.map(_to_keras, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(keras_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

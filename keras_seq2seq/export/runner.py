@@ -16,8 +16,9 @@ import tensorflow as tf
 from keras_seq2seq.export.signatures import memory_names, state_names
 from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
 from keras_seq2seq.models import Seq2SeqConfig
+from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
 from keras_seq2seq.text import load_vocabulary, make_tokenizer
-from keras_seq2seq.translator import Decoder, ModelDirectoryError, source_tokens
+from keras_seq2seq.translator import Decoder, ModelDirectoryError
 
 
 class TFLiteTranslator(Decoder):
@@ -53,6 +54,11 @@ class TFLiteTranslator(Decoder):
             self.config.tokenizer, load_vocabulary(os.path.join(directory, "target_vocab.txt")),
             self.config.lowercase, record.get("target_language", "fr"),
         )
+        # The Keras model's own preprocessing (the same tokenizers and order).
+        self.preprocessor = Seq2SeqPreprocessor(
+            self.source_tokenizer, self.target_tokenizer, self.config.reverse_source,
+            self.config.max_source_length, self.config.max_target_length,
+        )
         self._set_limits(self.max_source_tokens, **record["decoding"])
         try:
             self._interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
@@ -85,10 +91,8 @@ class TFLiteTranslator(Decoder):
         return padded.numpy(), lengths
 
     def _prepare_graph(self, texts):
-        return source_tokens(
-            self.source_tokenizer, texts, self.max_source_tokens, self.config.reverse_source,
-            width=self.max_source_tokens,
-        )
+        return self.preprocessor.encoder_tokens(texts, self.max_source_tokens,
+                                                width=self.max_source_tokens)
 
     def encode(self, texts):
         """tf.string (B,) -> ((rnn states, memory), source lengths (B,)), one sentence at a time."""

@@ -1,0 +1,163 @@
+"""Text -> the Backbone's inputs: the one preprocessing implementation.
+
+`Seq2SeqPreprocessor` owns the two tokenizers (normalisation and lookup are
+theirs), source reversal, `<start>`/`<end>` and the length limits. The
+tf.data training pipeline, the Keras translator, the TF Serving SavedModel
+(whose graph the translator's functions are traced into) and the LiteRT
+runner all call it, so training and serving cannot drift apart.
+
+    preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer)
+    x, y, sample_weight = preprocessor(["Thank you."], ["Merci."])   # for fit
+    tokens, lengths = preprocessor.encoder_tokens(tf.constant(["Thank you."]))
+"""
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+
+
+def reverse_rows(ids):
+    """Ragged ids (B, None) -> each row's ids in reverse order."""
+    starts, limits = ids.row_starts(), ids.row_limits()
+    lengths = limits - starts
+    # Position j of row i takes the row's element lengths[i] - 1 - j.
+    positions = tf.ragged.range(lengths)
+    flat = tf.gather(ids.flat_values,
+                     (tf.expand_dims(limits - 1, 1) - positions).flat_values)
+    return tf.RaggedTensor.from_row_splits(flat, ids.row_splits)
+
+
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
+class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
+    """Source and target text -> encoder and decoder tokens.
+
+    - source: tokenized (normalised by the tokenizer), reversed when the
+      model reads it reversed (Sutskever et al. 2014, 3.3), as
+      `encoder_tokens`;
+    - target: `decoder_tokens = <start> y1 ... yn`, `targets = y1 ... yn
+      <end>`, weight 0 on padding.
+
+    Training leaves out pairs over the length limits (`keep`); translation
+    truncates the source instead (`encoder_tokens(max_tokens=...)`), so that
+    no input can make decoding unbounded.
+
+    Args:
+        source_tokenizer, target_tokenizer: the project's WordTokenizer or
+            WordPieceTokenizer (a tokenizer only, the target one, is
+            needed for targets).
+        reverse_source: bool. Defaults to True.
+        max_source_length, max_target_length: int. Longest pair kept for
+            training, in tokens (the target without `<end>`). Defaults to
+            50.
+
+    Where it departs from keras-hub's Seq2SeqLMPreprocessor: it pads to
+    each batch's longest sentence, not to a fixed length (the recurrent
+    model needs no fixed shape, and the tf.data pipeline buckets by
+    length), and its tokenizers are this project's own (in-graph
+    normalisation and word pieces with core TF ops, which the SavedModel
+    and LiteRT need), so they are passed in rather than serialized by
+    keras-hub; `Translator.save` writes their vocabularies.
+    """
+
+    def __init__(self, source_tokenizer=None, target_tokenizer=None, reverse_source=True,
+                 max_source_length=50, max_target_length=50, **kwargs):
+        super().__init__(**kwargs)
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.reverse_source = bool(reverse_source)
+        self.max_source_length = int(max_source_length)
+        self.max_target_length = int(max_target_length)
+
+    # Source.
+
+    def source_ids(self, texts, max_tokens=None):
+        """tf.string (B,) -> ragged int32 (B, None) in the order the encoder
+        reads them: the first `max_tokens` tokens (all when None),
+        reversed when the model reads the source reversed."""
+        ids = self.source_tokenizer.encode(texts)
+        if max_tokens is not None:
+            ids = ids[:, :max_tokens]
+        ids = tf.cast(ids, tf.int32)
+        return reverse_rows(ids) if self.reverse_source else ids
+
+    def encoder_tokens(self, texts, max_tokens=None, width=None):
+        """tf.string (B,) -> (encoder_tokens int32 (B, S), lengths int32 (B,)).
+
+        `source_ids`, padded with 0 on the right: to `width` columns when
+        given (the LiteRT runner's fixed shape), else to the longest
+        sentence and at least one column (so an all-empty batch still has
+        a time axis). Padding stays on the right of reversed sentences.
+        """
+        ids = self.source_ids(texts, max_tokens)
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        if width is None:
+            tokens = ids.to_tensor(default_value=PAD_ID)
+            missing = tf.maximum(1 - tf.shape(tokens)[1], 0)
+            tokens = tf.pad(tokens, [[0, 0], [0, missing]], constant_values=PAD_ID)
+        else:
+            tokens = ids.to_tensor(default_value=PAD_ID, shape=[None, width])
+        return tokens, lengths
+
+    # Target.
+
+    def target_ids(self, texts):
+        """tf.string (B,) -> ragged int32 (B, None), no special tokens."""
+        return tf.cast(self.target_tokenizer.encode(texts), tf.int32)
+
+    @staticmethod
+    def decoder_tokens_and_targets(target_ids):
+        """Ragged target ids (B, None) -> (`<start>` + y, y + `<end>`), ragged."""
+        batch = target_ids.nrows()
+        start = tf.fill([batch, 1], START_ID)
+        end = tf.fill([batch, 1], END_ID)
+        return tf.concat([start, target_ids], axis=1), tf.concat([target_ids, end], axis=1)
+
+    # Pairs.
+
+    def encode_pairs(self, sources, targets, max_source_tokens=None):
+        """tf.string (B,) pairs -> ragged (encoder_tokens, decoder_tokens,
+        targets), each (B, None); what the training pipeline buckets."""
+        decoder_tokens, labels = self.decoder_tokens_and_targets(self.target_ids(targets))
+        return self.source_ids(sources, max_source_tokens), decoder_tokens, labels
+
+    def keep(self, encoder_tokens, decoder_tokens, targets):
+        """One encoded example -> whether training keeps it: both sides
+        non-empty and within the length limits."""
+        source_length = tf.size(encoder_tokens)
+        target_length = tf.size(targets) - 1  # without <end>
+        return ((source_length > 0) & (target_length > 0)
+                & (source_length <= self.max_source_length)
+                & (target_length <= self.max_target_length))
+
+    def call(self, x, y=None, sample_weight=None):
+        """Source strings `x` (B,) and target strings `y` (B,) -> the Keras
+        batch `({"encoder_tokens", "decoder_tokens"}, targets, sample_weight)`,
+        padded on the right; `y` None gives the inputs alone (no decoder
+        tokens). Pairs over the limits are not dropped here (a batch keeps
+        its size); the sources are truncated to `max_source_length`."""
+        x = tf.convert_to_tensor(x, tf.string)
+        if y is None:
+            tokens, _ = self.encoder_tokens(x, max_tokens=self.max_source_length)
+            return {"encoder_tokens": tokens}
+        encoder, decoder, targets = self.encode_pairs(x, tf.convert_to_tensor(y, tf.string),
+                                                      self.max_source_length)
+        decoder = decoder[:, : self.max_target_length + 1]
+        targets = targets[:, : self.max_target_length + 1]
+        return keras_batch(encoder.to_tensor(PAD_ID), decoder.to_tensor(PAD_ID),
+                           targets.to_tensor(PAD_ID))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(reverse_source=self.reverse_source,
+                      max_source_length=self.max_source_length,
+                      max_target_length=self.max_target_length)
+        return config
+
+
+def keras_batch(encoder_tokens, decoder_tokens, targets):
+    """Padded tensors -> `(inputs, targets, sample_weight)`, weight 0 on padding."""
+    sample_weight = tf.cast(tf.not_equal(targets, PAD_ID), tf.float32)
+    inputs = {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}
+    return inputs, targets, sample_weight
