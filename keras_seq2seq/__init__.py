@@ -17,6 +17,11 @@ _EXPORTS = {
     "Ensemble": "keras_seq2seq.translator",
     "load": "keras_seq2seq.translator",
     "evaluate": "keras_seq2seq.evaluation",
+    # The keras-hub classes (using one registers all three with Keras, so
+    # that `keras.saving.load_model` can read a `.keras` file).
+    "Seq2SeqBackbone": "keras_seq2seq.models",
+    "Seq2SeqPreprocessor": "keras_seq2seq.models",
+    "Seq2SeqTranslator": "keras_seq2seq.models",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -451,6 +451,9 @@ class Translator(Decoder):
         self.preprocessor = Seq2SeqPreprocessor(
             source_tokenizer, target_tokenizer, config.reverse_source,
             config.max_source_length, config.max_target_length,
+            decoding={"max_input_tokens": self.max_input_tokens,
+                      "max_output_tokens": self.max_output_tokens,
+                      "length_ratio": self.length_ratio, "length_offset": self.length_offset},
         )
         self.encoder_model, self.decoder_step_model = build_inference_models(model, config)
         self._num_states = config.num_layers * config.states_per_layer

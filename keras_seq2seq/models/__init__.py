@@ -11,6 +11,9 @@ _EXPORTS = {
     "build_inference_models": "keras_seq2seq.models.seq2seq",
     "build_training_model": "keras_seq2seq.models.seq2seq",
     "count_parameters": "keras_seq2seq.models.seq2seq",
+    "Seq2SeqBackbone": "keras_seq2seq.models.task",
+    "Seq2SeqPreprocessor": "keras_seq2seq.models.task",
+    "Seq2SeqTranslator": "keras_seq2seq.models.task",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,11 +11,16 @@ runner all call it, so training and serving cannot drift apart.
     tokens, lengths = preprocessor.encoder_tokens(tf.constant(["Thank you."]))
 """
 
+import os
+
 import keras
 import keras_hub
 import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+
+SOURCE_VOCAB = "source_vocab.txt"
+TARGET_VOCAB = "target_vocab.txt"
 
 
 def reverse_rows(ids):
@@ -51,6 +56,12 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
         max_source_length, max_target_length: int. Longest pair kept for
             training, in tokens (the target without `<end>`). Defaults to
             50.
+        tokenizer_type, lowercase, source_language, target_language: how
+            to rebuild the tokenizers from their vocabularies (a `.keras`
+            file's assets); read from the tokenizers when they are given.
+        decoding: dict or None. The translator's decoding limits
+            (`max_input_tokens`, `max_output_tokens`, `length_ratio`,
+            `length_offset`), kept with the model.
 
     Where it departs from keras-hub's Seq2SeqLMPreprocessor: it pads to
     each batch's longest sentence, not to a fixed length (the recurrent
@@ -58,17 +69,30 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
     length), and its tokenizers are this project's own (in-graph
     normalisation and word pieces with core TF ops, which the SavedModel
     and LiteRT need), so they are passed in rather than serialized by
-    keras-hub; `Translator.save` writes their vocabularies.
+    keras-hub: their vocabularies are the layer's assets.
     """
 
     def __init__(self, source_tokenizer=None, target_tokenizer=None, reverse_source=True,
-                 max_source_length=50, max_target_length=50, **kwargs):
+                 max_source_length=50, max_target_length=50, tokenizer_type=None,
+                 lowercase=None, source_language=None, target_language=None, decoding=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.reverse_source = bool(reverse_source)
         self.max_source_length = int(max_source_length)
         self.max_target_length = int(max_target_length)
+        # What rebuilds the tokenizers from the vocabularies (`load_assets`),
+        # read from the tokenizers when they are given.
+        given = source_tokenizer or target_tokenizer
+        if tokenizer_type is None and given is not None:
+            tokenizer_type = "wordpiece" if type(given).__name__.startswith("WordPiece") else "word"
+        self.tokenizer_type = tokenizer_type or "word"
+        self.lowercase = bool(given.lowercase if lowercase is None and given else lowercase)
+        self.source_language = source_language or getattr(source_tokenizer, "language", "en")
+        self.target_language = target_language or getattr(target_tokenizer, "language", "fr")
+        # The translator's decoding limits (`Translator`'s keyword arguments).
+        self.decoding = dict(decoding or {})
 
     # Source.
 
@@ -152,8 +176,35 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
         config = super().get_config()
         config.update(reverse_source=self.reverse_source,
                       max_source_length=self.max_source_length,
-                      max_target_length=self.max_target_length)
+                      max_target_length=self.max_target_length,
+                      tokenizer_type=self.tokenizer_type, lowercase=self.lowercase,
+                      source_language=self.source_language,
+                      target_language=self.target_language, decoding=self.decoding)
         return config
+
+    # The vocabularies travel as assets (a `.keras` file's assets/).
+
+    def save_assets(self, dir_path):
+        from keras_seq2seq.text import save_vocabulary
+
+        for name, tokenizer in self._tokenizers():
+            if tokenizer is not None:
+                save_vocabulary(tokenizer.vocabulary, os.path.join(dir_path, name))
+
+    def load_assets(self, dir_path):
+        from keras_seq2seq.text import load_vocabulary, make_tokenizer
+
+        languages = {SOURCE_VOCAB: self.source_language, TARGET_VOCAB: self.target_language}
+        for name, attribute in ((SOURCE_VOCAB, "source_tokenizer"),
+                                (TARGET_VOCAB, "target_tokenizer")):
+            path = os.path.join(dir_path, name)
+            if os.path.exists(path):
+                setattr(self, attribute, make_tokenizer(
+                    self.tokenizer_type, load_vocabulary(path), self.lowercase,
+                    languages[name]))
+
+    def _tokenizers(self):
+        return ((SOURCE_VOCAB, self.source_tokenizer), (TARGET_VOCAB, self.target_tokenizer))
 
 
 def keras_batch(encoder_tokens, decoder_tokens, targets):

@@ -23,6 +23,7 @@ def token_cross_entropy(targets, logits, label_smoothing=0.0):
     )
 
 
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
 class TokenCrossEntropy(keras.losses.Loss):
     """`token_cross_entropy` as a Keras loss, the mean over real tokens.
 
