@@ -76,3 +76,34 @@ def test_time_limit_must_be_positive():
 
     with pytest.raises(ValueError, match="positive"):
         TimeLimit(0)
+
+
+def test_optimizer_and_loss_come_from_python(tmp_path):
+    import pytest
+
+    from conftest import TINY_PAIRS, tiny_config
+
+    class HalfLoss(keras.losses.Loss):
+        """Half the token cross-entropy: the history shows it was used."""
+
+        def call(self, y_true, y_pred):
+            return 0.5 * keras.losses.sparse_categorical_crossentropy(
+                y_true, y_pred, from_logits=True)
+
+    keras.utils.set_random_seed(0)
+    runs = {}
+    for name, optimizer, loss in [("default", None, None),
+                                  ("sgd", lambda: keras.optimizers.SGD(0.0), HalfLoss())]:
+        translator, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / name), epochs=2,
+                                    verbose=0, bleu_sample=0, optimizer=optimizer, loss=loss,
+                                    backup=False)
+        runs[name] = (translator, history.history["loss"])
+    assert isinstance(runs["sgd"][0].model.optimizer, keras.optimizers.SGD)
+    assert isinstance(runs["default"][0].model.optimizer, keras.optimizers.Adam)
+    # A zero learning rate: the loss does not move; and it is the half loss.
+    sgd_losses = runs["sgd"][1]
+    assert abs(sgd_losses[0] - sgd_losses[1]) < 1e-5
+    assert sgd_losses[0] < 0.75 * runs["default"][1][0]
+    with pytest.raises(ValueError, match="multi_worker"):
+        train(TINY_PAIRS, tiny_config(), str(tmp_path / "mw"), strategy="multi_worker",
+              loss=HalfLoss())

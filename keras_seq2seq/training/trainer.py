@@ -254,6 +254,8 @@ def train(
     dtype_policy=None,
     init_from=None,
     vocab_update="keep",
+    optimizer=None,
+    loss=None,
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -324,6 +326,17 @@ def train(
         vocab_update: "keep" the model's vocabularies, or "merge" in the
             new data's tokens (old ids unchanged, new rows initialised).
             Only with `init_from`. Defaults to "keep".
+        optimizer: keras.optimizers.Optimizer, a function returning one
+            (called under the distribution strategy's scope), or None for
+            the paper's recipe here: Adam at `learning_rate`, the gradient
+            norm clipped at `clipnorm`. The learning-rate schedules set the
+            given optimizer's rate. Defaults to None.
+        loss: keras.losses.Loss or None. The training loss, given the
+            logits (B, T, V), the target ids and sample weights that are 0
+            on padding; None is the token cross-entropy averaged over real
+            tokens (`label_smoothing` applies to it only). Not with the
+            multi_worker strategy, whose loop computes its own. Defaults
+            to None.
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
@@ -332,6 +345,9 @@ def train(
     # First: MultiWorkerMirroredStrategy must exist before other TF work.
     multi_worker = strategy == "multi_worker" or isinstance(
         strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if loss is not None and multi_worker:
+        raise ValueError("The multi_worker strategy computes its own token loss: "
+                         "train without loss=.")
     if isinstance(strategy, str):
         strategy = make_strategy(strategy)
     chief = is_chief(strategy)
@@ -346,7 +362,8 @@ def train(
     if chief:
         check_output_directory(out_dir)
     # Built now so that a bad label_smoothing fails before any corpus work.
-    loss = TokenCrossEntropy(label_smoothing)
+    if loss is None:
+        loss = TokenCrossEntropy(label_smoothing)
     base = None
     if init_from is not None:
         if vocab_update not in VOCAB_UPDATES:
@@ -422,7 +439,10 @@ def train(
         model = build_training_model(config, len(source_vocab), len(target_vocab))
         if base is not None:
             transfer_weights(base.model, model)
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+        elif not isinstance(optimizer, keras.optimizers.Optimizer):
+            optimizer = optimizer()
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         if label_smoothing:
             metrics.append(keras.metrics.SparseCategoricalCrossentropy(
