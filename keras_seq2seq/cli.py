@@ -235,7 +235,6 @@ def _split_corpora(args, parser):
 
 
 def _train(args, parser):
-    from keras_seq2seq.evaluation import corpus_bleu
     from keras_seq2seq.models import get_preset
     from keras_seq2seq.training import train
 
@@ -303,22 +302,16 @@ def _train(args, parser):
         dtype_policy=args.mixed_precision,
         init_from=args.init_from,
         vocab_update=args.vocab_update,
+        validation_bleu=True,
     )
     if not is_chief(strategy):
         print("Training done; the chief worker writes the model.")
         return
-    if validation_pairs is not None:
-        sources, references = zip(*validation_pairs)
-        started = time.time()
-        hypotheses = translator.translate(list(sources), batch_size=128, progress=True)
-        bleu, signature = corpus_bleu(hypotheses, references, with_signature=True)
-        translator.metadata["validation_bleu"] = round(bleu.score, 2)
-        translator.metadata["validation_bleu_details"] = str(bleu)
-        translator.metadata["validation_bleu_signature"] = signature
-        translator.metadata["validation_pairs"] = len(sources)
-        translator.save(args.out)
-        print(f"Validation BLEU (sacreBLEU, greedy, {len(sources)} pairs, "
-              f"{time.time() - started:.0f}s): {bleu}")
+    record = translator.metadata
+    if "validation_bleu" in record:
+        print(f"Validation BLEU (sacreBLEU, greedy, {record['validation_pairs']} pairs, "
+              f"{record['validation_bleu_seconds']:.0f}s): "
+              f"{record['validation_bleu_details']}")
     print(f"Model saved to {args.out}")
 
 

@@ -256,6 +256,7 @@ def train(
     vocab_update="keep",
     optimizer=None,
     loss=None,
+    validation_bleu=False,
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -337,6 +338,11 @@ def train(
             tokens (`label_smoothing` applies to it only). Not with the
             multi_worker strategy, whose loop computes its own. Defaults
             to None.
+        validation_bleu: bool. After training, translate the whole
+            validation set (greedy) and keep its sacreBLEU score in the
+            model's record (`validation_bleu`, with its details and
+            signature), which `keras-seq2seq train` prints. Defaults to
+            False.
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
@@ -550,11 +556,27 @@ def train(
     translator = Translator(
         model, config, source_tokenizer, target_tokenizer, metadata=record
     )
+    if chief and validation_bleu and validation_pairs is not None:
+        translator.metadata.update(score_validation(translator, validation_pairs))
     if chief:
         translator.save(out_dir)
         with open(os.path.join(out_dir, "history.json"), "w") as f:
             json.dump(record["history"], f, indent=2)
     return translator, history
+
+
+def score_validation(translator, validation_pairs):
+    """Greedy sacreBLEU of `translator` on every validation pair: the
+    record entries `train(validation_bleu=True)` keeps with the model."""
+    from keras_seq2seq.evaluation import corpus_bleu
+
+    sources, references = zip(*validation_pairs)
+    started = time.time()
+    hypotheses = translator.translate(list(sources), batch_size=128, progress=True)
+    bleu, signature = corpus_bleu(hypotheses, references, with_signature=True)
+    return {"validation_bleu": round(bleu.score, 2), "validation_bleu_details": str(bleu),
+            "validation_bleu_signature": signature, "validation_pairs": len(sources),
+            "validation_bleu_seconds": round(time.time() - started, 1)}
 
 
 @contextlib.contextmanager
