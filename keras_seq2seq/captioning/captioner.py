@@ -17,19 +17,18 @@ from keras_seq2seq.captioning.model import (
     build_captioning_models,
     build_context_model,
 )
-from keras_seq2seq.models.seq2seq import build_decoder_step_model
-from keras_seq2seq.text import WordTokenizer, load_vocabulary
-from keras_seq2seq.translator import (
+from keras_seq2seq.decoder import Decoder, run_step_model
+from keras_seq2seq.model_directory import (
     CONFIG_FILE,
     FORMAT_VERSION,
     TARGET_VOCAB_FILE,
-    Decoder,
     ModelDirectoryError,
     load_weights_file,
     read_model_record,
-    run_step_model,
     write_vocabulary_and_weights,
 )
+from keras_seq2seq.models.seq2seq import build_decoder_step_model
+from keras_seq2seq.text import WordTokenizer, load_vocabulary
 
 
 class Captioner(Decoder):

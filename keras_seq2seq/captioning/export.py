@@ -25,11 +25,12 @@ import tensorflow as tf
 from keras_seq2seq.captioning.captioner import Captioner
 from keras_seq2seq.captioning.config import CaptionerConfig
 from keras_seq2seq.captioning.images import decode_image
+from keras_seq2seq.decoder import Decoder
 from keras_seq2seq.export.saved_model import ExportError, write_saved_model, write_warmup_requests
 from keras_seq2seq.export.signatures import decode_step_specs, state_names
 from keras_seq2seq.export.tflite import QUANTIZATIONS, TFLiteExportError, convert, frozen_weights
+from keras_seq2seq.model_directory import ModelDirectoryError
 from keras_seq2seq.text import WordTokenizer, load_vocabulary, save_vocabulary
-from keras_seq2seq.translator import Decoder, ModelDirectoryError
 
 TFLITE_MODEL_FILE = "captioner.tflite"
 TFLITE_CONFIG_FILE = "tflite_config.json"

@@ -13,12 +13,13 @@ import threading
 import numpy as np
 import tensorflow as tf
 
+from keras_seq2seq.decoder import Decoder
 from keras_seq2seq.export.signatures import memory_names, state_names
 from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
+from keras_seq2seq.model_directory import ModelDirectoryError
 from keras_seq2seq.models import Seq2SeqConfig
 from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
 from keras_seq2seq.text import load_vocabulary, make_tokenizer
-from keras_seq2seq.translator import Decoder, ModelDirectoryError
 
 
 class TFLiteTranslator(Decoder):
