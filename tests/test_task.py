@@ -39,29 +39,21 @@ def test_task_is_a_keras_hub_seq2seq_lm_that_generates_as_the_translator(task,
     assert task.generate("Thank you.", beam_size=1) == translator.translate("Thank you.")
 
 
-def test_keras_file_round_trip_in_a_fresh_process(task, tmp_path):
-    path = tmp_path / "tiny.keras"
+def test_keras_file_and_preset_round_trips_in_a_fresh_process(task, tmp_path):
+    path, preset = tmp_path / "tiny.keras", tmp_path / "preset"
     task.save(str(path))
-    expected = task.generate(SOURCES, beam_size=3)
+    task.save_to_preset(str(preset))
+    expected = [task.generate(SOURCES, beam_size=3), task.generate(SOURCES)]
     got = _fresh_process(
         "import json, keras\n"
         "from keras_seq2seq import Seq2SeqTranslator  # registers the classes\n"
         f"task = keras.saving.load_model({str(path)!r})\n"
-        f"print(json.dumps([type(task).__name__, task.generate({SOURCES!r}, beam_size=3)]))")
-    assert got == ["Seq2SeqTranslator", expected]
-
-
-def test_preset_round_trip_in_a_fresh_process(task, tmp_path):
-    task.save_to_preset(str(tmp_path / "preset"))
-    expected = task.generate(SOURCES)
-    got = _fresh_process(
-        "import json\n"
-        "from keras_seq2seq import Seq2SeqTranslator\n"
-        f"task = Seq2SeqTranslator.from_preset({str(tmp_path / 'preset')!r})\n"
-        f"print(json.dumps(task.generate({SOURCES!r})))")
-    assert got == expected
-    fresh = Seq2SeqTranslator.from_preset(str(tmp_path / "preset"), load_weights=False)
-    assert fresh.generate(SOURCES) != expected  # untrained weights
+        f"preset = Seq2SeqTranslator.from_preset({str(preset)!r})\n"
+        f"print(json.dumps([type(task).__name__, task.generate({SOURCES!r}, beam_size=3), "
+        f"preset.generate({SOURCES!r})]))")
+    assert got == ["Seq2SeqTranslator", *expected]
+    fresh = Seq2SeqTranslator.from_preset(str(preset), load_weights=False)
+    assert fresh.generate(SOURCES) != expected[1]  # untrained weights
 
 
 def test_fit_on_raw_string_pairs(trained_translator, tmp_path):
