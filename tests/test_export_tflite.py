@@ -138,6 +138,9 @@ def test_cli_export_and_translate(trained_translator, tmp_path, capsys):
     assert capsys.readouterr().out.strip()
 
 
+# 35 s on 500 real sentences: behind the slow marker to keep the default run
+# under 10 minutes.
+@pytest.mark.slow
 def test_shipped_model_tflite_parity_on_500_real_sentences(tmp_path):
     translator, validation = shipped_model_and_validation(500)
     sources = [s for s, _ in validation]

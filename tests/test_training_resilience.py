@@ -236,6 +236,8 @@ def test_unreadable_backup_is_a_clear_error_naming_the_file(tmp_path, capsys):
         train(TINY_PAIRS, tiny_config(), str(out), epochs=1, verbose=0)
 
 
+# 64 s: behind the slow marker to keep the default run under 10 minutes.
+@pytest.mark.slow
 def test_a_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, caplog):
     out = tmp_path / "run"
     # A real backup: train with one every batch and keep it (the process
