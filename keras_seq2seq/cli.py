@@ -20,6 +20,14 @@ DEFAULT_MODEL = os.environ.get(
 )
 
 
+def _share(text):
+    """argparse type: a float in [0, 1]."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
+
+
 def _add_train_parser(subparsers):
     from keras_seq2seq.models.config import DEFAULT_PRESET, PRESETS
 
@@ -98,12 +106,12 @@ def _add_train_parser(subparsers):
                    help="The bottom encoder layer reads the source both ways, half the "
                         "units each (GNMT), so attention sees both sides of every word; "
                         "helps copy attention spell names piece by piece.")
-    p.add_argument("--name-augmentation", type=float, default=0.0, metavar="P",
+    p.add_argument("--name-augmentation", type=_share, default=0.0, metavar="P",
                    help="In this share of the training pairs, replace each name or number "
                         "written verbatim on both sides by a made-up one, so the model learns "
                         "to copy names it has never seen (best with --copy-attention). "
                         "Default: 0 (off).")
-    p.add_argument("--concatenate-pairs", type=float, default=0.0, metavar="P",
+    p.add_argument("--concatenate-pairs", type=_share, default=0.0, metavar="P",
                    help="Also train on a share P of consecutive training pairs joined into "
                         "one (longer examples against the fall of BLEU on long sentences, Kondo "
                         "et al. 2021). Default: 0 (off).")
@@ -156,82 +164,26 @@ def _add_train_parser(subparsers):
     p.set_defaults(func=_train)
 
 
-def _corpora(args, parser):
-    """The training corpora named on the command line: (tsv_corpora, other_corpora)."""
-    from keras_seq2seq.data import read_parallel_files, read_tfds, read_tsv_pairs
+def _corpus_spec(args, parser):
+    """The training corpora named on the command line, as a library CorpusSpec."""
+    from keras_seq2seq.data.corpora import CorpusSpec
 
+    # Flag-level checks, in the flags' own names; the library checks the rest.
     if len(args.source) != len(args.target):
         parser.error(
             f"--source and --target go together: got {len(args.source)} --source and "
             f"{len(args.target)} --target"
         )
-    if not (args.pairs or args.source or args.tfds):
-        parser.error("give a corpus: --pairs FILE, --source FILE --target FILE, or --tfds NAME")
-    tsv = [read_tsv_pairs(path) for path in args.pairs]
-    other = [read_parallel_files(s, t) for s, t in zip(args.source, args.target)]
-    if args.tfds:
-        other.append(read_tfds(args.tfds, split=args.tfds_split, data_dir=args.tfds_data_dir))
-    return tsv, other
-
-
-def _split_for_training(args, parser):
-    """(train_pairs, validation_pairs or None) following the validation flags."""
-    for flag in ("name_augmentation", "concatenate_pairs"):
-        if not 0.0 <= getattr(args, flag) <= 1.0:
-            parser.error(f"--{flag.replace('_', '-')} must be in [0, 1], got "
-                         f"{getattr(args, flag)}")
-    train_pairs, validation_pairs = _split_corpora(args, parser)
-    # Training pairs only: validation stays the real text.
-    if args.concatenate_pairs:
-        from keras_seq2seq.data.augment import concatenate_pairs_augmentation
-
-        train_pairs = concatenate_pairs_augmentation(train_pairs, args.concatenate_pairs,
-                                                     seed=args.seed)
-    if args.name_augmentation:
-        from keras_seq2seq.data import augment_names
-
-        train_pairs = augment_names(train_pairs, args.name_augmentation, seed=args.seed)
-    return train_pairs, validation_pairs
-
-
-def _split_corpora(args, parser):
-    import math
-
-    from keras_seq2seq.data import (
-        concatenate_pairs,
-        read_parallel_files,
-        split_by_source,
-        take_pairs,
-    )
-
-    tsv, other = _corpora(args, parser)
     if len(args.validation_source) != len(args.validation_target):
         parser.error("--validation-source and --validation-target go together")
-    if args.validation_source:
-        validation_parts = [
-            read_parallel_files(s, t)
-            for s, t in zip(args.validation_source, args.validation_target)
-        ]
-        train_parts = []
-        # With --validation-fraction, a share of the TSV corpora is held out
-        # as well; line-aligned corpora come with their validation files.
-        for corpus in tsv:
-            if args.validation_fraction:
-                corpus, held_out = split_by_source(
-                    corpus, args.validation_fraction, seed=args.seed)
-                validation_parts.append(held_out)
-            train_parts.append(corpus)
-        return (take_pairs(concatenate_pairs(train_parts + other), args.max_examples),
-                concatenate_pairs(validation_parts))
-    fraction = 0.1 if args.validation_fraction is None else args.validation_fraction
-    max_validation = None
-    if args.max_examples and fraction:
-        max_validation = max(1, math.ceil(args.max_examples * fraction / (1 - fraction)))
-    train_pairs, validation_pairs = split_by_source(
-        concatenate_pairs(tsv + other), fraction, seed=args.seed,
-        max_train_examples=args.max_examples, max_validation_examples=max_validation,
+    if not (args.pairs or args.source or args.tfds):
+        parser.error("give a corpus: --pairs FILE, --source FILE --target FILE, or --tfds NAME")
+    return CorpusSpec(
+        pairs=args.pairs, sources=args.source, targets=args.target, tfds=args.tfds,
+        tfds_split=args.tfds_split, tfds_data_dir=args.tfds_data_dir,
+        validation_sources=args.validation_source, validation_targets=args.validation_target,
+        validation_fraction=args.validation_fraction, max_examples=args.max_examples,
     )
-    return train_pairs, (validation_pairs if fraction else None)
 
 
 def _train(args, parser):
@@ -270,7 +222,11 @@ def _train(args, parser):
         config = None
     else:
         config = get_preset(args.preset, **given)
-    train_pairs, validation_pairs = _split_for_training(args, parser)
+    from keras_seq2seq.data.corpora import training_data
+
+    train_pairs, validation_pairs = training_data(
+        _corpus_spec(args, parser), seed=args.seed, concatenate=args.concatenate_pairs,
+        name_augmentation=args.name_augmentation)
     command = shlex.join(["keras-seq2seq", *args.argv])
     translator, _ = train(
         train_pairs,

@@ -56,21 +56,25 @@ def test_augmented_corpus_is_deterministic_and_re_iterable():
         augment_names(pairs, 1.5)
 
 
-def test_cli_augments_training_pairs_only(tmp_path):
-    from keras_seq2seq.cli import _split_for_training, build_parser
+def test_training_data_augments_training_pairs_only(tmp_path, capsys):
+    from keras_seq2seq.cli import main
+    from keras_seq2seq.data import CorpusError
+    from keras_seq2seq.data.corpora import CorpusSpec, training_data
 
     corpus = tmp_path / "pairs.tsv"
     corpus.write_text("".join(f"Tom sees {i} birds.\tTom voit {i} oiseaux.\n"
                               for i in range(100)))
-    parser = build_parser()
-    args = parser.parse_args(["train", "--pairs", str(corpus), "--out", str(tmp_path / "run"),
-                              "--name-augmentation", "1"])
-    train_pairs, validation_pairs = _split_for_training(args, parser)
+    spec = CorpusSpec(pairs=[str(corpus)])
+    train_pairs, validation_pairs = training_data(spec, name_augmentation=1.0)
     assert all(not s.startswith("Tom ") for s, _ in train_pairs)
     assert validation_pairs is not None and all(s.startswith("Tom ") for s, _ in validation_pairs)
-    args.name_augmentation = 2.0
+    with pytest.raises(CorpusError, match=r"name_augmentation must be in \[0, 1\]"):
+        training_data(spec, name_augmentation=2.0)
+    # The CLI refuses the flag before reading anything.
     with pytest.raises(SystemExit):
-        _split_for_training(args, parser)
+        main(["train", "--pairs", str(corpus), "--out", str(tmp_path / "run"),
+              "--name-augmentation", "2"])
+    assert "--name-augmentation: must be in [0, 1]" in capsys.readouterr().err
 
 
 TEMPLATES = [("{} is tired .", "{} est fatigué ."), ("where is {} ?", "où est {} ?"),

@@ -1,4 +1,5 @@
 from keras_seq2seq.data.augment import augment_names
+from keras_seq2seq.data.corpora import CorpusSpec, split_corpora, training_data
 from keras_seq2seq.data.readers import (
     CorpusError,
     PairCorpus,
@@ -15,6 +16,7 @@ from keras_seq2seq.data.readers import (
 __all__ = [
     "augment_names",
     "CorpusError",
+    "CorpusSpec",
     "PairCorpus",
     "ReadReport",
     "concatenate_pairs",
@@ -23,5 +25,7 @@ __all__ = [
     "read_tfds",
     "read_tsv_pairs",
     "split_by_source",
+    "split_corpora",
     "take_pairs",
+    "training_data",
 ]
