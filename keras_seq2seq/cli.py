@@ -9,6 +9,8 @@ import shlex
 import sys
 import time
 
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
+
 # Quiet TensorFlow's C++ start-up logging; set before anything imports TF.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -908,7 +910,7 @@ def _caption(args, parser):
     for path, caption in zip(readable, captions):
         print(f"{path}\t{caption}" if len(args.images) > 1 else caption, flush=True)
     if failed:
-        raise ValueError(f"{failed} of {len(args.images)} images could not be read.")
+        raise ConfigurationError(f"{failed} of {len(args.images)} images could not be read.")
 
 
 def build_parser():
@@ -982,22 +984,18 @@ def main(argv=None):
             level=logging.DEBUG if args.verbose else logging.INFO,
             format="%(levelname)s %(name)s: %(message)s",
         )
-        from keras_seq2seq.data import CorpusError
-        from keras_seq2seq.export.serving import ServingError
-        from keras_seq2seq.text import VocabularyError
         from keras_seq2seq.training.trainer import TrainingInterrupted
-        from keras_seq2seq.translator import ModelDirectoryError
 
         try:
             args.func(args, parser)
         except TrainingInterrupted as e:
             print(f"keras-seq2seq: {e}", file=sys.stderr)
             return 130  # the shell's code for a SIGINT
-        # CorpusError, ModelDirectoryError and VocabularyError are
-        # ValueErrors; ValueError also covers bad option values found by the
-        # library.
-        except (CorpusError, ModelDirectoryError, VocabularyError, OSError, ValueError,
-                ServingError, ImportError) as e:
+        # The project's own errors (a bad setting, file, corpus, model
+        # directory or request; keras_seq2seq.errors) and the operating
+        # system's (a missing or unreadable file) are the user's to fix: one
+        # line. Anything else is a bug and keeps its traceback.
+        except (Seq2SeqError, OSError) as e:
             print(f"keras-seq2seq: error: {e}", file=sys.stderr)
             return 1
     return 0

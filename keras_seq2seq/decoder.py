@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras_seq2seq.constants import UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.text.sentences import join_translations, split_sentences_batch
 
 
@@ -85,8 +86,8 @@ class Decoder:
         return tokens, scores, lengths
 
     def _check_replace_unknown(self):
-        raise ValueError(f"{type(self).__name__} cannot replace <unk>: it needs a "
-                         "single word-level Translator with attention.")
+        raise ConfigurationError(f"{type(self).__name__} cannot replace <unk>: it needs a "
+                                 "single word-level Translator with attention.")
 
     def translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0):
         """One batch in the graph: inputs (B,) -> (translations tf.string
@@ -128,11 +129,12 @@ class Decoder:
         check_penalty(unk_penalty)
         check_ngram_size(no_repeat_ngram)
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}.")
         if beam_size < 1:
-            raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
+            raise ConfigurationError(f"beam_size must be >= 1, got {beam_size}.")
         if n_best is not None and not 1 <= n_best <= beam_size:
-            raise ValueError(f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
+            raise ConfigurationError(
+                f"n_best must be between 1 and beam_size={beam_size}, got {n_best}.")
 
     def _decode_batches(
         self, inputs, batch_size, beam_size, alpha, n_best, progress, unk_penalty=0.0,

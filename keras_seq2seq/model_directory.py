@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
 from keras_seq2seq.text import save_vocabulary
 
 FORMAT_VERSION = 1
@@ -18,7 +19,7 @@ SOURCE_VOCAB_FILE = "source_vocab.txt"
 TARGET_VOCAB_FILE = "target_vocab.txt"
 
 
-class ModelDirectoryError(ValueError):
+class ModelDirectoryError(Seq2SeqError, ValueError):
     """A model directory is missing a file or has an invalid one."""
 
 
@@ -62,7 +63,8 @@ def write_vocabulary_and_weights(
     holds no optimizer state). `weights_dtype="float16"` stores the weights
     at half size (they are loaded back into float32 variables)."""
     if weights_dtype not in WEIGHTS_DTYPES:
-        raise ValueError(f"weights_dtype must be one of {WEIGHTS_DTYPES}, got {weights_dtype!r}.")
+        raise ConfigurationError(
+            f"weights_dtype must be one of {WEIGHTS_DTYPES}, got {weights_dtype!r}.")
     os.makedirs(directory, exist_ok=True)
     record = dict(record, weights_dtype=weights_dtype)
     with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:

@@ -14,6 +14,7 @@ from keras_seq2seq.constants import START_ID
 # The model directory and the decoder base live in their own modules; the
 # names are also importable from here, as before.
 from keras_seq2seq.decoder import Decoder, fit_verbosity, run_step_model  # noqa: F401
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.model_directory import (  # noqa: F401
     CONFIG_FILE,
     FORMAT_VERSION,
@@ -78,9 +79,7 @@ class Translator(Decoder):
         self.preprocessor = Seq2SeqPreprocessor(
             source_tokenizer, target_tokenizer, config.reverse_source,
             config.max_source_length, config.max_target_length,
-            decoding={"max_input_tokens": self.max_input_tokens,
-                      "max_output_tokens": self.max_output_tokens,
-                      "length_ratio": self.length_ratio, "length_offset": self.length_offset},
+            min_frequency=config.min_frequency,
         )
         self.encoder_model, self.decoder_step_model = build_inference_models(model, config)
         self._num_states = config.num_layers * config.states_per_layer
@@ -116,9 +115,9 @@ class Translator(Decoder):
 
     def _check_replace_unknown(self):
         if self.config.tokenizer != "word" or self.config.attention == "none":
-            raise ValueError("replace_unknown needs a word-level model with attention "
-                             f"(this one: tokenizer {self.config.tokenizer!r}, attention "
-                             f"{self.config.attention!r}).")
+            raise ConfigurationError("replace_unknown needs a word-level model with attention "
+                                     f"(this one: tokenizer {self.config.tokenizer!r}, attention "
+                                     f"{self.config.attention!r}).")
 
     def translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
                          replace_unknown=False):
@@ -256,11 +255,11 @@ class Ensemble(Decoder):
     def __init__(self, translators):
         self.members = list(translators)
         if not self.members:
-            raise ValueError("An ensemble needs at least one model.")
+            raise ConfigurationError("An ensemble needs at least one model.")
         first = self.members[0]
         for i, member in enumerate(self.members[1:], start=1):
             if member.target_tokenizer.vocabulary != first.target_tokenizer.vocabulary:
-                raise ValueError(
+                raise ConfigurationError(
                     f"Ensemble member {i} has a different target vocabulary from member 0: "
                     "ensembled models must share it (same ids for the same words)."
                 )

@@ -112,7 +112,8 @@ def test_train_on_several_corpora_with_their_validation_sets(tmp_path):
     def record(out):
         return json.loads((out / "config.json").read_text(encoding="utf-8"))["metadata"]
 
-    # Validation files + a held-out share of the TSV corpus; the aligned corpus stays whole.
+    # The flags reach the library's split rules: validation files + a held-out
+    # share of the TSV corpus; the aligned corpus stays whole.
     out = tmp_path / "with-files"
     assert main([*common, "--validation-source", val_source, "--validation-target",
                  val_target, "--validation-fraction", "0.3", "--out", str(out)]) == 0
@@ -121,20 +122,8 @@ def test_train_on_several_corpora_with_their_validation_sets(tmp_path):
     assert record(out)["train_pairs"] == len(tsv_pairs) - held_out + len(aligned)
     assert record(out)["validation_pairs"] == 3 + held_out
 
-    # Validation files alone: every corpus is used whole.
-    out = tmp_path / "files-only"
-    assert main([*common, "--validation-source", val_source, "--validation-target",
-                 val_target, "--out", str(out)]) == 0
-    assert record(out)["train_pairs"] == len(tsv_pairs) + len(aligned)
-    assert record(out)["validation_pairs"] == 3
-
-    # No validation files: the share is held out of every corpus.
-    out = tmp_path / "split"
-    assert main([*common, "--validation-fraction", "0.3", "--out", str(out)]) == 0
-    everything = tsv_pairs + aligned
-    held_out = sum(in_validation(s, 0.3, seed=3) for s, _ in everything)
-    assert record(out)["validation_pairs"] == held_out
-    assert record(out)["train_pairs"] == len(everything) - held_out
+    # The other split rules (files alone, no files) are the library's:
+    # tests/test_corpora.py checks them without training.
 
 
 def test_export_keras_with_float16_weights(trained_translator, tmp_path, capsys):

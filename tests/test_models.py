@@ -139,6 +139,26 @@ def test_config_validation_and_round_trip():
         build_training_model({"units": 3})
 
 
+def test_the_backbone_checks_its_architecture_without_a_text_config():
+    from keras_seq2seq.models.config import Architecture
+    from keras_seq2seq.models.seq2seq import Seq2SeqBackbone
+
+    config = tiny_config(attention="luong", shared_vocabulary=True, copy_attention=True)
+    architecture = config.architecture_with(30, 30)
+    assert isinstance(architecture, Architecture) and architecture.source_vocab_size == 30
+    assert architecture.units == config.units and architecture.copy_attention
+    # A Backbone alone needs no vocabulary sharing flag: copy attention needs
+    # only attention; the shared vocabulary is the text config's rule.
+    model = Seq2SeqBackbone(**architecture.to_dict())
+    assert model.architecture == architecture
+    with pytest.raises(ValueError, match="copy_attention needs attention"):
+        Seq2SeqBackbone(20, 20, copy_attention=True)
+    with pytest.raises(ValueError, match="shared_vocabulary=True"):
+        tiny_config(attention="luong", copy_attention=True)
+    with pytest.raises(ValueError, match="even number of units"):
+        Seq2SeqBackbone(20, 20, units=7, bidirectional_encoder=True)
+
+
 @pytest.mark.parametrize("overrides", [
     dict(num_layers=2, cell_type="gru"),
     dict(attention="luong", shared_vocabulary=True, copy_attention=True,

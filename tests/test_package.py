@@ -1,7 +1,10 @@
 """Package hygiene: modules use each other through public names only."""
 
 import ast
+import importlib
 import pathlib
+
+import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_seq2seq"
 
@@ -28,3 +31,48 @@ def test_no_module_uses_another_modules_private_names():
                   and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
                 found.append(f"{where}:{node.lineno}: uses {ast.unparse(node)}")
     assert not found, "\n".join(found)
+
+
+def test_every_error_the_project_raises_is_a_seq2seq_error():
+    import inspect
+    import pkgutil
+
+    import keras_seq2seq
+    from keras_seq2seq.errors import Seq2SeqError
+
+    errors = {}
+    for info in pkgutil.walk_packages(keras_seq2seq.__path__, "keras_seq2seq."):
+        if info.name.startswith("keras_seq2seq.explore.app"):
+            continue  # the Flask app module builds an app on import
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if (inspect.isclass(value) and issubclass(value, Exception)
+                    and value.__module__ == info.name):
+                errors[name] = value
+    assert {"CorpusError", "ModelDirectoryError", "VocabularyError", "ConfigurationError",
+            "ServingError", "ExportError", "TrainingInterrupted"} <= set(errors)
+    outside = sorted(n for n, e in errors.items() if not issubclass(e, Seq2SeqError))
+    assert outside == [], f"not Seq2SeqError subclasses: {outside}"
+    # The built-in bases stay, so `except ValueError` in users' code still works.
+    assert issubclass(errors["ConfigurationError"], ValueError)
+    assert issubclass(errors["CorpusError"], ValueError)
+
+
+def test_cli_prints_project_errors_in_one_line_and_lets_bugs_keep_their_traceback(
+        tmp_path, capsys, monkeypatch):
+    from keras_seq2seq import cli
+
+    # A project error: averaging a run with no checkpoints.
+    assert cli.main(["average", "--run", str(tmp_path), "--last", "2",
+                     "--out", str(tmp_path / "avg")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("keras-seq2seq: error: ")
+
+    # Anything else is a bug: it propagates with its traceback.
+    def broken(args, parser):
+        return {}["missing"]
+
+    monkeypatch.setattr(cli, "_average", broken)
+    with pytest.raises(KeyError):
+        cli.main(["average", "--run", str(tmp_path), "--last", "2",
+                  "--out", str(tmp_path / "avg")])

@@ -52,6 +52,11 @@ def test_keras_file_and_preset_round_trips_in_a_fresh_process(task, tmp_path):
         f"print(json.dumps([type(task).__name__, task.generate({SOURCES!r}, beam_size=3), "
         f"preset.generate({SOURCES!r})]))")
     assert got == ["Seq2SeqTranslator", *expected]
+    # The decoding limits are the task's; the vocabulary rule the preprocessor's.
+    loaded = keras.saving.load_model(str(path))
+    assert loaded.decoding == task.decoding and task.decoding["max_output_tokens"] > 0
+    assert loaded.config() == task.config()
+    assert task.config().min_frequency == task.translator().config.min_frequency
     fresh = Seq2SeqTranslator.from_preset(str(preset), load_weights=False)
     assert fresh.generate(SOURCES) != expected[1]  # untrained weights
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.models.config import ConfigMixin
 
 # Name -> (keras.applications constructor, preprocessing module). Any of
@@ -61,23 +62,24 @@ class CaptionerConfig(ConfigMixin):
     def __post_init__(self):
         self.cnn_filters = tuple(int(f) for f in self.cnn_filters)
         if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}.")
+            raise ConfigurationError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}.")
         if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}.")
+            raise ConfigurationError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}.")
         if self.cell_type not in ("lstm", "gru"):
-            raise ValueError(f"cell_type must be 'lstm' or 'gru', got {self.cell_type!r}.")
+            raise ConfigurationError(f"cell_type must be 'lstm' or 'gru', got {self.cell_type!r}.")
         if self.backbone == "small_cnn" and self.weights is not None:
-            raise ValueError("small_cnn is trained from scratch: weights must be None.")
+            raise ConfigurationError("small_cnn is trained from scratch: weights must be None.")
         for name in ("image_height", "image_width", "embedding_dim", "units", "num_layers",
                      "max_target_length"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.target_vocab_size <= 4:
-            raise ValueError("target_vocab_size must be more than the 4 special tokens.")
+            raise ConfigurationError("target_vocab_size must be more than the 4 special tokens.")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+            raise ConfigurationError(f"dropout must be in [0, 1), got {self.dropout}.")
         if not self.cnn_filters or min(self.cnn_filters) < 1:
-            raise ValueError(f"cnn_filters must be positive integers, got {self.cnn_filters}.")
+            raise ConfigurationError(
+                f"cnn_filters must be positive integers, got {self.cnn_filters}.")
 
     @property
     def backbone_trainable(self):

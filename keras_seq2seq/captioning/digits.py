@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.captioning.data import CaptionCorpus
+from keras_seq2seq.errors import ConfigurationError, MissingDependencyError
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 COUNT_NAMES = ("one", "two", "three", "four")
@@ -29,7 +30,7 @@ def load_sklearn_digits():
     try:
         from sklearn.datasets import load_digits
     except ImportError as e:
-        raise ImportError(
+        raise MissingDependencyError(
             "The digits corpus needs scikit-learn: pip install 'keras-seq2seq[digits]'."
         ) from e
     digits = load_digits()
@@ -108,7 +109,8 @@ def make_canvases(
     """
     smallest, largest = sizes
     if max_digits * largest > width or largest > height:
-        raise ValueError(f"{max_digits} digits of {largest} px do not fit {height}x{width}.")
+        raise ConfigurationError(
+            f"{max_digits} digits of {largest} px do not fit {height}x{width}.")
     rng = np.random.default_rng(seed)
     sources = digit_images[pool][..., None].astype(np.float32)
     resized = {}

@@ -12,12 +12,14 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from keras_seq2seq.errors import Seq2SeqError
+
 # Refuse to decode more pixels than this (a 20k x 20k image); beyond it the
 # decoded buffer alone would take gigabytes.
 MAX_PIXELS = 400_000_000
 
 
-class ImageError(ValueError):
+class ImageError(Seq2SeqError, ValueError):
     """An image cannot be read or decoded; the message says which and why."""
 
 

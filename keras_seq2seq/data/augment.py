@@ -20,6 +20,8 @@ it twice) and a resumed run sees the same data.
 import random
 import re
 
+from keras_seq2seq.errors import ConfigurationError
+
 # A capitalised word (ASCII letters; "Tom" in "Tom's" too) or a whole
 # number, standing alone (not part of "3.5" or "1,000", which French writes
 # differently). Accented capitals are left alone: they are rarer and French
@@ -81,8 +83,8 @@ class _Augmented:
 
     def __init__(self, pairs, probability, seed=0):
         if not 0.0 <= probability <= 1.0:
-            raise ValueError(f"The {self.what} probability must be in [0, 1], got "
-                             f"{probability}.")
+            raise ConfigurationError(f"The {self.what} probability must be in [0, 1], got "
+                                     f"{probability}.")
         self.pairs, self.probability, self.seed = pairs, probability, seed
 
 

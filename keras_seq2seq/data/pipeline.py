@@ -10,6 +10,7 @@ import os
 import tensorflow as tf
 
 from keras_seq2seq.constants import PAD_ID
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.models.preprocessor import keras_batch
 
 # Bucket edges (in tokens) for batches of similar-length sentences, as in
@@ -86,7 +87,7 @@ def make_dataset(
         A tf.data.Dataset of Keras `(inputs, targets, sample_weight)`.
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}.")
     if preprocessor is None:
         from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
 

@@ -12,12 +12,14 @@ import hashlib
 import logging
 import os
 
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
+
 logger = logging.getLogger("keras_seq2seq")
 
 MAX_REPORTED_PROBLEMS = 5
 
 
-class CorpusError(ValueError):
+class CorpusError(Seq2SeqError, ValueError):
     """A corpus cannot be used: missing, mismatched, or without valid pairs."""
 
 
@@ -324,7 +326,8 @@ def split_by_source(
         (train, validation), two re-iterables of pairs.
     """
     if not 0.0 <= validation_fraction < 1.0:
-        raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}.")
+        raise ConfigurationError(
+            f"validation_fraction must be in [0, 1), got {validation_fraction}.")
 
     def is_val(pair):
         return in_validation(pair[0], validation_fraction, seed)

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
 from keras_seq2seq.decoding.penalties import block_repeated_ngrams, check_ngram_size
+from keras_seq2seq.errors import ConfigurationError
 
 _NEG_INF = -1e9
 
@@ -79,7 +80,7 @@ def beam_search(
         "scores" (length-normalised) and "finished" (bool).
     """
     if beam_size < 1:
-        raise ValueError(f"beam_size must be >= 1, got {beam_size}.")
+        raise ConfigurationError(f"beam_size must be >= 1, got {beam_size}.")
     no_repeat_ngram = check_ngram_size(no_repeat_ngram)
     k = beam_size
     max_lengths = tf.maximum(tf.cast(max_lengths, tf.int32), 1)

@@ -12,6 +12,8 @@ import math
 
 import tensorflow as tf
 
+from keras_seq2seq.errors import ConfigurationError
+
 # An "infinite" penalty as a finite number: -inf log-probabilities would
 # turn beam-search sums into nan where a beam has no other choice.
 _FORBID = 1e9
@@ -22,9 +24,9 @@ def check_penalty(penalty):
     try:
         value = float(penalty)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"A token penalty must be a number, got {penalty!r}.") from e
+        raise ConfigurationError(f"A token penalty must be a number, got {penalty!r}.") from e
     if math.isnan(value):
-        raise ValueError("A token penalty must be a number, got nan.")
+        raise ConfigurationError("A token penalty must be a number, got nan.")
     return value
 
 
@@ -58,10 +60,10 @@ def penalize_token(step_fn, token_id, penalty):
 def check_ngram_size(size):
     """`no_repeat_ngram` as an int >= 0 (0: off); ValueError otherwise."""
     if isinstance(size, bool) or not hasattr(size, "__index__"):
-        raise ValueError(f"no_repeat_ngram must be an integer >= 0, got {size!r}.")
+        raise ConfigurationError(f"no_repeat_ngram must be an integer >= 0, got {size!r}.")
     size = int(size)
     if size < 0 or size == 1:
-        raise ValueError(
+        raise ConfigurationError(
             f"no_repeat_ngram must be 0 (off) or >= 2, got {size} (1 would forbid "
             "every token already written)."
         )

@@ -11,11 +11,12 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import UNK
 from keras_seq2seq.data.pipeline import make_dataset
+from keras_seq2seq.errors import ConfigurationError
 
 
 def _check_lengths(hypotheses, references):
     if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references.")
+        raise ConfigurationError(f"{len(hypotheses)} hypotheses but {len(references)} references.")
 
 
 def _score(metric, hypotheses, references, with_signature):
@@ -103,7 +104,7 @@ def perplexity(translator, pairs, batch_size=64, progress=False):
         if bar is not None:
             bar.update(seen)
     if not count:
-        raise ValueError("No reference token to score: every pair was empty.")
+        raise ConfigurationError("No reference token to score: every pair was empty.")
     return math.exp(total / count), int(count)
 
 
@@ -224,7 +225,7 @@ def evaluate(
     """
     pairs = list(pairs)
     if not pairs:
-        raise ValueError("Nothing to evaluate: no (source, reference) pair.")
+        raise ConfigurationError("Nothing to evaluate: no (source, reference) pair.")
     sources, references = zip(*pairs)
     started = time.time()
     hypotheses = translator.translate(

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
 from keras_seq2seq.decoding.beam import beam_search, length_penalty
+from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.models.seq2seq import build_decoder_step_model
 
 MAX_CHARACTERS = 5000
@@ -24,7 +25,7 @@ MAX_BEAM = 8
 MAX_TOP_K = 20
 
 
-class ExploreError(ValueError):
+class ExploreError(Seq2SeqError, ValueError):
     """Input the explorer cannot show; the message says what and why."""
 
 

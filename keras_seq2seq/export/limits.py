@@ -3,6 +3,8 @@ for `serve --help`)."""
 
 import dataclasses
 
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
+
 
 @dataclasses.dataclass(frozen=True)
 class ServingLimits:
@@ -44,11 +46,11 @@ class ServingLimits:
     def __post_init__(self):
         for field in dataclasses.fields(self):
             if getattr(self, field.name) <= 0:
-                raise ValueError(f"ServingLimits.{field.name} must be > 0, "
-                                 f"got {getattr(self, field.name)}.")
+                raise ConfigurationError(f"ServingLimits.{field.name} must be > 0, "
+                                         f"got {getattr(self, field.name)}.")
 
 
-class RequestError(ValueError):
+class RequestError(Seq2SeqError, ValueError):
     """A request the server refuses: (status, message)."""
 
     def __init__(self, message, status=400):

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.decoder import Decoder
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.export.signatures import memory_names, state_names
 from keras_seq2seq.export.tflite import CONFIG_FILE, MODEL_FILE
 from keras_seq2seq.model_directory import ModelDirectoryError
@@ -103,7 +104,7 @@ class TFLiteTranslator(Decoder):
             with self._lock:
                 per_sentence.append(self._encode(encoder_tokens=row[None, :]))
         if not per_sentence:
-            raise ValueError("Nothing to translate: an empty batch.")
+            raise ConfigurationError("Nothing to translate: an empty batch.")
 
         def stack(name):
             return tf.constant(np.concatenate([out[name] for out in per_sentence], axis=0))

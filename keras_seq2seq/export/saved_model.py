@@ -26,6 +26,7 @@ import re
 import tensorflow as tf
 
 from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
+from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
 from keras_seq2seq.text.sentences import sentence_mask, split_sentences_graph
 from keras_seq2seq.translator import Translator
@@ -34,7 +35,7 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_SENTENCES = ("Nice to meet you.", "Where is the station? It is late.", "")
 
 
-class ExportError(ValueError):
+class ExportError(Seq2SeqError, ValueError):
     """The export cannot be written (bad base path, name or model)."""
 
 

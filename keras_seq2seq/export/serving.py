@@ -28,13 +28,14 @@ import urllib.request
 import numpy as np
 import tensorflow as tf
 
+from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.export.limits import RequestError, ServingLimits
 
 _PREDICT_PATH = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?:predict$")
 _STATUS_PATH = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?$")
 
 
-class ServingError(RuntimeError):
+class ServingError(Seq2SeqError, RuntimeError):
     """The server answered with an error, or could not be reached."""
 
 

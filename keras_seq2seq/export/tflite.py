@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from keras_seq2seq.decoding import greedy_search
+from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
 from keras_seq2seq.text import save_vocabulary
 from keras_seq2seq.translator import Translator
@@ -37,7 +38,7 @@ QUANTIZATIONS = ("none", "float16", "dynamic-int8")
 SIGNATURES = ("encode", "decode_step", "greedy")
 
 
-class TFLiteExportError(ValueError):
+class TFLiteExportError(Seq2SeqError, ValueError):
     """The model cannot be exported to TFLite as asked."""
 
 

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from keras_seq2seq.errors import ConfigurationError
+
 CELL_TYPES = ("lstm", "gru")
 # "none" is the paper's model; "luong" adds global attention with the
 # "general" score (Luong, Pham & Manning 2015) over the top encoder layer.
@@ -26,11 +28,63 @@ class ConfigMixin:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"Unknown {cls.__name__} keys: {unknown}.")
+            raise ConfigurationError(f"Unknown {cls.__name__} keys: {unknown}.")
         return cls(**values)
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture(ConfigMixin):
+    """The network's shape: everything a `Seq2SeqBackbone` is built from,
+    and nothing about text (tokenizers, lengths, reversal), which belongs
+    to the preprocessor. `Seq2SeqConfig.architecture` gives a config's;
+    the fields mean what they mean there.
+    """
+
+    source_vocab_size: int
+    target_vocab_size: int
+    embedding_dim: int = 256
+    units: int = 512
+    num_layers: int = 1
+    cell_type: str = "lstm"
+    dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    attention: str = "none"
+    copy_attention: bool = False
+    bidirectional_encoder: bool = False
+
+    def __post_init__(self):
+        if self.cell_type not in CELL_TYPES:
+            raise ConfigurationError(
+                f"cell_type must be one of {CELL_TYPES}, got {self.cell_type!r}.")
+        if self.attention not in ATTENTION_TYPES:
+            raise ConfigurationError(
+                f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}."
+            )
+        if self.copy_attention and self.attention == "none":
+            raise ConfigurationError(
+                "copy_attention needs attention (attention='luong'): it copies where the "
+                "attention points."
+            )
+        if self.bidirectional_encoder and self.units % 2:
+            raise ConfigurationError(
+                f"bidirectional_encoder needs an even number of units (half each way), "
+                f"got units={self.units}."
+            )
+        for name in ("source_vocab_size", "target_vocab_size"):
+            if getattr(self, name) <= 4:
+                raise ConfigurationError(f"{name} must be more than the 4 special tokens.")
+        for name in ("embedding_dim", "units", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        for name in ("dropout", "embedding_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigurationError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+
+
+ARCHITECTURE_FIELDS = tuple(f.name for f in dataclasses.fields(Architecture))
 
 
 @dataclasses.dataclass
@@ -101,38 +155,32 @@ class Seq2SeqConfig(ConfigMixin):
     bidirectional_encoder: bool = False
 
     def __post_init__(self):
-        if self.cell_type not in CELL_TYPES:
-            raise ValueError(f"cell_type must be one of {CELL_TYPES}, got {self.cell_type!r}.")
-        if self.attention not in ATTENTION_TYPES:
-            raise ValueError(
-                f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}."
-            )
         if self.tokenizer not in TOKENIZER_TYPES:
-            raise ValueError(
+            raise ConfigurationError(
                 f"tokenizer must be one of {TOKENIZER_TYPES}, got {self.tokenizer!r}."
             )
         if self.copy_attention and (self.attention == "none" or not self.shared_vocabulary):
-            raise ValueError(
+            raise ConfigurationError(
                 "copy_attention needs attention (attention='luong') and shared_vocabulary=True: "
                 "it copies source ids, which must also be target ids."
             )
-        if self.bidirectional_encoder and self.units % 2:
-            raise ValueError(
-                f"bidirectional_encoder needs an even number of units (half each way), "
-                f"got units={self.units}."
-            )
-        for name in ("source_vocab_size", "target_vocab_size"):
-            if getattr(self, name) <= 4:
-                raise ValueError(f"{name} must be more than the 4 special tokens.")
-        positive = ("embedding_dim", "units", "num_layers", "max_source_length",
-                    "max_target_length")
-        for name in positive:
+        for name in ("max_source_length", "max_target_length"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        for name in ("dropout", "embedding_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        self.architecture_with()  # the network's own checks (Architecture)
 
+    def architecture_with(self, source_vocab_size=None, target_vocab_size=None):
+        """The `Architecture` of this config, with the actual vocabulary sizes
+        of built vocabularies (else the config's limits)."""
+        values = {name: getattr(self, name) for name in ARCHITECTURE_FIELDS}
+        values["source_vocab_size"] = source_vocab_size or self.source_vocab_size
+        values["target_vocab_size"] = target_vocab_size or self.target_vocab_size
+        return Architecture(**values)
+
+    @property
+    def architecture(self):
+        """The network's shape (an `Architecture`) at the configured sizes."""
+        return self.architecture_with()
 
 PRESETS = {
     # The article's walk-through: "nice to meet you" -> "ravi de vous
@@ -177,5 +225,5 @@ DEFAULT_PRESET = "cpu"
 def get_preset(name, **overrides):
     """A copy of a named preset, with fields overridden."""
     if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+        raise ConfigurationError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
     return PRESETS[name].replace(**overrides)

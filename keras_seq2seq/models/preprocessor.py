@@ -59,9 +59,10 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
         tokenizer_type, lowercase, source_language, target_language: how
             to rebuild the tokenizers from their vocabularies (a `.keras`
             file's assets); read from the tokenizers when they are given.
-        decoding: dict or None. The translator's decoding limits
-            (`max_input_tokens`, `max_output_tokens`, `length_ratio`,
-            `length_offset`), kept with the model.
+        min_frequency: int. How the word vocabularies were learnt (words
+            seen fewer times are `<unk>`), kept so that fine-tuning with
+            merged vocabularies learns the new words the same way. Defaults
+            to 2, as `Seq2SeqConfig`.
 
     Where it departs from keras-hub's Seq2SeqLMPreprocessor: it pads to
     each batch's longest sentence, not to a fixed length (the recurrent
@@ -74,7 +75,7 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
 
     def __init__(self, source_tokenizer=None, target_tokenizer=None, reverse_source=True,
                  max_source_length=50, max_target_length=50, tokenizer_type=None,
-                 lowercase=None, source_language=None, target_language=None, decoding=None,
+                 lowercase=None, source_language=None, target_language=None, min_frequency=2,
                  **kwargs):
         super().__init__(**kwargs)
         self.source_tokenizer = source_tokenizer
@@ -91,8 +92,7 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
         self.lowercase = bool(given.lowercase if lowercase is None and given else lowercase)
         self.source_language = source_language or getattr(source_tokenizer, "language", "en")
         self.target_language = target_language or getattr(target_tokenizer, "language", "fr")
-        # The translator's decoding limits (`Translator`'s keyword arguments).
-        self.decoding = dict(decoding or {})
+        self.min_frequency = min_frequency
 
     # Source.
 
@@ -179,7 +179,8 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
                       max_target_length=self.max_target_length,
                       tokenizer_type=self.tokenizer_type, lowercase=self.lowercase,
                       source_language=self.source_language,
-                      target_language=self.target_language, decoding=self.decoding)
+                      target_language=self.target_language,
+                      min_frequency=self.min_frequency)
         return config
 
     # The vocabularies travel as assets (a `.keras` file's assets/).

@@ -27,7 +27,8 @@ import warnings
 import keras
 import keras_hub
 
-from keras_seq2seq.models.config import Seq2SeqConfig
+from keras_seq2seq.errors import ConfigurationError
+from keras_seq2seq.models.config import Architecture, Seq2SeqConfig
 
 ENCODER_EMBEDDING = "encoder_embedding"
 DECODER_EMBEDDING = "decoder_embedding"
@@ -195,14 +196,6 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     return copy_log_probs(logits, weights, gate, memory[3])
 
 
-# The fields of Seq2SeqConfig that shape the network; the others (vocabulary
-# limits, tokenizer, lowercasing, source reversal, length limits) are the
-# text's preprocessing, which the weights do not depend on.
-ARCHITECTURE_FIELDS = ("embedding_dim", "units", "num_layers", "cell_type", "dropout",
-                       "embedding_dropout", "attention", "copy_attention",
-                       "bidirectional_encoder")
-
-
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
 class Seq2SeqBackbone(keras_hub.models.Backbone):
     """The encoder-decoder of Sutskever et al. (2014) as a keras-hub Backbone.
@@ -236,13 +229,13 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
                  num_layers=1, cell_type="lstm", dropout=0.0, embedding_dropout=0.0,
                  attention="none", copy_attention=False, bidirectional_encoder=False,
                  dtype=None, **kwargs):
-        # The same checks as the config's, on the same values.
-        config = Seq2SeqConfig(
+        # The network's shape, checked (the same checks as Seq2SeqConfig's).
+        config = Architecture(
             source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
             embedding_dim=embedding_dim, units=units, num_layers=num_layers,
             cell_type=cell_type, dropout=dropout, embedding_dropout=embedding_dropout,
             attention=attention, copy_attention=copy_attention,
-            shared_vocabulary=copy_attention, bidirectional_encoder=bidirectional_encoder,
+            bidirectional_encoder=bidirectional_encoder,
         )
         # Layers.
         self.encoder_embedding = keras.layers.Embedding(
@@ -276,12 +269,11 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         )
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
-        self.architecture = {name: getattr(config, name) for name in ARCHITECTURE_FIELDS}
+        self.architecture = config
 
     def get_config(self):
         config = super().get_config()
-        config.update(source_vocab_size=self.source_vocab_size,
-                      target_vocab_size=self.target_vocab_size, **self.architecture)
+        config.update(self.architecture.to_dict())
         return config
 
 
@@ -303,10 +295,7 @@ def build_training_model(config, source_vocab_size=None, target_vocab_size=None)
     if not isinstance(config, Seq2SeqConfig):
         raise TypeError(f"config must be a Seq2SeqConfig, got {type(config).__name__}.")
     return Seq2SeqBackbone(
-        source_vocab_size=source_vocab_size or config.source_vocab_size,
-        target_vocab_size=target_vocab_size or config.target_vocab_size,
-        **{name: getattr(config, name) for name in ARCHITECTURE_FIELDS},
-    )
+        **config.architecture_with(source_vocab_size, target_vocab_size).to_dict())
 
 
 class _Parts:
@@ -446,7 +435,7 @@ def build_alignment_model(model, config):
     deterministic at inference; `<unk>` replacement uses them.
     """
     if config.attention == "none":
-        raise ValueError("Alignments need a model with attention.")
+        raise ConfigurationError("Alignments need a model with attention.")
     k = config.states_per_layer
     decoder_tokens = keras.Input(shape=(None,), dtype="int32", name="decoder_tokens")
     state_inputs = [

@@ -17,7 +17,8 @@ import os
 import keras
 import keras_hub
 
-from keras_seq2seq.models.config import Seq2SeqConfig
+from keras_seq2seq.errors import ConfigurationError
+from keras_seq2seq.models.config import ARCHITECTURE_FIELDS, Seq2SeqConfig
 from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
 from keras_seq2seq.models.seq2seq import Seq2SeqBackbone
 from keras_seq2seq.training.losses import TokenCrossEntropy
@@ -36,6 +37,9 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
         preprocessor: Seq2SeqPreprocessor or None. With one, `fit`,
             `evaluate` and `predict` take raw strings (source `x`, target
             `y`); without, the Backbone's token inputs.
+        decoding: dict or None. The searches' limits, `Translator`'s
+            keyword arguments (`max_input_tokens`, `max_output_tokens`,
+            `length_ratio`, `length_offset`); None: its defaults.
 
     Where it departs from keras-hub: `generate` runs this project's own
     searches (greedy and beam search, as the paper decodes) rather than a
@@ -49,9 +53,10 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
     backbone_cls = Seq2SeqBackbone
     preprocessor_cls = Seq2SeqPreprocessor
 
-    def __init__(self, backbone, preprocessor=None, **kwargs):
+    def __init__(self, backbone, preprocessor=None, decoding=None, **kwargs):
         self.backbone = backbone
         self.preprocessor = preprocessor
+        self.decoding = dict(decoding or {})
         inputs = backbone.input
         outputs = backbone(inputs)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -92,7 +97,9 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
             max_target_length=preprocessor.max_target_length,
             lowercase=preprocessor.source_tokenizer.lowercase,
             tokenizer=preprocessor.tokenizer_type,
-            shared_vocabulary=shared, min_frequency=1, **self.backbone.architecture,
+            shared_vocabulary=shared, min_frequency=preprocessor.min_frequency,
+            **{name: getattr(self.backbone.architecture, name) for name in ARCHITECTURE_FIELDS
+               if not name.endswith("vocab_size")},
         )
 
     def translator(self):
@@ -104,7 +111,7 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
             self._translator = Translator(self.backbone, self.config(),
                                           preprocessor.source_tokenizer,
                                           preprocessor.target_tokenizer,
-                                          **preprocessor.decoding)
+                                          **self.decoding)
         return self._translator
 
     def generate(self, inputs, beam_size=5, **kwargs):
@@ -119,8 +126,8 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
 
     def _require_preprocessor(self):
         if self.preprocessor is None:
-            raise ValueError("This task has no preprocessor, so it cannot read text: build "
-                             "it with one (Seq2SeqTranslator(backbone, preprocessor)).")
+            raise ConfigurationError("This task has no preprocessor, so it cannot read text: build "
+                                     "it with one (Seq2SeqTranslator(backbone, preprocessor)).")
         return self.preprocessor
 
     # Presets: the project's model directory.
@@ -150,6 +157,11 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
 
 def translator_task(translator, **kwargs):
     """A `Translator` -> the `Seq2SeqTranslator` on the same layers."""
-    task = Seq2SeqTranslator(translator.model, translator.preprocessor, **kwargs)
+    decoding = {"max_input_tokens": translator.max_input_tokens,
+                "max_output_tokens": translator.max_output_tokens,
+                "length_ratio": translator.length_ratio,
+                "length_offset": translator.length_offset}
+    task = Seq2SeqTranslator(translator.model, translator.preprocessor,
+                             decoding={**decoding, **kwargs.pop("decoding", {})}, **kwargs)
     task._translator = translator
     return task

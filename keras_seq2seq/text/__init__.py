@@ -1,3 +1,4 @@
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.text.normalization import detokenize_words, normalize, split_words
 from keras_seq2seq.text.sentences import (
     join_translations,
@@ -23,7 +24,7 @@ def make_tokenizer(kind, vocabulary, lowercase=False, language="en"):
         return WordTokenizer(vocabulary, lowercase, language)
     if kind == "wordpiece":
         return WordPieceTokenizer(vocabulary, lowercase, language)
-    raise ValueError(f"Unknown tokenizer {kind!r}: 'word' or 'wordpiece'.")
+    raise ConfigurationError(f"Unknown tokenizer {kind!r}: 'word' or 'wordpiece'.")
 
 
 __all__ = [

@@ -4,9 +4,10 @@ import collections
 import os
 
 from keras_seq2seq.constants import SPECIAL_TOKENS
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
 
 
-class VocabularyError(ValueError):
+class VocabularyError(Seq2SeqError, ValueError):
     """A vocabulary file is missing, malformed or does not start right."""
 
 
@@ -36,12 +37,12 @@ def vocabulary_from_counts(counts, max_size=None, min_frequency=1):
         A list of str.
     """
     if max_size is not None and max_size <= len(SPECIAL_TOKENS):
-        raise ValueError(
+        raise ConfigurationError(
             f"max_size={max_size} leaves no room for words: it must be more "
             f"than the {len(SPECIAL_TOKENS)} special tokens."
         )
     if min_frequency < 1:
-        raise ValueError(f"min_frequency must be >= 1, got {min_frequency}.")
+        raise ConfigurationError(f"min_frequency must be >= 1, got {min_frequency}.")
     words = sorted(
         (w for w, c in counts.items() if c >= min_frequency and w not in SPECIAL_TOKENS),
         key=lambda w: (-counts[w], w),

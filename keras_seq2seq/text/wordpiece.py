@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.constants import SPECIAL_TOKENS, UNK_ID
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.text.normalization import detokenize_words, split_words
 from keras_seq2seq.text.word_tokenizer import WordTokenizer, token_table
 
@@ -49,7 +50,7 @@ def learn_wordpiece_vocabulary(word_counts, vocabulary_size):
 
     words = [w for w, c in word_counts.items() if c > 0 and w not in SPECIAL_TOKENS]
     if not words:
-        raise ValueError("No words to learn a WordPiece vocabulary from.")
+        raise ConfigurationError("No words to learn a WordPiece vocabulary from.")
     counts = np.array([word_counts[w] for w in words])
     words = np.array(words, dtype=object)
 
@@ -109,7 +110,8 @@ class WordPieceTokenizer(tf.Module):
         self.language = language
         pieces = [t for t in self.vocabulary if t not in SPECIAL_TOKENS]
         if not pieces:
-            raise ValueError("A WordPiece vocabulary needs pieces besides the special tokens.")
+            raise ConfigurationError(
+                "A WordPiece vocabulary needs pieces besides the special tokens.")
         # No match can be longer than the longest piece: the candidates at a
         # position are its first 1..max_piece_chars characters.
         self.max_piece_chars = max(len(t[len(SUFFIX):] if t.startswith(SUFFIX) else t)

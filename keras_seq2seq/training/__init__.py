@@ -2,7 +2,13 @@ from keras_seq2seq.training.callbacks import TimeLimit, ValidationBLEU, step_dec
 from keras_seq2seq.training.trainer import (
     LR_SCHEDULES,
     CheckpointError,
+    TrainingCallbacks,
+    build_model,
     build_vocabularies,
+    fit,
+    make_callbacks,
+    make_datasets,
+    make_tokenizers,
     train,
 )
 
@@ -11,7 +17,13 @@ __all__ = [
     "CheckpointError",
     "TimeLimit",
     "ValidationBLEU",
+    "TrainingCallbacks",
+    "build_model",
     "build_vocabularies",
+    "fit",
+    "make_callbacks",
+    "make_datasets",
+    "make_tokenizers",
     "step_decay",
     "train",
 ]

@@ -7,6 +7,8 @@ import time
 
 import keras
 
+from keras_seq2seq.errors import ConfigurationError
+
 logger = logging.getLogger("keras_seq2seq")
 
 
@@ -25,7 +27,7 @@ class TimeLimit(keras.callbacks.Callback):
     def __init__(self, seconds):
         super().__init__()
         if seconds <= 0:
-            raise ValueError(f"The time limit must be positive, got {seconds} seconds.")
+            raise ConfigurationError(f"The time limit must be positive, got {seconds} seconds.")
         self.seconds = seconds
         self.stopped_epoch = None
 
@@ -64,7 +66,7 @@ class ValidationBLEU(keras.callbacks.Callback):
     def __init__(self, make_translator, pairs, batch_size=128):
         super().__init__()
         if not pairs:
-            raise ValueError("ValidationBLEU needs at least one (source, reference) pair.")
+            raise ConfigurationError("ValidationBLEU needs at least one (source, reference) pair.")
         self.make_translator = make_translator
         self.sources = [s for s, _ in pairs]
         self.references = [r for _, r in pairs]
@@ -116,7 +118,7 @@ def learning_rate_callbacks(lr_schedule, learning_rate, has_validation, decay_st
             without a lower validation loss (needs validation data).
     """
     if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+        raise ConfigurationError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
     callbacks = []
     if lr_schedule == "step":
         callbacks.append(keras.callbacks.LearningRateScheduler(
@@ -130,7 +132,7 @@ def learning_rate_callbacks(lr_schedule, learning_rate, has_validation, decay_st
         ))
     if early_stopping_patience:
         if not has_validation:
-            raise ValueError("early_stopping_patience needs validation data.")
+            raise ConfigurationError("early_stopping_patience needs validation data.")
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=early_stopping_patience
         ))

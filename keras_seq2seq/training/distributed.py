@@ -16,6 +16,7 @@ import time
 
 import tensorflow as tf
 
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.training.losses import token_cross_entropy
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -25,17 +26,18 @@ def make_strategy(name):
     """A tf.distribute strategy by name. multi_worker reads TF_CONFIG; create
     it before any other TensorFlow work in the process."""
     if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}.")
+        raise ConfigurationError(f"strategy must be one of {STRATEGIES}, got {name!r}.")
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("The multi_worker strategy needs TF_CONFIG (the cluster and this "
-                             "worker's task); see the README's distributed training section.")
+            raise ConfigurationError(
+                "The multi_worker strategy needs TF_CONFIG (the cluster and this "
+                "worker's task); see the README's distributed training section.")
         try:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError as e:
-            raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from e
+            raise ConfigurationError(f"TF_CONFIG is not valid JSON: {e}") from e
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 

@@ -19,6 +19,8 @@ import os
 
 import numpy as np
 
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
+
 logger = logging.getLogger("keras_seq2seq")
 
 VOCAB_UPDATES = ("keep", "merge")
@@ -28,7 +30,7 @@ _ARCHITECTURE = ("embedding_dim", "units", "num_layers", "cell_type", "attention
                  "lowercase")
 
 
-class FineTuneError(ValueError):
+class FineTuneError(Seq2SeqError, ValueError):
     """The model to start from cannot take the new data as asked."""
 
 
@@ -122,16 +124,18 @@ def average_checkpoints(run_dir, out_dir, last=None, checkpoints=None):
     from keras_seq2seq.translator import load
 
     if (last is None) == (checkpoints is None):
-        raise ValueError("Give the number of last checkpoints or a list of checkpoint files.")
+        raise ConfigurationError(
+            "Give the number of last checkpoints or a list of checkpoint files.")
     if checkpoints is None:
         available = epoch_checkpoints(run_dir)
         if last < 1 or last > len(available):
-            raise ValueError(f"{run_dir} has {len(available)} epoch checkpoints; cannot average "
-                             f"the last {last}.")
+            raise ConfigurationError(
+                f"{run_dir} has {len(available)} epoch checkpoints; cannot average "
+                f"the last {last}.")
         checkpoints = available[-last:]
     missing = [path for path in checkpoints if not os.path.isfile(path)]
     if missing:
-        raise ValueError(f"Checkpoint not found: {missing[0]}")
+        raise ConfigurationError(f"Checkpoint not found: {missing[0]}")
     translator = load(run_dir)
     model = translator.model
     total = None

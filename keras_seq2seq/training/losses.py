@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_seq2seq.errors import ConfigurationError
+
 
 def token_cross_entropy(targets, logits, label_smoothing=0.0):
     """Per-token cross-entropy of `logits` (B, T, V) against ids (B, T).
@@ -38,7 +40,7 @@ class TokenCrossEntropy(keras.losses.Loss):
                  reduction="mean_with_sample_weight", **kwargs):
         super().__init__(name=name, reduction=reduction, **kwargs)
         if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+            raise ConfigurationError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true, y_pred):

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.data.readers import CorpusError
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import (
     learn_wordpiece_vocabulary,
@@ -111,11 +112,11 @@ def build_vocabularies(pairs, config, chunk_size=2048):
 BACKUP_DIR = "backup"
 
 
-class TrainingInterrupted(RuntimeError):
+class TrainingInterrupted(Seq2SeqError, RuntimeError):
     """Ctrl-C stopped training (after saving a backup when there is one)."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(Seq2SeqError, ValueError):
     """A checkpoint to resume from is missing or unreadable; names the file."""
 
 
@@ -260,6 +261,11 @@ def train(
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
+    The steps, each public for a script that wants to change one: the data
+    (`make_tokenizers`, `make_datasets`), the model (`build_model`), the
+    callbacks (`make_callbacks`) and the fit (`fit`); `train` adds the
+    checks, resuming, the model's record and the save.
+
     The run directory gets `checkpoints/` (weights each epoch, and the best
     on validation loss), `logs/` (TensorBoard) and the trained model itself
     (`config.json`, vocabularies, weights), loadable with
@@ -352,15 +358,16 @@ def train(
     multi_worker = strategy == "multi_worker" or isinstance(
         strategy, tf.distribute.MultiWorkerMirroredStrategy)
     if loss is not None and multi_worker:
-        raise ValueError("The multi_worker strategy computes its own token loss: "
-                         "train without loss=.")
+        raise ConfigurationError("The multi_worker strategy computes its own token loss: "
+                                 "train without loss=.")
     if isinstance(strategy, str):
         strategy = make_strategy(strategy)
     chief = is_chief(strategy)
     if multi_worker:
         if lr_schedule != "constant" or early_stopping_patience:
-            raise ValueError("The multi_worker strategy trains with a constant learning rate "
-                             "and without early stopping.")
+            raise ConfigurationError(
+                "The multi_worker strategy trains with a constant learning rate "
+                "and without early stopping.")
         if backup or bleu_sample:
             logger.info("multi_worker: no backup and no validation BLEU sample "
                         "(epoch checkpoints only).")
@@ -373,14 +380,15 @@ def train(
     base = None
     if init_from is not None:
         if vocab_update not in VOCAB_UPDATES:
-            raise ValueError(f"vocab_update must be one of {VOCAB_UPDATES}, got "
-                             f"{vocab_update!r}.")
+            raise ConfigurationError(f"vocab_update must be one of {VOCAB_UPDATES}, got "
+                                     f"{vocab_update!r}.")
         base = load_base(init_from, config, source_language, target_language)
         config = base.config
+        logger.info("Fine-tuning %s.", init_from)
     elif config is None:
-        raise ValueError("train() needs a config (or init_from, a model to fine-tune).")
+        raise ConfigurationError("train() needs a config (or init_from, a model to fine-tune).")
     if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+        raise ConfigurationError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
     backup_dir = os.path.join(out_dir, BACKUP_DIR)
     resume_epoch = _check_backup(backup_dir) if backup else None
     if resume_epoch is not None:
@@ -388,76 +396,16 @@ def train(
     keras.utils.set_random_seed(seed)
 
     started = time.time()
-    source_vocab, target_vocab, stats = build_vocabularies(train_pairs, config)
-    if base is not None:
-        new_source, new_target = source_vocab, target_vocab
-        source_vocab = list(base.source_tokenizer.vocabulary)
-        target_vocab = list(base.target_tokenizer.vocabulary)
-        if vocab_update == "merge":
-            source_vocab = merge_vocabulary(source_vocab, new_source)
-            target_vocab = (list(source_vocab) if config.shared_vocabulary
-                            else merge_vocabulary(target_vocab, new_target))
-        logger.info("Fine-tuning %s (vocabularies: %s; %d and %d new tokens).", init_from,
-                    vocab_update, len(source_vocab) - base.source_tokenizer.vocabulary_size,
-                    len(target_vocab) - base.target_tokenizer.vocabulary_size)
-    # stats["too_long"] counts words; a word-piece model's limits are in
-    # pieces, so a few more pairs may be left out than it says.
-    logger.info(
-        "Vocabularies: %d source, %d target %s from %d pairs (%d longer than "
-        "the length limits in words, left out).",
-        len(source_vocab), len(target_vocab),
-        "word pieces" if config.tokenizer == "wordpiece" else "words",
-        stats["pairs"], stats["too_long"],
-    )
-    source_tokenizer = make_tokenizer(config.tokenizer, source_vocab, config.lowercase,
-                                      source_language)
-    target_tokenizer = make_tokenizer(config.tokenizer, target_vocab, config.lowercase,
-                                      target_language)
-
-    def dataset(pairs, shuffle):
-        cache = True
-        if cache_dir:
-            cache = os.path.join(cache_dir, "train" if shuffle else "validation")
-        return make_dataset(
-            pairs,
-            source_tokenizer,
-            target_tokenizer,
-            batch_size=batch_size,
-            reverse_source=config.reverse_source,
-            max_source_length=config.max_source_length,
-            max_target_length=config.max_target_length,
-            shuffle=shuffle,
-            seed=seed,
-            cache=cache,
-        )
-
-    validation_count = 0
-    if validation_pairs is not None:
-        # Read once here so that an unusable validation corpus is a clear
-        # error now, not an exception wrapped by tf.data after an epoch.
-        validation_count = sum(1 for _ in validation_pairs)
-        if not validation_count:
-            raise CorpusError("The validation corpus is empty.")
-    train_data = dataset(train_pairs, shuffle=True)
-    validation_data = dataset(validation_pairs, shuffle=False) if validation_pairs else None
-
-    with strategy.scope(), _dtype_policy(dtype_policy):
-        model = build_training_model(config, len(source_vocab), len(target_vocab))
-        if base is not None:
-            transfer_weights(base.model, model)
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
-        elif not isinstance(optimizer, keras.optimizers.Optimizer):
-            optimizer = optimizer()
-        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        if label_smoothing:
-            metrics.append(keras.metrics.SparseCategoricalCrossentropy(
-                name="nll", from_logits=True))
-        model.compile(
-            optimizer=optimizer,
-            loss=loss,
-            weighted_metrics=metrics,
-        )
+    source_tokenizer, target_tokenizer, stats = make_tokenizers(
+        train_pairs, config, base=base, vocab_update=vocab_update,
+        source_language=source_language, target_language=target_language)
+    train_data, validation_data, validation_count = make_datasets(
+        train_pairs, validation_pairs, config, source_tokenizer, target_tokenizer,
+        batch_size=batch_size, seed=seed, cache_dir=cache_dir)
+    model = build_model(
+        config, source_tokenizer, target_tokenizer, strategy=strategy, optimizer=optimizer,
+        loss=loss, learning_rate=learning_rate, clipnorm=clipnorm,
+        label_smoothing=label_smoothing, dtype_policy=dtype_policy, base=base)
     total_params, recurrent_params = count_parameters(model)
     if chief:
         # float32 weights: each epoch checkpoint, the best one, the model and
@@ -466,73 +414,26 @@ def train(
         check_free_space(out_dir, weight_bytes * (epochs + 2 + (6 if backup else 0)))
     logger.info("Model: %d parameters (%d recurrent).", total_params, recurrent_params)
 
-    checkpoint_dir = os.path.join(out_dir, "checkpoints")
-    if chief:
-        os.makedirs(checkpoint_dir, exist_ok=True)
-    best_path = os.path.join(checkpoint_dir, "best.weights.h5")
-    fit_callbacks = []
-    if validation_pairs is not None and bleu_sample:
-        sample = [pair for pair, _ in zip(validation_pairs, range(bleu_sample))]
-        # Before TensorBoard, which then logs the score it adds.
-        fit_callbacks.append(ValidationBLEU(
-            lambda: Translator(model, config, source_tokenizer, target_tokenizer), sample
-        ))
-    fit_callbacks += learning_rate_callbacks(
-        lr_schedule, learning_rate, validation_data is not None, lr_decay_start,
-        lr_decay_factor, early_stopping_patience,
-    )
-    fit_callbacks += standard_callbacks(out_dir, best_path, validation_data is not None,
-                                        max_minutes, callbacks)
-    state = backup_callback = None
-    if backup:
-        # After every callback whose state it keeps, before the backup that
-        # refers to that state (see TrainingState).
-        state = TrainingState(backup_dir, fit_callbacks)
-        backup_callback = keras.callbacks.BackupAndRestore(
-            # double_checkpoint keeps the previous backup too, for a crash
-            # in the middle of writing the latest one.
-            backup_dir, save_freq=backup_every_batches or "epoch", double_checkpoint=True,
-        )
-        fit_callbacks += [state, backup_callback, state.restorer()]
+    run = make_callbacks(
+        model, config, source_tokenizer, target_tokenizer, out_dir,
+        validation_pairs=validation_pairs, bleu_sample=bleu_sample,
+        lr_schedule=lr_schedule, learning_rate=learning_rate, lr_decay_start=lr_decay_start,
+        lr_decay_factor=lr_decay_factor, early_stopping_patience=early_stopping_patience,
+        max_minutes=max_minutes, backup=backup, backup_every_batches=backup_every_batches,
+        extra=callbacks, make_directories=chief)
     if multi_worker:
         history = keras.callbacks.History()
         history.history = fit_multi_worker(
-            model, optimizer, strategy, train_data, validation_data, epochs,
-            on_epoch_end=_chief_checkpoints(model, checkpoint_dir, best_path) if chief else None,
+            model, model.optimizer, strategy, train_data, validation_data, epochs,
+            on_epoch_end=(_chief_checkpoints(model, run.checkpoint_dir, run.best_path)
+                          if chief else None),
             time_limit_seconds=max_minutes * 60 if max_minutes else None,
             verbose=verbose != 0, label_smoothing=label_smoothing,
         )
     else:
-        with warnings.catch_warnings():
-            # The bucketed dataset's length is unknown until the first epoch
-            # ends, and Keras warns then that the input "ran out of data";
-            # that end is expected, so the warning only alarms users.
-            warnings.filterwarnings("ignore", message=r"Your input ran out of data")
-            try:
-                history = model.fit(
-                    train_data,
-                    validation_data=validation_data,
-                    epochs=epochs,
-                    callbacks=fit_callbacks,
-                    verbose=fit_verbosity(verbose),
-                    shuffle=False,  # the dataset shuffles itself, within length buckets
-                )
-            except KeyboardInterrupt:
-                if backup_callback is None:
-                    raise TrainingInterrupted(
-                        "Training interrupted; there is no backup (--no-backup).") from None
-                # The weights as they are now, with the number of epochs
-                # completed: the same call resumes (replaying the epoch that
-                # was cut, from these weights).
-                backup_callback._save_model()
-                raise TrainingInterrupted(
-                    f"Training interrupted; a backup is in {backup_dir}. Run the same command "
-                    "again to resume.") from None
-        if state is not None:
-            # The whole run's history, the epochs before a resume included.
-            history.history = state.history
-    if validation_data is not None and os.path.exists(best_path):
-        model.load_weights(best_path)
+        history = fit(model, train_data, validation_data, epochs, run, verbose=verbose)
+    if validation_data is not None and os.path.exists(run.best_path):
+        model.load_weights(run.best_path)
 
     record = {
         **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
@@ -563,6 +464,194 @@ def train(
         with open(os.path.join(out_dir, "history.json"), "w") as f:
             json.dump(record["history"], f, indent=2)
     return translator, history
+
+
+# The steps of `train`, each usable on its own from Python: data
+# (make_tokenizers, make_datasets), model (build_model), callbacks
+# (make_callbacks) and fit (fit).
+
+
+def make_tokenizers(train_pairs, config, base=None, vocab_update="keep", source_language="en",
+                    target_language="fr"):
+    """Step 1: the source and target tokenizers for `config`, learnt from the
+    training pairs (or, to fine-tune, the `base` translator's, kept or merged
+    with the new data's tokens).
+
+    Returns:
+        (source_tokenizer, target_tokenizer, stats): stats has "pairs" and
+        "too_long" (pairs over the length limits, in words).
+    """
+    source_vocab, target_vocab, stats = build_vocabularies(train_pairs, config)
+    if base is not None:
+        new_source, new_target = source_vocab, target_vocab
+        source_vocab = list(base.source_tokenizer.vocabulary)
+        target_vocab = list(base.target_tokenizer.vocabulary)
+        if vocab_update == "merge":
+            source_vocab = merge_vocabulary(source_vocab, new_source)
+            target_vocab = (list(source_vocab) if config.shared_vocabulary
+                            else merge_vocabulary(target_vocab, new_target))
+        logger.info("Fine-tuning: vocabularies %s (%d and %d new tokens).", vocab_update,
+                    len(source_vocab) - base.source_tokenizer.vocabulary_size,
+                    len(target_vocab) - base.target_tokenizer.vocabulary_size)
+    # stats["too_long"] counts words; a word-piece model's limits are in
+    # pieces, so a few more pairs may be left out than it says.
+    logger.info(
+        "Vocabularies: %d source, %d target %s from %d pairs (%d longer than "
+        "the length limits in words, left out).",
+        len(source_vocab), len(target_vocab),
+        "word pieces" if config.tokenizer == "wordpiece" else "words",
+        stats["pairs"], stats["too_long"],
+    )
+    source_tokenizer = make_tokenizer(config.tokenizer, source_vocab, config.lowercase,
+                                      source_language)
+    target_tokenizer = make_tokenizer(config.tokenizer, target_vocab, config.lowercase,
+                                      target_language)
+    return source_tokenizer, target_tokenizer, stats
+
+
+def make_datasets(train_pairs, validation_pairs, config, source_tokenizer, target_tokenizer,
+                  batch_size=64, seed=0, cache_dir=None):
+    """Step 2: the tf.data pipelines (bucketed by length, teacher forcing).
+
+    Returns:
+        (train_data, validation_data or None, validation_count).
+    """
+    def dataset(pairs, shuffle):
+        cache = True
+        if cache_dir:
+            cache = os.path.join(cache_dir, "train" if shuffle else "validation")
+        return make_dataset(
+            pairs,
+            source_tokenizer,
+            target_tokenizer,
+            batch_size=batch_size,
+            reverse_source=config.reverse_source,
+            max_source_length=config.max_source_length,
+            max_target_length=config.max_target_length,
+            shuffle=shuffle,
+            seed=seed,
+            cache=cache,
+        )
+
+    validation_count = 0
+    if validation_pairs is not None:
+        # Read once here so that an unusable validation corpus is a clear
+        # error now, not an exception wrapped by tf.data after an epoch.
+        validation_count = sum(1 for _ in validation_pairs)
+        if not validation_count:
+            raise CorpusError("The validation corpus is empty.")
+    train_data = dataset(train_pairs, shuffle=True)
+    validation_data = dataset(validation_pairs, shuffle=False) if validation_pairs else None
+    return train_data, validation_data, validation_count
+
+
+def build_model(config, source_tokenizer, target_tokenizer, strategy=None, optimizer=None,
+                loss=None, learning_rate=1e-3, clipnorm=5.0, label_smoothing=0.0,
+                dtype_policy=None, base=None):
+    """Step 3: the compiled training model (a `Seq2SeqBackbone`), built under
+    the strategy's scope; see `train` for `optimizer` and `loss`. With
+    `base`, its weights are copied in (fine-tuning)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if loss is None:
+        loss = TokenCrossEntropy(label_smoothing)
+    with strategy.scope(), _dtype_policy(dtype_policy):
+        model = build_training_model(config, source_tokenizer.vocabulary_size,
+                                     target_tokenizer.vocabulary_size)
+        if base is not None:
+            transfer_weights(base.model, model)
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+        elif not isinstance(optimizer, keras.optimizers.Optimizer):
+            optimizer = optimizer()
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        if label_smoothing:
+            metrics.append(keras.metrics.SparseCategoricalCrossentropy(
+                name="nll", from_logits=True))
+        model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics)
+    return model
+
+
+TrainingCallbacks = collections.namedtuple(
+    "TrainingCallbacks", "callbacks state backup checkpoint_dir best_path backup_dir")
+TrainingCallbacks.__doc__ = """What `make_callbacks` returns: the Keras callbacks for `fit`, the
+TrainingState and BackupAndRestore callbacks (None without backup) and the
+run's checkpoint paths."""
+
+
+def make_callbacks(model, config, source_tokenizer, target_tokenizer, out_dir,
+                   validation_pairs=None, bleu_sample=200, lr_schedule="constant",
+                   learning_rate=1e-3, lr_decay_start=5, lr_decay_factor=0.5,
+                   early_stopping_patience=None, max_minutes=None, backup=True,
+                   backup_every_batches=None, extra=(), make_directories=True):
+    """Step 4: the run's callbacks, in the order they must run: the BLEU
+    sample, the learning-rate schedule and early stopping, checkpoints,
+    TensorBoard, the time limit, the caller's `extra`, then the backup."""
+    checkpoint_dir = os.path.join(out_dir, "checkpoints")
+    if make_directories:
+        os.makedirs(checkpoint_dir, exist_ok=True)
+    best_path = os.path.join(checkpoint_dir, "best.weights.h5")
+    backup_dir = os.path.join(out_dir, BACKUP_DIR)
+    with_validation = validation_pairs is not None
+    fit_callbacks = []
+    if with_validation and bleu_sample:
+        sample = [pair for pair, _ in zip(validation_pairs, range(bleu_sample))]
+        # Before TensorBoard, which then logs the score it adds.
+        fit_callbacks.append(ValidationBLEU(
+            lambda: Translator(model, config, source_tokenizer, target_tokenizer), sample
+        ))
+    fit_callbacks += learning_rate_callbacks(
+        lr_schedule, learning_rate, with_validation, lr_decay_start,
+        lr_decay_factor, early_stopping_patience,
+    )
+    fit_callbacks += standard_callbacks(out_dir, best_path, with_validation, max_minutes, extra)
+    state = backup_callback = None
+    if backup:
+        # After every callback whose state it keeps, before the backup that
+        # refers to that state (see TrainingState).
+        state = TrainingState(backup_dir, fit_callbacks)
+        backup_callback = keras.callbacks.BackupAndRestore(
+            # double_checkpoint keeps the previous backup too, for a crash
+            # in the middle of writing the latest one.
+            backup_dir, save_freq=backup_every_batches or "epoch", double_checkpoint=True,
+        )
+        fit_callbacks += [state, backup_callback, state.restorer()]
+    return TrainingCallbacks(fit_callbacks, state, backup_callback, checkpoint_dir, best_path,
+                             backup_dir)
+
+
+def fit(model, train_data, validation_data, epochs, run, verbose="auto"):
+    """Step 5: `model.fit` with the run's callbacks (`make_callbacks`); Ctrl-C
+    leaves a backup to resume from. Returns the History, the epochs before
+    a resume included."""
+    with warnings.catch_warnings():
+        # The bucketed dataset's length is unknown until the first epoch
+        # ends, and Keras warns then that the input "ran out of data";
+        # that end is expected, so the warning only alarms users.
+        warnings.filterwarnings("ignore", message=r"Your input ran out of data")
+        try:
+            history = model.fit(
+                train_data,
+                validation_data=validation_data,
+                epochs=epochs,
+                callbacks=run.callbacks,
+                verbose=fit_verbosity(verbose),
+                shuffle=False,  # the dataset shuffles itself, within length buckets
+            )
+        except KeyboardInterrupt:
+            if run.backup is None:
+                raise TrainingInterrupted(
+                    "Training interrupted; there is no backup (--no-backup).") from None
+            # The weights as they are now, with the number of epochs
+            # completed: the same call resumes (replaying the epoch that
+            # was cut, from these weights).
+            run.backup._save_model()
+            raise TrainingInterrupted(
+                f"Training interrupted; a backup is in {run.backup_dir}. Run the same "
+                "command again to resume.") from None
+    if run.state is not None:
+        # The whole run's history, the epochs before a resume included.
+        history.history = run.state.history
+    return history
 
 
 def score_validation(translator, validation_pairs):
