@@ -62,6 +62,9 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self._translator = None
 
+    def get_config(self):
+        return {**super().get_config(), "decoding": self.decoding}
+
     def compile(self, optimizer="auto", loss="auto", *, weighted_metrics="auto", **kwargs):
         """`keras.Model.compile` with the project's training defaults: Adam
         at 1e-3 with the gradient norm clipped at 5, the token cross-entropy
