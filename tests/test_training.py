@@ -107,3 +107,31 @@ def test_optimizer_and_loss_come_from_python(tmp_path):
     with pytest.raises(ValueError, match="multi_worker"):
         train(TINY_PAIRS, tiny_config(), str(tmp_path / "mw"), strategy="multi_worker",
               loss=HalfLoss())
+
+
+def test_the_steps_of_train_compose_into_the_same_run(tmp_path):
+    """train() is its public steps: the same seed through the steps gives the
+    same weights as train() itself."""
+    import numpy as np
+
+    from conftest import TINY_PAIRS, tiny_config
+    from keras_seq2seq import training
+
+    config = tiny_config()
+    translator, _ = train(TINY_PAIRS, config, str(tmp_path / "whole"), epochs=2, seed=5,
+                          verbose=0, bleu_sample=0, backup=False)
+
+    keras.utils.set_random_seed(5)
+    src, tgt, stats = training.make_tokenizers(TINY_PAIRS, config)
+    assert stats["pairs"] == len(TINY_PAIRS)
+    train_ds, val_ds, count = training.make_datasets(TINY_PAIRS, None, config, src, tgt, seed=5)
+    assert val_ds is None and count == 0
+    model = training.build_model(config, src, tgt)
+    run = training.make_callbacks(model, config, src, tgt, str(tmp_path / "steps"),
+                                  backup=False)
+    assert run.backup is None and run.best_path.endswith("best.weights.h5")
+    history = training.fit(model, train_ds, None, 2, run, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert list(src.vocabulary) == list(translator.source_tokenizer.vocabulary)
+    for a, b in zip(model.get_weights(), translator.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
