@@ -80,6 +80,12 @@ def main(argv=None):
                    help="Sentences longer than this (words) are left out of both.")
     p.add_argument("--xla", action="store_true",
                    help="Also time our pipeline compiled with XLA (jit_compile=True).")
+    p.add_argument("--bfloat16", action="store_true",
+                   help="Also time our pipeline under the mixed_bfloat16 policy "
+                   "(`train --mixed-precision mixed_bfloat16`; other numerics).")
+    p.add_argument("--sutskever-steps", type=int, default=0,
+                   help="Also time this many training steps of the sutskever2014 preset "
+                   "(384M parameters) at batch 128, 20 + 20 tokens, after two untimed.")
     args = p.parse_args(argv)
     command = "python benchmarks/train_speed.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
@@ -120,9 +126,15 @@ def main(argv=None):
         64, padded_shapes=([width], [width], [width]), padding_values=(PAD_ID,) * 3
     ).map(keras_batch).prefetch(tf.data.AUTOTUNE)
 
-    def compiled_model(jit_compile=False):
+    def compiled_model(jit_compile=False, dtype_policy=None):
         keras.utils.set_random_seed(0)
-        model = build_training_model(config, len(source_vocab), len(target_vocab))
+        previous = keras.config.dtype_policy()
+        if dtype_policy:
+            keras.config.set_dtype_policy(dtype_policy)
+        try:
+            model = build_training_model(config, len(source_vocab), len(target_vocab))
+        finally:
+            keras.config.set_dtype_policy(previous)
         model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       jit_compile=jit_compile)
@@ -132,6 +144,8 @@ def main(argv=None):
     if args.xla:
         # The same pipeline with XLA: every new batch shape compiles once.
         runs["ours_xla"] = (compiled_model(jit_compile=True), ours)
+    if args.bfloat16:
+        runs["ours_bf16"] = (compiled_model(dtype_policy="mixed_bfloat16"), ours)
     totals = {name: {"tokens": 0, "flops": 0, "seconds": 0.0, "batches": 0} for name in runs}
     iterators = {name: iter(dataset.repeat()) for name, (_, dataset) in runs.items()}
 
@@ -175,10 +189,41 @@ def main(argv=None):
     results["speedup_tokens_per_second"] = (
         results["ours"]["tokens_per_second"] / results["baseline"]["tokens_per_second"])
     results["ours_gflops_over_best_matmul"] = results["ours"]["gflops"] / best_matmul
+    if args.sutskever_steps:
+        del runs, iterators
+        results["sutskever2014"] = sutskever_step_seconds(args.sutskever_steps)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "train_speed.json").write_text(json.dumps(results, indent=2))
     write_section(results)
     print(json.dumps(results, indent=2))
+
+
+def sutskever_step_seconds(steps, batch=128, length=20):
+    """Seconds per training step of the paper's model on random tokens."""
+    import keras
+    import numpy as np
+
+    from keras_seq2seq.models import build_training_model, get_preset
+
+    config = get_preset("sutskever2014")
+    keras.utils.set_random_seed(0)
+    model = build_training_model(config, config.source_vocab_size, config.target_vocab_size)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    inputs = {
+        "encoder_tokens": rng.integers(4, config.source_vocab_size, (batch, length)),
+        "decoder_tokens": rng.integers(4, config.target_vocab_size, (batch, length)),
+    }
+    targets = rng.integers(4, config.target_vocab_size, (batch, length))
+    times = []
+    for i in range(steps + 2):
+        started = time.perf_counter()
+        model.train_on_batch(inputs, targets)
+        if i >= 2:
+            times.append(time.perf_counter() - started)
+    return {"parameters": int(model.count_params()), "batch": batch, "tokens": length,
+            "seconds_per_step": sorted(times)[len(times) // 2], "steps_timed": steps}
 
 
 def write_section(r):
@@ -191,6 +236,7 @@ def write_section(r):
     ]
     for name, label in (("ours", "ours: length buckets, batch 128"),
                         ("ours_xla", "ours with XLA (jit_compile)"),
+                        ("ours_bf16", "ours under mixed_bfloat16 (other numerics)"),
                         ("baseline", "baseline: pad to max length, batch 64")):
         if name not in r:
             continue
@@ -206,6 +252,15 @@ def write_section(r):
         f"Our achieved rate / best matmul rate: {100 * r['ours_gflops_over_best_matmul']:.0f}% "
         "(target >= 70%).",
     ]
+    if "ours_bf16" in r:
+        ratio = r["ours_bf16"]["tokens_per_second"] / r["ours"]["tokens_per_second"]
+        lines.append(f"mixed_bfloat16 / float32 target tokens/s: {ratio:.2f}x.")
+    if "sutskever2014" in r:
+        s = r["sutskever2014"]
+        lines.append(f"sutskever2014 preset ({s['parameters'] / 1e6:.0f}M parameters), batch "
+                     f"{s['batch']} of {s['tokens']} + {s['tokens']} tokens: "
+                     f"{s['seconds_per_step']:.1f} s per training step on CPU (median of "
+                     f"{s['steps_timed']}).")
     update_section(START, END, "Training speed", lines[2:])
 
 
