@@ -144,13 +144,27 @@ def run(args):
     return rows
 
 
+PAIRS_PLOT = HERE / "results" / "bleu_by_length_pairs.png"
+PAIRS_LABEL = "length pairs:"  # benchmarks/length_pairs.py's rows
+
+
 def plot():
+    """Two PNGs: every model's rows, and the paper's comparison on the same
+    data (benchmarks/length_pairs.py: attention or not, source reversed or
+    not), its Figure 3."""
+    rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines()]
+    pairs = [row for row in rows if row["label"].startswith(PAIRS_LABEL)]
+    _plot([row for row in rows if row not in pairs], PLOT, "")
+    if pairs:
+        _plot(pairs, PAIRS_PLOT, "Trained on Multi30k only, same data and budget: ")
+
+
+def _plot(rows, path, title):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines()]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
     names = ["tatoeba_validation", "multi30k_val", "multi30k_test_2016_flickr"]
     for ax, name in zip(axes, names):
@@ -160,18 +174,18 @@ def plot():
                        if b["bleu"] is not None and b["pairs"] >= MIN_PAIRS]
             xs = [b["words"] for b in buckets]
             ys = [b["bleu"] for b in buckets]
-            search = "greedy" if row["beam_size"] == 1 else f"beam {row['beam_size']}"
-            blocking = f", no-repeat {row['no_repeat_ngram']}" if row["no_repeat_ngram"] else ""
-            blocking += ", <unk> replaced" if row.get("replace_unknown") else ""
-            ax.plot(xs, ys, marker="o", label=f"{row['label']} ({search}{blocking})")
+            label = row["label"].removeprefix(PAIRS_LABEL).strip()
+            ax.plot(xs, ys, marker="o", label=f"{label} ({_setting(row).replace('`', '')})")
         ax.set_title(name.replace("_", " ") + f" (buckets of {MIN_PAIRS}+ sentences)")
         ax.set_xlabel("source length (words)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("BLEU (sacreBLEU 13a)")
     axes[2].legend(fontsize=7)
+    if title:
+        fig.suptitle(title + "BLEU by source length", fontsize=10)
     fig.tight_layout()
-    fig.savefig(PLOT, dpi=110)
-    print(f"Plot written to {PLOT}")
+    fig.savefig(path, dpi=110)
+    print(f"Plot written to {path}")
 
 
 def _setting(row):
@@ -233,6 +247,10 @@ def write_results():
                 f"{p['bleu_paragraphs_whole']:.2f} | {p['split_outputs_with_3_sentences']:.1%} "
                 f"| {p['split_equals_sentence_by_sentence']:.1%} |")
     lines += ["", "![BLEU by source length](results/bleu_by_length.png)"]
+    if any(row["label"].startswith(PAIRS_LABEL) for row in rows):
+        lines += ["", "The paper's comparison on the same data (`benchmarks/length_pairs.py`): "
+                  "![BLEU by source length, attention and reversal on the same data]"
+                  "(results/bleu_by_length_pairs.png)"]
     update_section("<!-- real text start -->", "<!-- real text end -->",
                    "Real text: length, `<unk>`, repetition, paragraphs", lines)
     print("RESULTS.md updated")
