@@ -46,7 +46,7 @@ VARIANTS = {
 # (part, test on the op's lower-cased full name); the first that matches
 # wins, so the more specific come first.
 PARTS = [
-    ("optimizer update (Adam)", ("adam/", "/adam", "assignvariableop", "resourceapply",
+    ("optimizer update (Adam)", ("adam", "assignvariableop", "resourceapply",
                                  "iteration", "optimizer")),
     ("gradient clipping", ("clip", "global_norm", "l2loss")),
     ("metrics (accuracy, loss mean)", ("accuracy", "metric", "mean/", "/mean")),
@@ -56,6 +56,7 @@ PARTS = [
     ("copy attention mix", ("copy_gate", "one_hot", "einsum")),
     ("attention", ("attention",)),
     ("embeddings", ("embedding",)),
+    ("dropout", ("dropout",)),
     ("encoder recurrence", ("encoder_rnn",)),
     ("decoder recurrence", ("decoder_rnn",)),
 ]
