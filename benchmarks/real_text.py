@@ -165,7 +165,9 @@ def _plot(rows, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
+    legend_rows = (len(rows) + 1) // 2
+    height = 4.2 + 0.2 * legend_rows
+    fig, axes = plt.subplots(1, 3, figsize=(15, height), sharey=True)
     names = ["tatoeba_validation", "multi30k_val", "multi30k_test_2016_flickr"]
     for ax, name in zip(axes, names):
         for row in rows:
@@ -180,10 +182,12 @@ def _plot(rows, path, title):
         ax.set_xlabel("source length (words)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("BLEU (sacreBLEU 13a)")
-    axes[2].legend(fontsize=7)
     if title:
         fig.suptitle(title + "BLEU by source length", fontsize=10)
-    fig.tight_layout()
+    # The legend goes under the panels, where it covers no line.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, (0.2 * legend_rows + 0.1) / height, 1, 1))
     fig.savefig(path, dpi=110)
     print(f"Plot written to {path}")
 
