@@ -78,6 +78,8 @@ def main():
     parser.add_argument("--data", default=os.environ.get(
         "KERAS_SEQ2SEQ_DATA", str(REPO.parent / "shared" / "data")))
     parser.add_argument("--beam-sizes", type=int, nargs="+", default=[1, 5])
+    parser.add_argument("--protect-names", action="store_true",
+                        help="Translate with protect_names (placeholder names).")
     args = parser.parse_args()
 
     from keras_seq2seq import load
@@ -88,12 +90,12 @@ def main():
     for beam_size in args.beam_sizes:
         started = time.time()
         outputs = translator.translate([s for s, _ in items], beam_size=beam_size,
-                                       batch_size=64)
+                                       batch_size=64, protect_names=args.protect_names)
         kept = [n in out for (_, names), out in zip(items, outputs) for n in names]
         whole = [all(n in out for n in names) for (_, names), out in zip(items, outputs)]
         row = {
             "label": args.label, "model": args.model, "beam_size": beam_size,
-            "sentences": len(items), "names": len(kept),
+            "protect_names": args.protect_names, "sentences": len(items), "names": len(kept),
             "names_kept": sum(kept), "share_kept": round(sum(kept) / len(kept), 4),
             "sentences_with_every_name": sum(whole),
             "seconds": round(time.time() - started, 1),

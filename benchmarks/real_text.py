@@ -70,14 +70,16 @@ def paragraphs(pairs, size=3, count=300):
     return groups
 
 
-def paragraph_test(translator, pairs, beam_size, no_repeat_ngram, batch_size):
+def paragraph_test(translator, pairs, beam_size, no_repeat_ngram, batch_size,
+                   protect_names=False):
     from keras_seq2seq.evaluation import corpus_bleu
     from keras_seq2seq.text import split_sentences_batch
 
     groups = paragraphs(pairs)
     sentences = [s for g in groups for s, _ in g]
     references = [" ".join(t for _, t in g) for g in groups]
-    options = dict(beam_size=beam_size, no_repeat_ngram=no_repeat_ngram, batch_size=batch_size)
+    options = dict(beam_size=beam_size, no_repeat_ngram=no_repeat_ngram, batch_size=batch_size,
+                   protect_names=protect_names)
     alone = translator.translate(sentences, **options)
     joined_alone = [" ".join(alone[i : i + 3]) for i in range(0, len(alone), 3)]
     texts = [" ".join(s for s, _ in g) for g in groups]
@@ -112,11 +114,13 @@ def run(args):
         for ngram in args.no_repeat_ngram:
             row = {"label": args.label, "model": args.model, "beam_size": beam_size,
                    "no_repeat_ngram": ngram, "replace_unknown": args.replace_unknown,
-                   "date": time.strftime("%Y-%m-%d"), "under_load": args.under_load}
+                   "protect_names": args.protect_names, "date": time.strftime("%Y-%m-%d"),
+                   "under_load": args.under_load}
             for name, pairs in sets.items():
                 report, hypotheses = evaluate(translator, pairs, beam_size=beam_size,
                                      batch_size=args.batch_size, no_repeat_ngram=ngram,
                                      replace_unknown=args.replace_unknown,
+                                     protect_names=args.protect_names,
                                      with_perplexity=False, progress=False)
                 if args.hypotheses_dir:
                     os.makedirs(args.hypotheses_dir, exist_ok=True)
@@ -135,7 +139,8 @@ def run(args):
                       flush=True)
             if not args.no_paragraphs:
                 row["paragraphs"] = paragraph_test(translator, sets["tatoeba_validation"],
-                                                   beam_size, ngram, args.batch_size)
+                                                   beam_size, ngram, args.batch_size,
+                                                   args.protect_names)
                 print(f"  paragraphs: {row['paragraphs']}", flush=True)
             rows.append(row)
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +201,7 @@ def _setting(row):
     search = "greedy" if row["beam_size"] == 1 else f"beam {row['beam_size']}"
     extra = [f"no-repeat {row['no_repeat_ngram']}"] if row["no_repeat_ngram"] else []
     extra += ["`<unk>` replaced"] if row.get("replace_unknown") else []
+    extra += ["names protected"] if row.get("protect_names") else []
     return ", ".join([search, *extra])
 
 
@@ -272,6 +278,8 @@ def main():
     parser.add_argument("--max-pairs", type=int, help="Only the first N pairs of each set.")
     parser.add_argument("--no-paragraphs", action="store_true")
     parser.add_argument("--hypotheses-dir", help="Also write every set's translations here.")
+    parser.add_argument("--protect-names", action="store_true",
+                        help="Translate rare capitalised words as placeholder names.")
     parser.add_argument("--replace-unknown", action="store_true",
                         help="Word-level models with attention: copy aligned source words.")
     parser.add_argument("--under-load", action="store_true",

@@ -291,6 +291,13 @@ SPLIT_SENTENCES_HELP = (
     "whole, as the model was trained). Default: on."
 )
 
+PROTECT_NAMES_HELP = (
+    "Translate each rare capitalised word (one the source vocabulary cuts into 3+ pieces "
+    "or cannot spell, not the first of its sentence) as a name the model copies whole "
+    "('Tom') and put the word back, so names are kept; a sentence whose translation loses "
+    "the placeholder is translated again as it is. Not with --n-best or --server. "
+    "Default: off."
+)
 
 # `translate`'s default search: what gave the best translations at an
 # acceptable speed (measured on the shipped model: README, "The shipped model").
@@ -315,6 +322,8 @@ def _add_decoding_arguments(p, beam_default=1):
     p.add_argument("--replace-unknown", action="store_true",
                    help="Word-level models with attention: write the source word the "
                    "attention points to in place of each <unk> (names, numbers).")
+    p.add_argument("--protect-names", action=argparse.BooleanOptionalAction, default=False,
+                   help=PROTECT_NAMES_HELP)
 
 
 def _load_models(args):
@@ -408,10 +417,12 @@ def _translate(args, parser):
         from keras_seq2seq.export.serving import translate_grpc, translate_rest
 
         if (args.n_best or args.beam_size is not None or args.model or args.unk_penalty
-                or args.no_repeat_ngram or not args.split_sentences or args.replace_unknown):
+                or args.no_repeat_ngram or not args.split_sentences or args.replace_unknown
+                or args.protect_names):
             parser.error("--server/--grpc translate with the served model's own settings: "
                          "no --model, --beam-size, --unk-penalty, --no-repeat-ngram, "
-                         "--no-split-sentences, --replace-unknown or --n-best")
+                         "--no-split-sentences, --replace-unknown, --protect-names or "
+                         "--n-best")
         if args.server:
             results = translate_rest(args.server, texts)
         else:
@@ -438,7 +449,8 @@ def _translate(args, parser):
             texts, batch_size=args.batch_size, beam_size=args.beam_size, alpha=args.alpha,
             n_best=args.n_best, unk_penalty=args.unk_penalty,
             no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
-            replace_unknown=args.replace_unknown, progress=progress,
+            replace_unknown=args.replace_unknown, protect_names=args.protect_names,
+            progress=progress,
         )
     seconds = time.time() - started
     if args.n_best is None:
@@ -507,7 +519,7 @@ def _evaluate(args, parser):
         translator, pairs, beam_size=args.beam_size, alpha=args.alpha,
         batch_size=args.batch_size, progress=not args.json, unk_penalty=args.unk_penalty,
         no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
-        replace_unknown=args.replace_unknown,
+        replace_unknown=args.replace_unknown, protect_names=args.protect_names,
     )
     report["skipped_lines"] = corpus.report.skipped
     report["models"] = args.model or [DEFAULT_MODEL]

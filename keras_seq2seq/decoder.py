@@ -15,6 +15,7 @@ from keras_seq2seq.constants import UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
 from keras_seq2seq.errors import ConfigurationError
+from keras_seq2seq.text import placeholders
 from keras_seq2seq.text.sentences import join_translations, split_sentences_batch
 
 
@@ -175,6 +176,7 @@ class Decoder:
     def translate(
         self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False,
         unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True, replace_unknown=False,
+        protect_names=False,
     ):
         """Translate a string or a list of strings.
 
@@ -207,6 +209,13 @@ class Decoder:
                 each `<unk>` (Luong et al. 2015; OpenNMT's
                 `replace_unknown_target`), so names and numbers are copied.
                 Defaults to False.
+            protect_names: bool. Translate each rare capitalised word (one
+                that the source vocabulary cuts into 3+ pieces or cannot
+                spell, not the first of its sentence) as a placeholder name
+                the model copies whole ("Tom"), and put the word back
+                (`keras_seq2seq.text.placeholders`); a sentence whose
+                translation loses or repeats a placeholder is translated
+                again as it is. Not with `n_best`. Defaults to False.
 
         Returns:
             A string per input (a list for a list), or with `n_best` a list
@@ -219,16 +228,26 @@ class Decoder:
         texts = [texts] if single else list(texts)
         texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t
                  for t in texts]
+        if protect_names and n_best is not None:
+            raise ConfigurationError("protect_names does not combine with n_best: a name "
+                                     "restored in one hypothesis may be lost in another.")
         pieces = None
         if split_sentences and n_best is None:
             pieces = split_sentences_batch(texts)
             texts = [sentence for p in pieces for sentence in p[1::2]]
-        # Batches of similar lengths: less padding, fewer wasted steps.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        results = self._decode_batches(
-            texts, batch_size, beam_size, alpha, n_best, progress, unk_penalty,
-            no_repeat_ngram, order=order, replace_unknown=replace_unknown,
-        )
+
+        def decode(inputs, progress):
+            # Batches of similar lengths: less padding, fewer wasted steps.
+            order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
+            return self._decode_batches(
+                inputs, batch_size, beam_size, alpha, n_best, progress, unk_penalty,
+                no_repeat_ngram, order=order, replace_unknown=replace_unknown,
+            )
+
+        if protect_names:
+            results = self._translate_protecting_names(texts, decode, progress)
+        else:
+            results = decode(texts, progress)
         if pieces is not None:
             joined, position = [], 0
             for p in pieces:
@@ -237,3 +256,29 @@ class Decoder:
                 position += count
             results = joined
         return results[0] if single else results
+
+    def _translate_protecting_names(self, texts, decode, progress):
+        """`translate(protect_names=True)`: decode the masked sentences,
+        put the names back, and decode again as they are the sentences
+        whose translation lost or repeated a placeholder."""
+        tokenizer = getattr(self, "source_tokenizer", None)
+        if tokenizer is None:
+            raise ConfigurationError(f"{type(self).__name__} cannot protect names: it reads "
+                                     "no source text.")
+        if not hasattr(self, "_placeholders"):
+            self._placeholders = placeholders.usable_placeholders(tokenizer,
+                                                                  self.target_tokenizer)
+        if not self._placeholders:
+            raise ConfigurationError(
+                "protect_names needs a placeholder name that both vocabularies hold as one "
+                f"token; this model's hold none of {', '.join(placeholders.PLACEHOLDERS)}.")
+        masks = placeholders.mask_names(texts, placeholders.rare_word_test(tokenizer),
+                                        self._placeholders)
+        results = decode([mask.text for mask in masks], progress)
+        restored = [placeholders.restore_names(result, mask) if mask.names else result
+                    for result, mask in zip(results, masks)]
+        again = [i for i, result in enumerate(restored) if result is None]
+        if again:
+            for i, result in zip(again, decode([texts[i] for i in again], False)):
+                restored[i] = result
+        return restored

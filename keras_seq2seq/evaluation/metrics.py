@@ -199,7 +199,7 @@ def names_kept(sources, hypotheses, references):
 def evaluate(
     translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
     with_perplexity=True, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
-    replace_unknown=False,
+    replace_unknown=False, protect_names=False,
 ):
     """Translate the sources and score them against the references.
 
@@ -217,6 +217,7 @@ def evaluate(
         no_repeat_ngram: int. See `Translator.translate`. Defaults to 0.
         split_sentences: bool. See `Translator.translate`. Defaults to True.
         replace_unknown: bool. See `Translator.translate`. Defaults to False.
+        protect_names: bool. See `Translator.translate`. Defaults to False.
 
     Returns:
         (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU
@@ -232,6 +233,7 @@ def evaluate(
         list(sources), batch_size=batch_size, beam_size=beam_size, alpha=alpha, progress=progress,
         unk_penalty=unk_penalty, no_repeat_ngram=no_repeat_ngram,
         split_sentences=split_sentences, replace_unknown=replace_unknown,
+        protect_names=protect_names,
     )
     seconds = time.time() - started
     bleu, bleu_signature = corpus_bleu(hypotheses, references, with_signature=True)
@@ -251,6 +253,7 @@ def evaluate(
         "no_repeat_ngram": no_repeat_ngram,
         "split_sentences": split_sentences,
         "replace_unknown": replace_unknown,
+        "protect_names": protect_names,
         "repeated_trigram_share": round(repeated_ngram_share(hypotheses, 3), 4),
         "by_length": bleu_by_length(sources, hypotheses, references),
         "names_kept": names_kept(sources, hypotheses, references),

@@ -122,7 +122,7 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
 
         Keyword arguments are `Translator.translate`'s: `alpha`,
         `batch_size`, `n_best`, `unk_penalty`, `no_repeat_ngram`,
-        `split_sentences`, `progress`. Defaults to beam search of width 5,
+        `split_sentences`, `protect_names`, `progress`. Defaults to beam search of width 5,
         as `keras-seq2seq translate`; `beam_size=1` is greedy search.
         """
         return self.translator().translate(inputs, beam_size=beam_size, **kwargs)
