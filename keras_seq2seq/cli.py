@@ -295,8 +295,8 @@ PROTECT_NAMES_HELP = (
     "Translate each rare capitalised word (one the source vocabulary cuts into 3+ pieces "
     "or cannot spell, not the first of its sentence) as a name the model copies whole "
     "('Tom') and put the word back, so names are kept; a sentence whose translation loses "
-    "the placeholder is translated again as it is. Not with --n-best or --server. "
-    "Default: off."
+    "the placeholder is translated again as it is. Default: on where the model's "
+    "vocabularies hold a placeholder name (the shipped model's do) and --n-best is not set."
 )
 
 # `translate`'s default search: what gave the best translations at an
@@ -322,7 +322,7 @@ def _add_decoding_arguments(p, beam_default=1):
     p.add_argument("--replace-unknown", action="store_true",
                    help="Word-level models with attention: write the source word the "
                    "attention points to in place of each <unk> (names, numbers).")
-    p.add_argument("--protect-names", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--protect-names", action=argparse.BooleanOptionalAction, default=None,
                    help=PROTECT_NAMES_HELP)
 
 
@@ -418,10 +418,10 @@ def _translate(args, parser):
 
         if (args.n_best or args.beam_size is not None or args.model or args.unk_penalty
                 or args.no_repeat_ngram or not args.split_sentences or args.replace_unknown
-                or args.protect_names):
+                or args.protect_names is not None):
             parser.error("--server/--grpc translate with the served model's own settings: "
                          "no --model, --beam-size, --unk-penalty, --no-repeat-ngram, "
-                         "--no-split-sentences, --replace-unknown, --protect-names or "
+                         "--no-split-sentences, --replace-unknown, --[no-]protect-names or "
                          "--n-best")
         if args.server:
             results = translate_rest(args.server, texts)
@@ -579,6 +579,10 @@ def _add_export_parser(subparsers):
     p.add_argument("--split-sentences", action=argparse.BooleanOptionalAction, default=True,
                    help="SavedModel of a translator: serving_default splits each text into "
                    "sentences in the graph. Default: on.")
+    p.add_argument("--protect-names", action=argparse.BooleanOptionalAction, default=None,
+                   help="SavedModel of a translator: serving_default translates rare names "
+                   "as placeholders and puts them back, in the graph. Default: on where the "
+                   "model's vocabularies hold a placeholder name.")
     p.set_defaults(func=_export)
 
 
@@ -589,7 +593,8 @@ def _export(args, parser):
     captioner = read_model_record(args.model).get("kind") == "captioner"
     baked = [flag for flag, given in (("--unk-penalty", args.unk_penalty),
                                       ("--no-repeat-ngram", args.no_repeat_ngram),
-                                      ("--no-split-sentences", not args.split_sentences))
+                                      ("--no-split-sentences", not args.split_sentences),
+                                      ("--[no-]protect-names", args.protect_names is not None))
              if given]
     if baked and (captioner or args.format != "saved_model"):
         parser.error(f"{' and '.join(baked)} {'applies' if len(baked) == 1 else 'apply'} to "
@@ -624,6 +629,7 @@ def _export(args, parser):
         translator, args.out, name=name, beam_size=args.beam_size, alpha=args.alpha,
         version=args.version, unk_penalty=args.unk_penalty,
         no_repeat_ngram=args.no_repeat_ngram, split_sentences=args.split_sentences,
+        protect_names=args.protect_names,
     )
     print(f"SavedModel written to {directory}")
     print(f"Inspect it: saved_model_cli show --dir {directory} --all")

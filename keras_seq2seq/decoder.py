@@ -176,7 +176,7 @@ class Decoder:
     def translate(
         self, texts, batch_size=64, beam_size=1, alpha=0.6, n_best=None, progress=False,
         unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True, replace_unknown=False,
-        protect_names=False,
+        protect_names=None,
     ):
         """Translate a string or a list of strings.
 
@@ -209,13 +209,15 @@ class Decoder:
                 each `<unk>` (Luong et al. 2015; OpenNMT's
                 `replace_unknown_target`), so names and numbers are copied.
                 Defaults to False.
-            protect_names: bool. Translate each rare capitalised word (one
-                that the source vocabulary cuts into 3+ pieces or cannot
-                spell, not the first of its sentence) as a placeholder name
-                the model copies whole ("Tom"), and put the word back
-                (`keras_seq2seq.text.placeholders`); a sentence whose
-                translation loses or repeats a placeholder is translated
-                again as it is. Not with `n_best`. Defaults to False.
+            protect_names: bool or None. Translate each rare capitalised
+                word (one that the source vocabulary cuts into 3+ pieces or
+                cannot spell, not the first of its sentence) as a
+                placeholder name the model copies whole ("Tom"), and put
+                the word back (`keras_seq2seq.text.placeholders`); a
+                sentence whose translation loses or repeats a placeholder
+                is translated again as it is. None (the default): on when
+                the model's vocabularies hold a placeholder name and
+                `n_best` is not set, off otherwise.
 
         Returns:
             A string per input (a list for a list), or with `n_best` a list
@@ -228,6 +230,8 @@ class Decoder:
         texts = [texts] if single else list(texts)
         texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t
                  for t in texts]
+        if protect_names is None:
+            protect_names = n_best is None and self.has_name_placeholders()
         if protect_names and n_best is not None:
             raise ConfigurationError("protect_names does not combine with n_best: a name "
                                      "restored in one hypothesis may be lost in another.")
@@ -260,25 +264,52 @@ class Decoder:
     def _translate_protecting_names(self, texts, decode, progress):
         """`translate(protect_names=True)`: decode the masked sentences,
         put the names back, and decode again as they are the sentences
-        whose translation lost or repeated a placeholder."""
-        tokenizer = getattr(self, "source_tokenizer", None)
-        if tokenizer is None:
-            raise ConfigurationError(f"{type(self).__name__} cannot protect names: it reads "
-                                     "no source text.")
-        if not hasattr(self, "_placeholders"):
-            self._placeholders = placeholders.usable_placeholders(tokenizer,
-                                                                  self.target_tokenizer)
-        if not self._placeholders:
-            raise ConfigurationError(
-                "protect_names needs a placeholder name that both vocabularies hold as one "
-                f"token; this model's hold none of {', '.join(placeholders.PLACEHOLDERS)}.")
-        masks = placeholders.mask_names(texts, placeholders.rare_word_test(tokenizer),
-                                        self._placeholders)
-        results = decode([mask.text for mask in masks], progress)
-        restored = [placeholders.restore_names(result, mask) if mask.names else result
-                    for result, mask in zip(results, masks)]
-        again = [i for i, result in enumerate(restored) if result is None]
+        whose translation lost or repeated a placeholder. The masking and
+        restoring are the graph functions the SavedModel runs."""
+        mask, restore = self._name_graphs()
+        masked, used, words = mask(tf.constant(texts, dtype=tf.string))
+        results = decode([text.decode("utf-8") for text in masked.numpy()], progress)
+        restored, ok = restore(tf.constant(results, dtype=tf.string), used, words)
+        restored = [text.decode("utf-8") for text in restored.numpy()]
+        again = [i for i, good in enumerate(ok.numpy()) if not good]
         if again:
             for i, result in zip(again, decode([texts[i] for i in again], False)):
                 restored[i] = result
         return restored
+
+    def _placeholders_or_none(self):
+        if not hasattr(self, "_usable_placeholders"):
+            tokenizer = getattr(self, "source_tokenizer", None)
+            self._usable_placeholders = None if tokenizer is None else (
+                placeholders.usable_placeholders(tokenizer, self.target_tokenizer))
+        return self._usable_placeholders
+
+    def has_name_placeholders(self):
+        """Whether `protect_names` can run here (what its default follows)."""
+        return bool(self._placeholders_or_none())
+
+    def name_placeholders(self):
+        """The placeholder names this model uses for `protect_names`: those
+        of `placeholders.PLACEHOLDERS` that both vocabularies hold whole."""
+        found = self._placeholders_or_none()
+        if found is None:
+            raise ConfigurationError(f"{type(self).__name__} cannot protect names: it reads "
+                                     "no source text.")
+        if not found:
+            raise ConfigurationError(
+                "protect_names needs a placeholder name that both vocabularies hold as one "
+                f"token; this model's hold none of {', '.join(placeholders.PLACEHOLDERS)}.")
+        return found
+
+    def _name_graphs(self):
+        if getattr(self, "_name_functions", None) is None:
+            names, tokenizer = self.name_placeholders(), self.source_tokenizer
+            text = tf.TensorSpec([None], tf.string)
+            self._name_functions = (
+                tf.function(lambda s: placeholders.mask_names(s, tokenizer, names),
+                            input_signature=[text]),
+                tf.function(lambda t, u, w: placeholders.restore_names(t, u, w, names),
+                            input_signature=[text, tf.TensorSpec([None, len(names)], tf.bool),
+                                             tf.TensorSpec([None, len(names)], tf.string)]),
+            )
+        return self._name_functions

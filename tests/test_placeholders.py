@@ -1,89 +1,99 @@
 """Name placeholders (`protect_names`): rare capitalised words are translated
-as a name the model copies whole, then put back."""
+as a name the model copies whole, then put back, alike in Python, the
+SavedModel graph and the LiteRT runner."""
 
 import pathlib
+import string
 
 import pytest
+import tensorflow as tf
 
 from keras_seq2seq.errors import ConfigurationError
-from keras_seq2seq.text.placeholders import (
-    mask_names,
-    name_candidates,
-    rare_word_test,
-    restore_names,
-    usable_placeholders,
-)
+from keras_seq2seq.text.placeholders import mask_names, restore_names, usable_placeholders
 from keras_seq2seq.text.wordpiece import WordPieceTokenizer
 
 SHIPPED = pathlib.Path(__file__).resolve().parents[1] / "saved_models" / "en-fr"
+NAMES = ("Tom", "Mary")
+
+# Whole words, and single letters (every other word is cut letter by
+# letter, so a word of 3+ letters outside this list is rare). No "ü": a word
+# holding it cannot be spelled (<unk>).
+WORDS = ["Tom", "Mary", "My", "name", "is", "and", "I", "live", "in", "Oslo", "Ask", "about",
+         "told", "that", "dog", "ran", "We", "saw", "Al"]
+LETTERS = list(string.ascii_letters) + [f"##{c}" for c in string.ascii_letters]
+TOKENIZER = WordPieceTokenizer(list(dict.fromkeys(
+    ["<pad>", "<unk>", "<start>", "<end>", *WORDS, *LETTERS, ".", ",", "'", "«", "»"])))
 
 
-def long_words(words):
-    return [len(word) > 5 for word in words]
+def mask(sentences, names=NAMES):
+    masked, used, words = mask_names(tf.constant(sentences), TOKENIZER, names)
+    return ([m.decode() for m in masked.numpy()], used.numpy().tolist(),
+            [[w.decode() for w in row] for row in words.numpy()])
 
 
-def test_candidates_are_capitalised_words_after_the_first():
-    assert name_candidates("Alexander lives in Toronto, says Alexander.") == ["Toronto",
-                                                                              "Alexander"]
-    assert name_candidates("I met Åsa and Zoë in Ōsaka.") == ["Åsa", "Zoë", "Ōsaka"]
-    # "I" is one letter; lowercase words are never names.
-    assert name_candidates("Yes, I know kofi.") == []
-
-
-@pytest.mark.parametrize("sentence, masked, names", [
+@pytest.mark.parametrize("sentence, masked, words", [
     ("My name is Alexander and I live in Toronto.",
-     "My name is Tom and I live in Mary.", (("Tom", "Alexander"), ("Mary", "Toronto"))),
-    # A placeholder the sentence holds is not used; the same name twice gets
-    # the same placeholder.
-    ("Tom told Alexander that Alexander's dog ran.",
-     "Tom told Mary that Mary's dog ran.", (("Mary", "Alexander"),)),
-    # Whole words only: "Tommy" holds no "Tom"; short or lowercase words stay.
-    ("Ask Tommy about Helsinki and Oslo.", "Ask Tommy about Tom and Oslo.",
-     (("Tom", "Helsinki"),)),
-    # The first word of a sentence is never masked.
-    ("Alexander is here.", "Alexander is here.", ()),
+     "My name is Tom and I live in Mary.", ["Alexander", "Toronto"]),
+    # Oslo is one piece: the model knows it. A placeholder the sentence holds
+    # is not used; each occurrence takes the next free one.
+    ("Tom told Alexander that Oslo ran.", "Tom told Mary that Oslo ran.", ["", "Alexander"]),
+    ("We saw Alexander and Alexander's dog.", "We saw Tom and Mary's dog.",
+     ["Alexander", "Alexander"]),
+    # The first token is never masked; lowercase, one-letter and two-piece
+    # ("Al") words stay; quotes and punctuation around a name stay.
+    ("Alexander is in Oslo.", "Alexander is in Oslo.", ["", ""]),
+    ("Ask Al about «Zürich», kofi.", "Ask Al about «Tom», kofi.", ["Zürich", ""]),
+    # More rare names than placeholders: the rest are kept as they are.
+    ("We saw Alexander, Svetlana and Beatrice.", "We saw Tom, Mary and Beatrice.",
+     ["Alexander", "Svetlana"]),
+    ("", "", ["", ""]),
 ])
-def test_mask_names(sentence, masked, names):
-    (mask,) = mask_names([sentence], long_words, ("Tom", "Mary"))
-    assert mask.text == masked
-    assert mask.names == names
+def test_mask_names(sentence, masked, words):
+    out, used, found = mask([sentence])
+    assert out == [masked]
+    assert found == [words]
+    assert used == [[bool(w) for w in words]]
 
 
-def test_more_names_than_placeholders_keeps_the_rest():
-    (mask,) = mask_names(["We saw Alexander, Svetlana and Beatrice."], long_words, ("Tom",))
-    assert mask.text == "We saw Tom, Svetlana and Beatrice."
+def test_restore_names_or_not_ok_when_a_placeholder_is_lost_or_repeated():
+    _, used, words = mask(["My name is Alexander and I live in Toronto."] * 5)
+    translations = tf.constant([
+        "Je m'appelle Tom et j'habite à Mary.",
+        "Je m'appelle Tom et j'habite ici.",        # Mary lost
+        "Tom Tom et j'habite à Mary.",              # Tom twice
+        "Je m'appelle Tommy et j'habite à Mary.",   # inside a longer word
+        "Mary, Tom.",                               # order does not matter
+    ])
+    restored, ok = restore_names(translations, tf.constant(used), tf.constant(words), NAMES)
+    restored = [r.decode() for r in restored.numpy()]
+    assert ok.numpy().tolist() == [True, False, False, False, True]
+    assert restored[0] == "Je m'appelle Alexander et j'habite à Toronto."
+    assert restored[1] == "Je m'appelle Tom et j'habite ici."  # as it came
+    assert restored[4] == "Toronto, Alexander."
 
 
-def test_restore_names_or_none_when_a_placeholder_is_lost_or_repeated():
-    (mask,) = mask_names(["My name is Alexander and I live in Toronto."], long_words,
-                         ("Tom", "Mary"))
-    assert (restore_names("Je m'appelle Tom et j'habite à Mary.", mask)
-            == "Je m'appelle Alexander et j'habite à Toronto.")
-    assert restore_names("Je m'appelle Tom et j'habite ici.", mask) is None
-    assert restore_names("Tom Tom et j'habite à Mary.", mask) is None
-    # Letters of any script come back as they were.
-    (mask,) = mask_names(["We love Dvořák."], lambda words: [True for _ in words], ("Tom",))
-    assert restore_names("Nous aimons Tom.", mask) == "Nous aimons Dvořák."
+def test_a_restored_name_holding_a_placeholder_is_not_replaced_again():
+    # "Maryland" holds "Mary": the names go back in one pass.
+    used = tf.constant([[True, True]])
+    words = tf.constant([["Maryland", "Alexander"]])
+    restored, ok = restore_names(tf.constant(["Tom et Mary."]), used, words, NAMES)
+    assert ok.numpy().tolist() == [True]
+    assert restored.numpy()[0].decode() == "Maryland et Alexander."
 
 
-def test_rare_words_are_those_cut_into_three_pieces_or_unknown():
-    vocabulary = ["<pad>", "<unk>", "<start>", "<end>", "Paris", "A", "##le", "##x", "To",
-                  "##ron", "##to", "Tom"]
-    tokenizer = WordPieceTokenizer(vocabulary)
-    is_rare = rare_word_test(tokenizer)
-    # Paris: one piece; Alex: 3; Toron: 2; Zürich: a character outside the
-    # vocabulary (<unk>).
-    assert is_rare(["Paris", "Alex", "Toron", "Zürich"]) == [False, True, False, True]
-    target = WordPieceTokenizer(["<pad>", "<unk>", "<start>", "<end>", "Tom", "Mary"])
-    assert usable_placeholders(tokenizer, target, ("Tom", "Mary", "Alex")) == ("Tom",)
+def test_usable_placeholders_are_whole_in_both_vocabularies():
+    target = WordPieceTokenizer(["<pad>", "<unk>", "<start>", "<end>", "Tom", "Ma", "##ry"])
+    assert usable_placeholders(TOKENIZER, target, ("Tom", "Mary", "Oslo")) == ("Tom",)
 
 
-def test_a_model_without_placeholder_names_says_so(trained_translator):
+def test_a_model_without_placeholder_names(trained_translator):
     translator, _, _ = trained_translator
+    assert not translator.has_name_placeholders()
+    # The default follows the model: off here, so this translates as before.
+    assert (translator.translate("I love Alexander.")
+            == translator.translate("I love Alexander.", protect_names=False))
     with pytest.raises(ConfigurationError, match="placeholder name"):
         translator.translate("I love Alexander.", protect_names=True)
-    with pytest.raises(ConfigurationError, match="n_best"):
-        translator.translate("I love cats.", beam_size=2, n_best=2, protect_names=True)
 
 
 @pytest.fixture(scope="module")
@@ -101,34 +111,61 @@ def test_fallback_translates_again_the_sentences_that_lost_a_placeholder(shipped
 
     def echo(inputs, progress):
         calls.append(list(inputs))
-        # A "translation" that keeps the first input's placeholder and drops
-        # the second input's.
-        return [inputs[0], "Nous nous sommes rencontrés.", *inputs[2:]] if len(calls) == 1 \
-            else [f"again: {text}" for text in inputs]
+        if len(calls) == 1:  # keeps the first input's placeholder, drops the second's
+            return [inputs[0], "Nous nous sommes rencontrés.", *inputs[2:]]
+        return [f"again: {text}" for text in inputs]
 
     out = shipped._translate_protecting_names(texts, echo, False)
-    assert calls[0][0] != texts[0] and "Alexander" not in calls[0][0]
+    assert "Alexander" not in calls[0][0]
     assert out[0] == "My name is Alexander."
     assert calls[1] == [texts[1]]  # only the sentence that lost its names, as it was
     assert out[1] == "again: We met Svetlana in Toronto."
     assert out[2] == "I am cold."
 
 
-def test_the_shipped_model_keeps_a_long_name(shipped):
-    sentence = "My name is Alexander and I live in Toronto."
-    out = shipped.translate(sentence, beam_size=5, protect_names=True)
-    assert "Alexander" in out and "Toronto" in out
+SENTENCES = [
+    "My name is Alexander and I live in Toronto.",
+    "Have you ever been to Winnipeg? Svetlana has.",
+    "I am cold.",
+    "Tom lives in Paris.",
+    "",
+]
+
+
+def test_the_shipped_model_keeps_long_names(shipped):
+    out = shipped.translate(SENTENCES[:2], beam_size=5)  # on by default for this model
+    assert "Alexander" in out[0] and "Toronto" in out[0]
+    assert "Winnipeg" in out[1] and "Svetlana" in out[1]
     # Sentences without a rare name translate exactly as without the option.
-    plain = ["I am cold.", "Tom lives in Paris."]
-    assert shipped.translate(plain, protect_names=True) == shipped.translate(plain)
+    plain = SENTENCES[2:]
+    assert shipped.translate(plain) == shipped.translate(plain, protect_names=False)
+    with pytest.raises(ConfigurationError, match="n_best"):
+        shipped.translate("Hello.", beam_size=2, n_best=2, protect_names=True)
 
 
-def test_cli_protect_names(shipped, capsys):
+def test_saved_model_protects_names_in_the_graph_like_python(shipped, tmp_path):
+    from keras_seq2seq.export import export_saved_model
+
+    directory = export_saved_model(shipped, str(tmp_path), name="names")
+    serve = tf.saved_model.load(directory).signatures["serving_default"]
+    served = serve(text=tf.constant(SENTENCES))["translation"].numpy()
+    assert [t.decode() for t in served] == shipped.translate(SENTENCES)
+    assert "Alexander" in served[0].decode()
+
+
+def test_cli_protect_names_flags(shipped, capsys):
     from keras_seq2seq.cli import main
 
-    main(["translate", "--model", str(SHIPPED), "--beam-size", "1", "--protect-names",
-          "Have you ever been to Winnipeg?"])
+    sentence = "Have you ever been to Winnipeg?"
+    main(["translate", "--model", str(SHIPPED), "--beam-size", "1", sentence])
     assert "Winnipeg" in capsys.readouterr().out
+    main(["translate", "--model", str(SHIPPED), "--beam-size", "1", "--no-protect-names",
+          sentence])
+    assert capsys.readouterr().out.strip() == shipped.translate(sentence, protect_names=False)
     with pytest.raises(SystemExit):
         main(["translate", "--server", "http://localhost:1", "--protect-names", "Hello."])
-    assert "--protect-names" in capsys.readouterr().err
+    assert "protect-names" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", "--model", str(SHIPPED), "--format", "tflite", "--no-protect-names",
+              "--out", "unused"])
+    assert "protect-names" in capsys.readouterr().err

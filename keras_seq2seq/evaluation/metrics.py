@@ -199,7 +199,7 @@ def names_kept(sources, hypotheses, references):
 def evaluate(
     translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
     with_perplexity=True, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
-    replace_unknown=False, protect_names=False,
+    replace_unknown=False, protect_names=None,
 ):
     """Translate the sources and score them against the references.
 
@@ -217,7 +217,8 @@ def evaluate(
         no_repeat_ngram: int. See `Translator.translate`. Defaults to 0.
         split_sentences: bool. See `Translator.translate`. Defaults to True.
         replace_unknown: bool. See `Translator.translate`. Defaults to False.
-        protect_names: bool. See `Translator.translate`. Defaults to False.
+        protect_names: bool or None. See `Translator.translate`. Defaults to
+            None (on where the model has placeholder names).
 
     Returns:
         (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU

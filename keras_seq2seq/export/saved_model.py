@@ -8,8 +8,9 @@ base path); a new export adds the next version. Signatures:
   sentences is translated sentence by sentence and joined with its own
   separators; the score is the sum over its sentences), normalisation,
   tokenization, source reversal, encoding, batched decoding (greedy, or beam
-  when asked at export, with n-gram blocking when asked) and detokenization
-  all run in the graph.
+  when asked at export, with n-gram blocking when asked), name placeholders
+  (`keras_seq2seq.text.placeholders`, where the model has them) and
+  detokenization all run in the graph.
 - `encode`: `encoder_tokens` int32 (batch, source_time) -> `state_i_j`
   (the final states of encoder layer i) [+ `encoder_outputs`,
   `attention_keys`, `source_mask` with attention].
@@ -28,6 +29,7 @@ import tensorflow as tf
 from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
+from keras_seq2seq.text import placeholders
 from keras_seq2seq.text.sentences import sentence_mask, split_sentences_graph
 from keras_seq2seq.translator import Translator
 
@@ -43,7 +45,7 @@ class _ServingModule(tf.Module):
     """Tracks the Keras models and tokenizers; holds the signature functions."""
 
     def __init__(self, translator, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
-                 split_sentences=True):
+                 split_sentences=True, protect_names=False):
         super().__init__(name="keras_seq2seq")
         self.encoder_model = translator.encoder_model
         self.decoder_step_model = translator.decoder_step_model
@@ -53,19 +55,24 @@ class _ServingModule(tf.Module):
         names = state_names(config)
         output_names = names + memory_names(config)
 
+        def search(sentences):
+            return translator.translate_batch(sentences, beam_size, alpha, unk_penalty,
+                                              no_repeat_ngram)
+
+        if protect_names:
+            names = translator.name_placeholders()
+            plain_search = search
+
+            def search(sentences):
+                return placeholders.protect_names(plain_search, sentences,
+                                                  translator.source_tokenizer, names)
+
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(text):
             if not split_sentences:
-                translations, scores = translator.translate_batch(
-                    text, beam_size, alpha, unk_penalty, no_repeat_ngram
-                )
+                translations, scores = search(text)
                 return {"translation": translations[:, 0], "score": scores[:, 0]}
-            return translate_sentences(
-                lambda sentences: translator.translate_batch(
-                    sentences, beam_size, alpha, unk_penalty, no_repeat_ngram
-                ),
-                text,
-            )
+            return translate_sentences(search, text)
 
         @tf.function(
             input_signature=[tf.TensorSpec([None, None], tf.int32, name="encoder_tokens")]
@@ -149,7 +156,8 @@ def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES, input_name="t
 
 
 def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha=0.6,
-                       version=None, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True):
+                       version=None, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
+                       protect_names=None):
     """Export a Translator for TF Serving.
 
     Args:
@@ -169,6 +177,10 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         split_sentences: bool. `serving_default` splits each text into
             sentences in the graph (see `keras_seq2seq.text.sentences`).
             Defaults to True.
+        protect_names: bool or None. `serving_default` translates rare
+            names as placeholders and puts them back, in the graph (see
+            `Translator.translate`). None (the default): when the model's
+            vocabularies hold a placeholder name.
 
     Returns:
         The version directory written, `base_path/name/version`.
@@ -184,8 +196,15 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         check_ngram_size(no_repeat_ngram)
     except ValueError as e:
         raise ExportError(str(e)) from e
+    if protect_names is None:
+        protect_names = translator.has_name_placeholders()
+    elif protect_names:
+        try:
+            translator.name_placeholders()
+        except ValueError as e:
+            raise ExportError(str(e)) from e
     module = _ServingModule(translator, beam_size, alpha, unk_penalty, no_repeat_ngram,
-                            split_sentences)
+                            split_sentences, protect_names)
     return write_saved_model(module, base_path, name, version, write_warmup_requests)
 
 

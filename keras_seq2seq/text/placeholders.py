@@ -10,120 +10,161 @@ and `restore_names` puts the original word back: the placeholder technique
 of production translation systems (Crego et al. 2016, "SYSTRAN's Pure
 Neural Machine Translation Systems", for named entities and numbers).
 
-There is no entity tagger here, so a *rare name* is a capitalised word,
-not the first word of its sentence, that the source vocabulary cuts into
-`min_pieces` pieces or more or cannot spell (`<unk>`): words the model
-knows whole ("Paris", "Monday", "French") are translated as before. A
+There is no entity tagger here, so a *rare name* is the first run of
+letters of a whitespace-separated token, not the sentence's first token,
+that starts with a capital, has 2+ letters, and that the source vocabulary
+cuts into `min_pieces` pieces or more or cannot spell (`<unk>`): words the
+model knows whole ("Paris", "Monday", "French") are translated as before. A
 capitalised word the model could have translated but knows only in pieces
 ("Tu ##es ##day") is copied instead: the measured trade is in RESULTS.md.
+Each occurrence gets the next placeholder that the sentence does not hold
+already; a sentence with more rare names than placeholders keeps the rest.
 
-`restore_names` gives None when the translation does not hold every
-placeholder exactly as often as the masked sentence did (the model dropped
-or repeated it); the caller then translates the sentence as it was.
+`restore_names` accepts a translation only if it holds each placeholder
+used exactly once, not inside a longer word; otherwise the caller
+translates the sentence again as it was (`protect_names`).
+
+In core TensorFlow ops, for the same reason as the sentence splitter: the
+TF Serving SavedModel runs them in its graph, and the Python API and the
+LiteRT runner call the same functions, so all three translate alike.
 """
 
-import re
-from typing import NamedTuple
+import tensorflow as tf
+
+from keras_seq2seq.constants import UNK_ID
 
 # Names that Tatoeba-trained models have seen thousands of times; a model
 # uses those of them that both its vocabularies hold as one token.
-PLACEHOLDERS = ("Tom", "Mary", "John", "Alice", "Jack", "Emma")
+PLACEHOLDERS = ("Tom", "Mary", "John", "Alice", "Jack", "Emma", "Bob", "Jane", "Boston")
 MIN_PIECES = 3
 
-# A word: a run of letters (any script); digits, apostrophes and hyphens
-# end it, so "Alexander's" holds the word "Alexander".
-_WORD = re.compile(r"[^\W\d_]+")
+_HAS_LETTER = r"(?s).*\pL.*"
+# Leading non-letters, the first run of letters, the rest of the token.
+_PREFIX, _WORD, _SUFFIX = (r"(?s)^(\PL*)\pL+.*$", r"(?s)^\PL*(\pL+).*$", r"(?s)^\PL*\pL+(.*)$")
 
 
-class NameMask(NamedTuple):
-    """A sentence with its rare names replaced: `text`, and `names`, the
-    (placeholder, original word) pairs in order of first appearance."""
-
-    text: str
-    names: tuple
-
-
-def name_candidates(sentence):
-    """The capitalised words of a sentence that are not its first word, in
-    order, each once."""
-    words = [match.group() for match in _WORD.finditer(sentence)][1:]
-    seen = []
-    for word in words:
-        if len(word) >= 2 and word[0].isupper() and word not in seen:
-            seen.append(word)
-    return seen
-
-
-def _whole_word(word):
-    # Not inside a longer word: "Tom" is not in "Tommy" or "Atom".
-    return re.compile(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])")
-
-
-def mask_names(sentences, is_rare, placeholders=PLACEHOLDERS):
-    """Replace the rare names of each sentence by placeholders.
-
-    Args:
-        sentences: list of str.
-        is_rare: callable, list of words -> list of bool (one call for the
-            whole batch's candidates).
-        placeholders: the names to use, in order; a sentence never gets one
-            that it already holds, and keeps its rare names beyond the
-            placeholders' count as they are.
-
-    Returns:
-        A `NameMask` per sentence (`names` empty where nothing was masked).
-    """
-    candidates = [name_candidates(sentence) for sentence in sentences]
-    words = sorted({word for found in candidates for word in found})
-    rare = dict(zip(words, is_rare(words))) if words else {}
-    masks = []
-    for sentence, found in zip(sentences, candidates):
-        free = [p for p in placeholders if not _whole_word(p).search(sentence)]
-        names = tuple(zip(free, [word for word in found if rare[word]]))
-        text = sentence
-        for placeholder, word in names:
-            text = _whole_word(word).sub(placeholder, text)
-        masks.append(NameMask(text, names))
-    return masks
-
-
-def restore_names(translation, mask):
-    """The translation of `mask.text` with the original names back, or
-    None when a placeholder is missing or repeated in it."""
-    for placeholder, word in mask.names:
-        expected = len(_whole_word(placeholder).findall(mask.text))
-        pattern = _whole_word(placeholder)
-        if len(pattern.findall(translation)) != expected:
-            return None
-        # A function, so that the word is written as it is (no \\1 escapes).
-        translation = pattern.sub(lambda _, word=word: word, translation)
-    return translation
+def _sentinel(index):
+    # Stands for placeholder `index` while the others are checked and
+    # replaced; no vocabulary holds the control character.
+    return f"\x01{index}\x01"
 
 
 def usable_placeholders(source_tokenizer, target_tokenizer, candidates=PLACEHOLDERS):
     """The candidates that both vocabularies hold as one token (not `<unk>`)."""
-    import tensorflow as tf
-
-    from keras_seq2seq.constants import UNK_ID
-
     usable = []
     for name in candidates:
-        ids = [tokenizer.encode(tf.constant([name]))[0].numpy().tolist()
-               for tokenizer in (source_tokenizer, target_tokenizer)]
-        if all(len(row) == 1 and row[0] != UNK_ID for row in ids):
+        rows = [tokenizer.encode(tf.constant([name]))[0].numpy().tolist()
+                for tokenizer in (source_tokenizer, target_tokenizer)]
+        if all(len(row) == 1 and row[0] != UNK_ID for row in rows):
             usable.append(name)
     return tuple(usable)
 
 
-def rare_word_test(source_tokenizer, min_pieces=MIN_PIECES):
-    """`is_rare` for `mask_names`: a word the source tokenizer cuts into
-    `min_pieces` pieces or more, or spells with `<unk>`."""
-    import tensorflow as tf
+def _cumsum_exclusive(ragged):
+    dense = tf.cumsum(ragged.to_tensor(), axis=1, exclusive=True)
+    return tf.RaggedTensor.from_tensor(dense, lengths=ragged.row_lengths())
 
-    from keras_seq2seq.constants import UNK_ID
 
-    def is_rare(words):
-        pieces = source_tokenizer.encode(tf.constant(words, dtype=tf.string)).to_list()
-        return [len(row) >= min_pieces or UNK_ID in row for row in pieces]
+def mask_names(sentences, source_tokenizer, placeholders, min_pieces=MIN_PIECES):
+    """Replace the rare names of each sentence by placeholders.
 
-    return is_rare
+    Args:
+        sentences: tf.string (N,).
+        source_tokenizer: the model's source tokenizer (its `encode`).
+        placeholders: tuple of str, the names to use (`usable_placeholders`).
+        min_pieces: int. A capitalised word cut into this many pieces or
+            more is rare.
+
+    Returns:
+        (masked tf.string (N,), used bool (N, P), words tf.string (N, P)):
+        the sentences with their rare names replaced (tokens joined by one
+        space, which the tokenizer reads as the original whitespace), which
+        placeholders each sentence uses and the word each stands for.
+    """
+    tokens = tf.strings.split(sentences)  # (N, None), on whitespace
+    flat = tokens.flat_values
+    has_letter = tf.strings.regex_full_match(flat, _HAS_LETTER)
+    word = tf.where(has_letter, tf.strings.regex_replace(flat, _WORD, r"\1"), "")
+    prefix = tf.where(has_letter, tf.strings.regex_replace(flat, _PREFIX, r"\1"), flat)
+    suffix = tf.where(has_letter, tf.strings.regex_replace(flat, _SUFFIX, r"\1"), "")
+    pieces = source_tokenizer.encode(word)
+    rare = (pieces.row_lengths() >= min_pieces) | tf.reduce_any(
+        tf.equal(pieces, UNK_ID), axis=1)
+    position = tf.ragged.range(tokens.row_lengths()).flat_values
+    candidate = tf.strings.regex_full_match(word, r"\p{Lu}\pL+") & rare & (position > 0)
+
+    # Placeholders the sentence holds already are not used: (N, P).
+    names = tf.constant(placeholders)
+    holds = tf.reduce_any(tokens.with_flat_values(
+        tf.equal(word[:, None], names[None, :])).to_tensor(), axis=1)
+    free = tf.cast(~holds, tf.int32)
+    free_rank = tf.cumsum(free, axis=1, exclusive=True)
+    # The k-th candidate of a sentence takes its k-th free placeholder.
+    rank = _cumsum_exclusive(tokens.with_flat_values(tf.cast(candidate, tf.int32))).flat_values
+    rows = tokens.value_rowids()
+    match = (tf.gather(free, rows) > 0) & tf.equal(tf.gather(free_rank, rows), rank[:, None])
+    masked_token = candidate & tf.reduce_any(match, axis=1)
+    choice = tf.argmax(tf.cast(match, tf.int32), axis=1)
+    replaced = tf.strings.join([prefix, tf.gather(names, choice), suffix])
+    masked = tf.strings.reduce_join(
+        tokens.with_flat_values(tf.where(masked_token, replaced, flat)), axis=1, separator=" ")
+
+    taken = match & masked_token[:, None]  # (tokens, P), one True per masked token
+    used = tf.reduce_any(tokens.with_flat_values(taken).to_tensor(), axis=1)
+    words = tf.strings.reduce_join(
+        tokens.with_flat_values(tf.where(taken, word[:, None], "")), axis=1)
+    return masked, used, words
+
+
+def restore_names(translations, used, words, placeholders):
+    """Put the names back into the translations of masked sentences.
+
+    Returns:
+        (restored tf.string (N,), ok bool (N,)): `ok` is False where a used
+        placeholder is missing, repeated or inside a longer word (then
+        `restored` is the translation as it came).
+    """
+    text = translations
+    ok = tf.ones_like(translations, dtype=tf.bool)
+    for index, name in enumerate(placeholders):
+        parts = tf.strings.split(text, sep=name)
+        ends = parts.to_tensor(default_value="", shape=[None, 2])
+        alone = (tf.equal(parts.row_lengths(), 2)
+                 & ~tf.strings.regex_full_match(ends[:, 0], r"(?s).*\pL")
+                 & ~tf.strings.regex_full_match(ends[:, 1], r"(?s)\pL.*"))
+        ok &= alone | ~used[:, index]
+        text = tf.where(used[:, index] & alone,
+                        tf.strings.join([ends[:, 0], _sentinel(index), ends[:, 1]]), text)
+    for index in range(len(placeholders)):
+        ends = tf.strings.split(text, sep=_sentinel(index)).to_tensor(
+            default_value="", shape=[None, 2])
+        text = tf.where(used[:, index], tf.strings.join([ends[:, 0], words[:, index], ends[:, 1]]),
+                        text)
+    return tf.where(ok, text, translations), ok
+
+
+def protect_names(translate_batch, sentences, source_tokenizer, placeholders):
+    """`translate_batch` with the rare names masked and restored, in the
+    graph (the SavedModel's `serving_default`); the sentences whose
+    translation lost a placeholder are translated again as they are.
+
+    Args:
+        translate_batch: callable, tf.string (N,) -> (translations (N, K),
+            scores (N, K)).
+
+    Returns:
+        (translations (N, 1), scores (N, 1)).
+    """
+    masked, used, words = mask_names(sentences, source_tokenizer, placeholders)
+    translations, scores = translate_batch(masked)
+    restored, ok = restore_names(translations[:, 0], used, words, placeholders)
+    scores = scores[:, 0]
+    again = tf.where(~ok)[:, 0]
+
+    def translate_again():
+        retried, retried_scores = translate_batch(tf.gather(sentences, again))
+        return (tf.tensor_scatter_nd_update(restored, again[:, None], retried[:, 0]),
+                tf.tensor_scatter_nd_update(scores, again[:, None], retried_scores[:, 0]))
+
+    restored, scores = tf.cond(tf.size(again) > 0, translate_again, lambda: (restored, scores))
+    return restored[:, None], scores[:, None]
