@@ -262,20 +262,30 @@ class Decoder:
         return results[0] if single else results
 
     def _translate_protecting_names(self, texts, decode, progress):
-        """`translate(protect_names=True)`: decode the masked sentences,
-        put the names back, and decode again as they are the sentences
-        whose translation lost or repeated a placeholder. The masking and
-        restoring are the graph functions the SavedModel runs."""
+        """`translate(protect_names=True)`: decode the masked sentences and
+        put the names back; the sentences whose translation lost or
+        repeated a placeholder are masked again from the next placeholder
+        (`placeholders.ATTEMPTS` in all), then decoded as they are. The
+        masking and restoring are the graph functions the SavedModel runs."""
         mask, restore = self._name_graphs()
-        masked, used, words = mask(tf.constant(texts, dtype=tf.string))
-        results = decode([text.decode("utf-8") for text in masked.numpy()], progress)
-        restored, ok = restore(tf.constant(results, dtype=tf.string), used, words)
-        restored = [text.decode("utf-8") for text in restored.numpy()]
-        again = [i for i, good in enumerate(ok.numpy()) if not good]
-        if again:
-            for i, result in zip(again, decode([texts[i] for i in again], False)):
-                restored[i] = result
-        return restored
+        results = [None] * len(texts)
+        pending = list(range(len(texts)))
+        for offset in range(min(placeholders.ATTEMPTS, len(self.name_placeholders()))):
+            if not pending:
+                break
+            masked, used, words = mask(tf.constant([texts[i] for i in pending], tf.string),
+                                       tf.constant(offset))
+            out = decode([text.decode("utf-8") for text in masked.numpy()],
+                         progress and offset == 0)
+            restored, ok = restore(tf.constant(out, dtype=tf.string), used, words)
+            for i, text, good in zip(pending, restored.numpy(), ok.numpy()):
+                if good:
+                    results[i] = text.decode("utf-8")
+            pending = [i for i, good in zip(pending, ok.numpy()) if not good]
+        if pending:
+            for i, result in zip(pending, decode([texts[i] for i in pending], False)):
+                results[i] = result
+        return results
 
     def _placeholders_or_none(self):
         if not hasattr(self, "_usable_placeholders"):
@@ -306,8 +316,8 @@ class Decoder:
             names, tokenizer = self.name_placeholders(), self.source_tokenizer
             text = tf.TensorSpec([None], tf.string)
             self._name_functions = (
-                tf.function(lambda s: placeholders.mask_names(s, tokenizer, names),
-                            input_signature=[text]),
+                tf.function(lambda s, offset: placeholders.mask_names(s, tokenizer, names, offset),
+                            input_signature=[text, tf.TensorSpec([], tf.int32)]),
                 tf.function(lambda t, u, w: placeholders.restore_names(t, u, w, names),
                             input_signature=[text, tf.TensorSpec([None, len(names)], tf.bool),
                                              tf.TensorSpec([None, len(names)], tf.string)]),

@@ -105,22 +105,31 @@ def shipped():
     return load(str(SHIPPED))
 
 
-def test_fallback_translates_again_the_sentences_that_lost_a_placeholder(shipped):
+def test_a_lost_placeholder_is_retried_from_the_next_then_translated_as_it_is(shipped):
     texts = ["My name is Alexander.", "We met Svetlana in Toronto.", "I am cold."]
     calls = []
 
-    def echo(inputs, progress):
+    def decode(inputs, progress):
         calls.append(list(inputs))
         if len(calls) == 1:  # keeps the first input's placeholder, drops the second's
             return [inputs[0], "Nous nous sommes rencontrés.", *inputs[2:]]
+        if len(calls) == 2:  # the retry drops it again
+            return ["Nous." for _ in inputs]
         return [f"again: {text}" for text in inputs]
 
-    out = shipped._translate_protecting_names(texts, echo, False)
-    assert "Alexander" not in calls[0][0]
-    assert out[0] == "My name is Alexander."
-    assert calls[1] == [texts[1]]  # only the sentence that lost its names, as it was
-    assert out[1] == "again: We met Svetlana in Toronto."
-    assert out[2] == "I am cold."
+    out = shipped._translate_protecting_names(texts, decode, False)
+    first, second, third = shipped.name_placeholders()[:3]
+    assert calls[0][:2] == [f"My name is {first}.", f"We met {first} in {second}."]
+    assert calls[1] == [f"We met {second} in {third}."]  # from the next placeholder
+    assert calls[2] == [texts[1]]  # then as it was
+    assert out == ["My name is Alexander.", "again: We met Svetlana in Toronto.", "I am cold."]
+
+
+def test_offset_starts_from_the_next_placeholder():
+    masked, used, words = mask_names(tf.constant(["We saw Alexander and Svetlana."]), TOKENIZER,
+                                     ("Tom", "Mary", "John"), offset=1)
+    assert masked.numpy()[0].decode() == "We saw Mary and John."
+    assert used.numpy().tolist() == [[False, True, True]]
 
 
 SENTENCES = [

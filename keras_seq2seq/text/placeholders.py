@@ -35,7 +35,13 @@ from keras_seq2seq.constants import UNK_ID
 
 # Names that Tatoeba-trained models have seen thousands of times; a model
 # uses those of them that both its vocabularies hold as one token.
-PLACEHOLDERS = ("Tom", "Mary", "John", "Alice", "Jack", "Emma", "Bob", "Jane", "Boston")
+# A city second: the second rare name of a sentence is often a place ("My
+# name is Tom and I live in Boston."), and the retry of a sentence with one
+# name gives it the city ("Is it cold in Boston in winter?").
+PLACEHOLDERS = ("Tom", "Boston", "Mary", "John", "Alice", "Jack", "Emma", "Bob", "Jane")
+# Translations of a masked sentence tried before the sentence as it is: the
+# placeholders from the first, then from the second.
+ATTEMPTS = 2
 MIN_PIECES = 3
 
 _HAS_LETTER = r"(?s).*\pL.*"
@@ -65,13 +71,15 @@ def _cumsum_exclusive(ragged):
     return tf.RaggedTensor.from_tensor(dense, lengths=ragged.row_lengths())
 
 
-def mask_names(sentences, source_tokenizer, placeholders, min_pieces=MIN_PIECES):
+def mask_names(sentences, source_tokenizer, placeholders, offset=0, min_pieces=MIN_PIECES):
     """Replace the rare names of each sentence by placeholders.
 
     Args:
         sentences: tf.string (N,).
         source_tokenizer: the model's source tokenizer (its `encode`).
         placeholders: tuple of str, the names to use (`usable_placeholders`).
+        offset: int. The k-th rare name takes the sentence's (k + offset)-th
+            free placeholder (cyclically): 0 first, 1 for a retry.
         min_pieces: int. A capitalised word cut into this many pieces or
             more is rare.
 
@@ -99,11 +107,14 @@ def mask_names(sentences, source_tokenizer, placeholders, min_pieces=MIN_PIECES)
         tf.equal(word[:, None], names[None, :])).to_tensor(), axis=1)
     free = tf.cast(~holds, tf.int32)
     free_rank = tf.cumsum(free, axis=1, exclusive=True)
-    # The k-th candidate of a sentence takes its k-th free placeholder.
+    # The k-th candidate of a sentence takes its (k + offset)-th free
+    # placeholder, cyclically; candidates beyond the free count keep their word.
     rank = _cumsum_exclusive(tokens.with_flat_values(tf.cast(candidate, tf.int32))).flat_values
     rows = tokens.value_rowids()
-    match = (tf.gather(free, rows) > 0) & tf.equal(tf.gather(free_rank, rows), rank[:, None])
-    masked_token = candidate & tf.reduce_any(match, axis=1)
+    free_count = tf.gather(tf.reduce_sum(free, axis=1), rows)
+    wanted = tf.math.floormod(rank + tf.cast(offset, tf.int32), tf.maximum(free_count, 1))
+    match = (tf.gather(free, rows) > 0) & tf.equal(tf.gather(free_rank, rows), wanted[:, None])
+    masked_token = candidate & (rank < free_count)
     choice = tf.argmax(tf.cast(match, tf.int32), axis=1)
     replaced = tf.strings.join([prefix, tf.gather(names, choice), suffix])
     masked = tf.strings.reduce_join(
@@ -145,8 +156,9 @@ def restore_names(translations, used, words, placeholders):
 
 def protect_names(translate_batch, sentences, source_tokenizer, placeholders):
     """`translate_batch` with the rare names masked and restored, in the
-    graph (the SavedModel's `serving_default`); the sentences whose
-    translation lost a placeholder are translated again as they are.
+    graph (the SavedModel's `serving_default`): the sentences whose
+    translation lost a placeholder are masked again from the next
+    placeholder (`ATTEMPTS` in all), then translated as they are.
 
     Args:
         translate_batch: callable, tf.string (N,) -> (translations (N, K),
@@ -155,16 +167,33 @@ def protect_names(translate_batch, sentences, source_tokenizer, placeholders):
     Returns:
         (translations (N, 1), scores (N, 1)).
     """
-    masked, used, words = mask_names(sentences, source_tokenizer, placeholders)
-    translations, scores = translate_batch(masked)
-    restored, ok = restore_names(translations[:, 0], used, words, placeholders)
-    scores = scores[:, 0]
-    again = tf.where(~ok)[:, 0]
+    n = tf.shape(sentences)[0]
+    translations = tf.fill([n], "")
+    scores = tf.zeros([n])
+    pending = tf.range(n, dtype=tf.int64)  # sentences not yet translated
 
-    def translate_again():
-        retried, retried_scores = translate_batch(tf.gather(sentences, again))
-        return (tf.tensor_scatter_nd_update(restored, again[:, None], retried[:, 0]),
-                tf.tensor_scatter_nd_update(scores, again[:, None], retried_scores[:, 0]))
+    def masked_attempt(offset):
+        def attempt(pending, translations, scores):
+            part = tf.gather(sentences, pending)
+            masked, used, words = mask_names(part, source_tokenizer, placeholders, offset)
+            out, out_scores = translate_batch(masked)
+            restored, ok = restore_names(out[:, 0], used, words, placeholders)
+            done = tf.boolean_mask(pending, ok)[:, None]
+            return (tf.boolean_mask(pending, ~ok),
+                    tf.tensor_scatter_nd_update(translations, done, tf.boolean_mask(restored, ok)),
+                    tf.tensor_scatter_nd_update(scores, done,
+                                                tf.boolean_mask(out_scores[:, 0], ok)))
+        return attempt
 
-    restored, scores = tf.cond(tf.size(again) > 0, translate_again, lambda: (restored, scores))
-    return restored[:, None], scores[:, None]
+    def plain_attempt(pending, translations, scores):
+        out, out_scores = translate_batch(tf.gather(sentences, pending))
+        return (pending[:0], tf.tensor_scatter_nd_update(translations, pending[:, None], out[:, 0]),
+                tf.tensor_scatter_nd_update(scores, pending[:, None], out_scores[:, 0]))
+
+    attempts = [masked_attempt(offset) for offset in range(min(ATTEMPTS, len(placeholders)))]
+    for attempt in [*attempts, plain_attempt]:
+        state = (pending, translations, scores)
+        pending, translations, scores = tf.cond(
+            tf.size(pending) > 0, lambda attempt=attempt, state=state: attempt(*state),
+            lambda state=state: state)
+    return translations[:, None], scores[:, None]
