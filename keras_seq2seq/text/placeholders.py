@@ -168,32 +168,26 @@ def protect_names(translate_batch, sentences, source_tokenizer, placeholders):
         (translations (N, 1), scores (N, 1)).
     """
     n = tf.shape(sentences)[0]
-    translations = tf.fill([n], "")
-    scores = tf.zeros([n])
-    pending = tf.range(n, dtype=tf.int64)  # sentences not yet translated
+    masked_attempts = min(ATTEMPTS, len(placeholders))
 
-    def masked_attempt(offset):
-        def attempt(pending, translations, scores):
-            part = tf.gather(sentences, pending)
-            masked, used, words = mask_names(part, source_tokenizer, placeholders, offset)
-            out, out_scores = translate_batch(masked)
-            restored, ok = restore_names(out[:, 0], used, words, placeholders)
-            done = tf.boolean_mask(pending, ok)[:, None]
-            return (tf.boolean_mask(pending, ~ok),
-                    tf.tensor_scatter_nd_update(translations, done, tf.boolean_mask(restored, ok)),
-                    tf.tensor_scatter_nd_update(scores, done,
-                                                tf.boolean_mask(out_scores[:, 0], ok)))
-        return attempt
+    # One loop whose body translates once (masked from placeholder
+    # `attempt`, or as it is after the masked attempts), so that the
+    # search is traced once in the SavedModel, not once per attempt.
+    def body(attempt, pending, translations, scores):
+        part = tf.gather(sentences, pending)
+        masked, used, words = mask_names(part, source_tokenizer, placeholders, attempt)
+        plain = attempt >= masked_attempts
+        out, out_scores = translate_batch(tf.where(plain, part, masked))
+        restored, ok = restore_names(out[:, 0], used & ~plain, words, placeholders)
+        done = tf.boolean_mask(pending, ok)[:, None]
+        return (attempt + 1, tf.boolean_mask(pending, ~ok),
+                tf.tensor_scatter_nd_update(translations, done, tf.boolean_mask(restored, ok)),
+                tf.tensor_scatter_nd_update(scores, done, tf.boolean_mask(out_scores[:, 0], ok)))
 
-    def plain_attempt(pending, translations, scores):
-        out, out_scores = translate_batch(tf.gather(sentences, pending))
-        return (pending[:0], tf.tensor_scatter_nd_update(translations, pending[:, None], out[:, 0]),
-                tf.tensor_scatter_nd_update(scores, pending[:, None], out_scores[:, 0]))
-
-    attempts = [masked_attempt(offset) for offset in range(min(ATTEMPTS, len(placeholders)))]
-    for attempt in [*attempts, plain_attempt]:
-        state = (pending, translations, scores)
-        pending, translations, scores = tf.cond(
-            tf.size(pending) > 0, lambda attempt=attempt, state=state: attempt(*state),
-            lambda state=state: state)
+    _, _, translations, scores = tf.while_loop(
+        lambda attempt, pending, *_: tf.size(pending) > 0, body,
+        (tf.constant(0), tf.range(n, dtype=tf.int64), tf.fill([n], ""), tf.zeros([n])),
+        shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), tf.TensorShape([None]),
+                          tf.TensorShape([None])),
+    )
     return translations[:, None], scores[:, None]
