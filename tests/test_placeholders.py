@@ -178,3 +178,15 @@ def test_cli_protect_names_flags(shipped, capsys):
         main(["export", "--model", str(SHIPPED), "--format", "tflite", "--no-protect-names",
               "--out", "unused"])
     assert "protect-names" in capsys.readouterr().err
+
+
+def test_the_litert_runner_protects_names_the_same_way(shipped):
+    from keras_seq2seq.export.runner import TFLiteTranslator
+
+    lite = SHIPPED / "tflite"
+    if not (lite / "model.tflite").exists():
+        pytest.skip("no shipped TFLite model")
+    runner = TFLiteTranslator(str(lite))
+    assert runner.name_placeholders() == shipped.name_placeholders()
+    out = runner.translate(SENTENCES[0])
+    assert "Alexander" in out and "Toronto" in out
