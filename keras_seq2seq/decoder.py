@@ -315,11 +315,21 @@ class Decoder:
         if getattr(self, "_name_functions", None) is None:
             names, tokenizer = self.name_placeholders(), self.source_tokenizer
             text = tf.TensorSpec([None], tf.string)
+            strings = tf.TensorSpec([None, len(names)], tf.string)
+
+            # Plain TensorFlow control flow inside: nothing for autograph
+            # to convert (and a lambda's source it cannot parse).
+            @tf.autograph.experimental.do_not_convert
+            def mask(sentences, offset):
+                return placeholders.mask_names(sentences, tokenizer, names, offset)
+
+            @tf.autograph.experimental.do_not_convert
+            def restore(translations, used, words):
+                return placeholders.restore_names(translations, used, words, names)
+
             self._name_functions = (
-                tf.function(lambda s, offset: placeholders.mask_names(s, tokenizer, names, offset),
-                            input_signature=[text, tf.TensorSpec([], tf.int32)]),
-                tf.function(lambda t, u, w: placeholders.restore_names(t, u, w, names),
-                            input_signature=[text, tf.TensorSpec([None, len(names)], tf.bool),
-                                             tf.TensorSpec([None, len(names)], tf.string)]),
+                tf.function(mask, input_signature=[text, tf.TensorSpec([], tf.int32)]),
+                tf.function(restore, input_signature=[
+                    text, tf.TensorSpec([None, len(names)], tf.bool), strings]),
             )
         return self._name_functions
