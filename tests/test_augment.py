@@ -82,7 +82,9 @@ TEMPLATES = [("{} is tired .", "{} est fatigué ."), ("where is {} ?", "où est 
 
 
 def _names_kept(translator, names):
-    outputs = translator.translate([f"where is {n} ?" for n in names])
+    # The model alone: name placeholders (on by default, this vocabulary
+    # holds Tom and Mary) would keep the names whatever the training.
+    outputs = translator.translate([f"where is {n} ?" for n in names], protect_names=False)
     return sum(out == f"où est {n} ?" for n, out in zip(names, outputs)) / len(names), outputs
 
 
