@@ -9,7 +9,7 @@ import shlex
 import sys
 import time
 
-from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError, TrainingInterrupted
 
 # Quiet TensorFlow's C++ start-up logging; set before anything imports TF.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -1002,13 +1002,16 @@ def main(argv=None):
             level=logging.DEBUG if args.verbose else logging.INFO,
             format="%(levelname)s %(name)s: %(message)s",
         )
-        from keras_seq2seq.training.trainer import TrainingInterrupted
-
         try:
             args.func(args, parser)
         except TrainingInterrupted as e:
             print(f"keras-seq2seq: {e}", file=sys.stderr)
             return 130  # the shell's code for a SIGINT
+        except KeyboardInterrupt:
+            # Ctrl-C anywhere else (reading a corpus, translating): no
+            # traceback, the shell's code.
+            print("keras-seq2seq: interrupted", file=sys.stderr)
+            return 130
         # The project's own errors (a bad setting, file, corpus, model
         # directory or request; keras_seq2seq.errors) and the operating
         # system's (a missing or unreadable file) are the user's to fix: one

@@ -19,3 +19,7 @@ class ConfigurationError(Seq2SeqError, ValueError):
 
 class MissingDependencyError(Seq2SeqError, ImportError):
     """An optional package that this feature needs is not installed."""
+
+
+class TrainingInterrupted(Seq2SeqError, RuntimeError):
+    """Ctrl-C stopped training (after saving a backup when there is one)."""

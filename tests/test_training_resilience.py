@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from conftest import REPO_ROOT, TINY_PAIRS, tiny_config, write_tsv
 from keras_seq2seq.cli import main
+from keras_seq2seq.errors import TrainingInterrupted
 from keras_seq2seq.training import CheckpointError, step_decay, train
 from keras_seq2seq.translator import load
 
@@ -218,12 +219,48 @@ def test_ctrl_c_saves_a_backup_and_the_same_command_resumes(tmp_path):
     command = _validated_command(tmp_path, out)
     code, stderr = _kill_after(command, str(out), 2, sig=signal.SIGINT)
     assert code == 130, (signal.getsignal(signal.SIGINT), stderr[-2000:])
+    assert "Stopping after this step" in stderr
     assert "Run the same command again to resume" in stderr and "Traceback" not in stderr
     assert os.path.exists(out / "backup" / "latest.weights.h5")
     resumed = subprocess.run(command, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0 and "Resuming from the backup" in resumed.stderr
     assert len(_record(out)["history"]["loss"]) == 10
+
+
+def test_ctrl_c_stops_between_steps_with_a_backup_and_restores_the_handler(tmp_path):
+    """The signal arrives in the middle of an epoch, from inside `fit`; the
+    run stops at the next step boundary (not wherever Python happened to
+    be), writes the backup and raises TrainingInterrupted."""
+
+    class CtrlC(keras.callbacks.Callback):
+        ended = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.ended.append(batch)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        out = tmp_path / "run"
+        with pytest.raises(TrainingInterrupted, match="Run the same command again"):
+            train(TINY_PAIRS, tiny_config(), str(out), epochs=3, batch_size=4, verbose=0,
+                  bleu_sample=0, callbacks=[CtrlC()])
+        assert CtrlC.ended == [0, 1]  # the step that was running finished
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with open(out / "backup" / "training_metadata.json") as f:
+            assert json.load(f)["epoch"] == 0  # the cut epoch is replayed
+        assert os.path.exists(out / "backup" / "latest.weights.h5")
+        # The same call resumes and finishes.
+        _, history = train(TINY_PAIRS, tiny_config(), str(out), epochs=3, batch_size=4,
+                           verbose=0, bleu_sample=0)
+        assert len(history.history["loss"]) == 3
+        assert not os.path.exists(out / "backup")
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_unreadable_backup_is_a_clear_error_naming_the_file(tmp_path, capsys):

@@ -3,6 +3,9 @@
 import json
 import logging
 import os
+import signal
+import sys
+import threading
 import time
 
 import keras
@@ -238,6 +241,72 @@ class TrainingState(keras.callbacks.Callback):
                 state.restore()
 
         return Restore()
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Ctrl-C during `fit`: stop at the next batch boundary, save the backup,
+    then raise KeyboardInterrupt from there; a second Ctrl-C stops at once.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be,
+    which in `fit` is often inside TensorFlow (tracing a function, writing an
+    HDF5 file, a C++ call): the backup written next can then fail ("file
+    already open") or the process abort at exit. Keras has no callback for
+    this, so this one catches the signal, lets the step that is running end,
+    and stops between steps, where the weights and files are consistent.
+
+    Only installed from the main thread, and only where SIGINT has Python's
+    default handler (so an ignored SIGINT, or the caller's own handler, is
+    left alone); the previous handler is back once `fit` ends.
+
+    Args:
+        save: callable or None. Writes the backup (BackupAndRestore's own
+            save); None when the run keeps no backup.
+    """
+
+    def __init__(self, save=None):
+        super().__init__()
+        self.save = save
+        self.requested = False
+        self.saved = False
+        self._previous = None
+
+    def install(self):
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            return
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def uninstall(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:  # the second Ctrl-C: at once
+            self.uninstall()
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nStopping after this step (Ctrl-C again to stop at once)...",
+              file=sys.stderr, flush=True)
+
+    def _stop(self):
+        self.uninstall()
+        if self.save is not None:
+            self.save()
+            self.saved = True
+        raise KeyboardInterrupt
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
+            self._stop()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.requested:
+            self._stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.requested:
+            self._stop()
 
 
 def _json_number(value):

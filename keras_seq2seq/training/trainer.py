@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.data.readers import CorpusError
-from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
+from keras_seq2seq.errors import ConfigurationError, Seq2SeqError, TrainingInterrupted
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import (
     learn_wordpiece_vocabulary,
@@ -25,6 +25,7 @@ from keras_seq2seq.text import (
 )
 from keras_seq2seq.training.callbacks import (
     LR_SCHEDULES,
+    StopOnInterrupt,
     TimeLimit,
     TrainingState,
     ValidationBLEU,
@@ -110,10 +111,6 @@ def build_vocabularies(pairs, config, chunk_size=2048):
 
 
 BACKUP_DIR = "backup"
-
-
-class TrainingInterrupted(Seq2SeqError, RuntimeError):
-    """Ctrl-C stopped training (after saving a backup when there is one)."""
 
 
 class CheckpointError(Seq2SeqError, ValueError):
@@ -457,12 +454,22 @@ def train(
     translator = Translator(
         model, config, source_tokenizer, target_tokenizer, metadata=record
     )
+    interrupted = False
     if chief and validation_bleu and validation_pairs is not None:
-        translator.metadata.update(score_validation(translator, validation_pairs))
+        try:
+            translator.metadata.update(score_validation(translator, validation_pairs))
+        except KeyboardInterrupt:
+            # Training is over and its backup gone: keep the model rather
+            # than lose the run for a score.
+            interrupted = True
     if chief:
         translator.save(out_dir)
         with open(os.path.join(out_dir, "history.json"), "w") as f:
             json.dump(record["history"], f, indent=2)
+    if interrupted:
+        raise TrainingInterrupted(
+            f"Interrupted while scoring the validation set; training had finished and the "
+            f"model is saved in {out_dir}, without its validation BLEU.")
     return translator, history
 
 
@@ -628,12 +635,15 @@ def fit(model, train_data, validation_data, epochs, run, verbose="auto"):
         # ends, and Keras warns then that the input "ran out of data";
         # that end is expected, so the warning only alarms users.
         warnings.filterwarnings("ignore", message=r"Your input ran out of data")
+        # Last, so that an epoch's own backup is written before it stops.
+        interrupt = StopOnInterrupt(run.backup._save_model if run.backup is not None else None)
+        interrupt.install()
         try:
             history = model.fit(
                 train_data,
                 validation_data=validation_data,
                 epochs=epochs,
-                callbacks=run.callbacks,
+                callbacks=[*run.callbacks, interrupt],
                 verbose=fit_verbosity(verbose),
                 shuffle=False,  # the dataset shuffles itself, within length buckets
             )
@@ -641,13 +651,24 @@ def fit(model, train_data, validation_data, epochs, run, verbose="auto"):
             if run.backup is None:
                 raise TrainingInterrupted(
                     "Training interrupted; there is no backup (--no-backup).") from None
-            # The weights as they are now, with the number of epochs
-            # completed: the same call resumes (replaying the epoch that
-            # was cut, from these weights).
-            run.backup._save_model()
+            if not interrupt.saved:
+                # A second Ctrl-C, or one outside the callbacks' reach: the
+                # weights as they are now, with the number of epochs
+                # completed (the same call replays the epoch that was cut).
+                # The write itself may have been what was cut; the previous
+                # backup then stays.
+                try:
+                    run.backup._save_model()
+                except Exception as e:  # noqa: BLE001 - any failure: the old backup stays
+                    raise TrainingInterrupted(
+                        f"Training interrupted; the latest backup could not be written ({e}); "
+                        f"the previous one in {run.backup_dir} is kept. Run the same command "
+                        "again to resume from it.") from None
             raise TrainingInterrupted(
                 f"Training interrupted; a backup is in {run.backup_dir}. Run the same "
                 "command again to resume.") from None
+        finally:
+            interrupt.uninstall()
     if run.state is not None:
         # The whole run's history, the epochs before a resume included.
         history.history = run.state.history
