@@ -32,8 +32,11 @@ def _loss(translator, pairs):
     return float(np.log(report["perplexity"]))
 
 
-@pytest.mark.parametrize("policy", ["keep", "merge"])
-@pytest.mark.parametrize("tokenizer", ["word", "wordpiece"])
+# wordpiece + merge (15 s) runs with -m slow: merging is tested on words, word
+# pieces with the vocabulary kept.
+@pytest.mark.parametrize("tokenizer,policy", [
+    ("word", "keep"), ("word", "merge"), ("wordpiece", "keep"),
+    pytest.param("wordpiece", "merge", marks=pytest.mark.slow)])
 def test_fine_tuning_keeps_or_merges_the_vocabulary_and_learns_the_new_data(
         trained_translator, tmp_path, policy, tokenizer):
     if tokenizer == "word":

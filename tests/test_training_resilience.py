@@ -77,6 +77,10 @@ def _backup_epoch(out):
         return -1
 
 
+# 20 s, behind the slow marker: the default run kills a training with -9 in
+# the middle of an epoch and resumes it in
+# test_a_resumed_run_keeps_the_best_epoch_and_the_whole_history[True].
+@pytest.mark.slow
 def test_kill_9_mid_training_then_the_same_command_resumes(tmp_path):
     # Enough epochs that the run is still going when the backup of epoch 3
     # appears (the first epochs include tracing); the rest run after the resume.

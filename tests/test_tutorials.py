@@ -64,6 +64,9 @@ def test_tutorial_04_deployment(tmp_path):
     assert size < 0.3 * float(lines["TFLite int8"].split("float32 weights")[1].split()[0])
 
 
+# Also behind the slow marker (19 s): training on real Tatoeba pairs is in
+# the default run through test_training.py's real-corpus test.
+@pytest.mark.slow
 def test_tutorial_02_tatoeba(tmp_path):
     from conftest import DATA_DIR, require_data
 
