@@ -1,4 +1,9 @@
-from keras_seq2seq.training.callbacks import TimeLimit, ValidationBLEU, step_decay
+from keras_seq2seq.training.callbacks import (
+    StopOnInterrupt,
+    TimeLimit,
+    ValidationBLEU,
+    step_decay,
+)
 from keras_seq2seq.training.trainer import (
     LR_SCHEDULES,
     CheckpointError,
@@ -15,6 +20,7 @@ from keras_seq2seq.training.trainer import (
 __all__ = [
     "LR_SCHEDULES",
     "CheckpointError",
+    "StopOnInterrupt",
     "TimeLimit",
     "ValidationBLEU",
     "TrainingCallbacks",

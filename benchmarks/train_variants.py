@@ -1,0 +1,148 @@
+"""Training-speed variants that keep the model: measured with `model.fit`, in one run.
+
+Not a test. Issue 21 asked which of the usual CPU speed-ups pay for this
+model. Each variant below trains the `cpu` preset (no attention) on the same
+full-Tatoeba pairs with `model.fit`, the way `keras-seq2seq train` does:
+
+- `batch 128`, with Keras' Adam (the library's) and with `FusedAdam`
+  (TensorFlow's fused update kernel, `benchmarks/adam_update.py`; the same
+  results);
+- `batch 128, steps_per_execution 8`: Keras runs 8 steps per call of the
+  compiled function (less Python between steps);
+- `batch 256` and `batch 512`: larger batches (fewer, larger matrix products;
+  fewer updates per epoch, so not the same optimisation);
+- `batch 128, mixed_bfloat16`: the `--mixed-precision mixed_bfloat16` policy
+  (other numerics).
+
+Each variant's batches are a fixed set (the first `--batches` of its
+bucketed dataset, cached), so its target tokens per epoch are known; the
+variants alternate in rounds (A B C ... A B C) so that load from other
+processes hits them all, and the median round is kept. The ratio to
+`batch 128` is what to read.
+
+    python benchmarks/train_variants.py                  # --rounds 3 --batches 48
+
+Writes benchmarks/results/train_variants.json and a section of RESULTS.md.
+Data: `--data DIR` or $KERAS_SEQ2SEQ_DATA, default ../shared/data.
+"""
+
+import argparse
+import gzip
+import itertools
+import json
+import os
+import pathlib
+import shlex
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import update_section  # noqa: E402
+
+START = "<!-- train variants start -->"
+END = "<!-- train variants end -->"
+
+# name: (sentences per batch, steps_per_execution, dtype policy, Adam kernel)
+VARIANTS = {
+    "batch 128, keras.optimizers.Adam (the default)": (128, 1, None, False),
+    "batch 128, FusedAdam": (128, 1, None, True),
+    "batch 128, steps_per_execution 8": (128, 8, None, False),
+    "batch 256": (256, 1, None, False),
+    "batch 512": (512, 1, None, False),
+    "batch 128, mixed_bfloat16": (128, 1, "mixed_bfloat16", False),
+}
+
+
+def read_pairs(path, count, every):
+    pairs = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in itertools.islice(f, 0, None, every):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) >= 2 and fields[0].strip() and fields[1].strip():
+                pairs.append((fields[0], fields[1]))
+            if len(pairs) == count:
+                break
+    return pairs
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=os.environ.get(
+        "KERAS_SEQ2SEQ_DATA", str(HERE.parent.parent / "shared" / "data")))
+    p.add_argument("--pairs", type=int, default=30000)
+    p.add_argument("--batches", type=int, default=48,
+                   help="Batches per timed epoch (a multiple of 8).")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--only", type=int, action="append",
+                   help="Time only these variants (0-based, in the order above; repeatable). "
+                   "The results are printed, not written.")
+    args = p.parse_args(argv)
+    command = ("python benchmarks/train_variants.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv)).strip()
+
+    import keras
+    import tensorflow as tf
+    from adam_update import FusedAdam
+
+    from keras_seq2seq import get_preset, training
+
+    pairs = read_pairs(pathlib.Path(args.data) / "tatoeba" / "eng-fra-full.tsv.gz",
+                       args.pairs, 5)
+    config = get_preset("cpu", attention="none", max_source_length=30, max_target_length=30)
+    keras.utils.set_random_seed(0)
+    source, target, _ = training.make_tokenizers(pairs, config)
+    runs = {}
+    chosen = {name: v for i, (name, v) in enumerate(VARIANTS.items())
+              if not args.only or i in args.only}
+    for name, (batch_size, steps_per_execution, policy, fused) in chosen.items():
+        data, _, _ = training.make_datasets(pairs, None, config, source, target,
+                                            batch_size=batch_size)
+        # A fixed set of full batches, cached: the same tokens every epoch.
+        batches = data.filter(lambda x, y, w, b=batch_size: tf.shape(y)[0] == b)
+        batches = batches.take(args.batches).cache()
+        tokens = sum(float(tf.reduce_sum(w)) for _, _, w in batches)
+        keras.utils.set_random_seed(0)
+        model = training.build_model(config, source, target, dtype_policy=policy,
+                                     optimizer=(FusedAdam if fused else keras.optimizers.Adam)(
+                                         1e-3, clipnorm=5.0))
+        model.compile(optimizer=model.optimizer, loss=model.loss,
+                      steps_per_execution=steps_per_execution,
+                      weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+        model.fit(batches.repeat(), steps_per_epoch=args.batches, epochs=2, verbose=0)  # tracing
+        runs[name] = (model, batches, tokens)
+        print(f"{name}: ready ({tokens:.0f} target tokens per epoch)", flush=True)
+
+    seconds = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, (model, batches, _) in runs.items():
+            started = time.perf_counter()
+            model.fit(batches.repeat(), steps_per_epoch=args.batches, epochs=1, verbose=0)
+            seconds[name].append(time.perf_counter() - started)
+    reference = next(iter(chosen))
+    rates = {name: runs[name][2] / sorted(s)[len(s) // 2] for name, s in seconds.items()}
+    results = {"command": command, "pairs": len(pairs), "batches_per_epoch": args.batches,
+               "rounds": args.rounds, "variants": {
+                   name: {"target_tokens_per_second": rates[name],
+                          "ratio": rates[name] / rates[reference],
+                          "seconds_per_round": seconds[name]}
+                   for name in runs}}
+    print(json.dumps(results, indent=2))
+    if args.only:
+        return
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "train_variants.json").write_text(json.dumps(results, indent=2))
+    lines = [
+        f"`cpu` preset (no attention), {len(pairs)} full-Tatoeba pairs, `model.fit` on "
+        f"{args.batches} fixed full batches per epoch, the variants alternating for "
+        f"{args.rounds} rounds (median). Command: `{command}`", "",
+        "| variant | target tokens/s | ratio to the first row |", "|---|---|---|"]
+    for name, row in results["variants"].items():
+        lines.append(f"| {name} | {row['target_tokens_per_second']:.0f} | "
+                     f"{row['ratio']:.2f}x |")
+    update_section(START, END, "Training-speed variants (model.fit)", lines)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
