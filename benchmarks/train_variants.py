@@ -27,8 +27,6 @@ Data: `--data DIR` or $KERAS_SEQ2SEQ_DATA, default ../shared/data.
 """
 
 import argparse
-import gzip
-import itertools
 import json
 import os
 import pathlib
@@ -39,6 +37,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _results import update_section  # noqa: E402
+from profile_training import read_pairs  # noqa: E402
 
 START = "<!-- train variants start -->"
 END = "<!-- train variants end -->"
@@ -52,18 +51,6 @@ VARIANTS = {
     "batch 512": (512, 1, None, False),
     "batch 128, mixed_bfloat16": (128, 1, "mixed_bfloat16", False),
 }
-
-
-def read_pairs(path, count, every):
-    pairs = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in itertools.islice(f, 0, None, every):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) >= 2 and fields[0].strip() and fields[1].strip():
-                pairs.append((fields[0], fields[1]))
-            if len(pairs) == count:
-                break
-    return pairs
 
 
 def main(argv=None):
