@@ -50,6 +50,25 @@ def test_translate_reads_stdin_one_line_per_line(trained_translator):
     assert lines[1] == ""
 
 
+def test_ctrl_c_while_reading_stdin_exits_130_without_a_traceback(trained_translator,
+                                                                 monkeypatch, capsys):
+    _, _, directory = trained_translator
+
+    class CtrlCWhileReading:
+        """A terminal's stdin when Ctrl-C arrives during the read: the read
+        raises KeyboardInterrupt."""
+
+        class buffer:  # noqa: N801 - stands for sys.stdin.buffer
+            @staticmethod
+            def read(*args):
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "stdin", CtrlCWhileReading())
+    assert main(["translate", "--model", directory]) == 130
+    err = capsys.readouterr().err
+    assert "keras-seq2seq: interrupted" in err and "Traceback" not in err
+
+
 def test_data_options_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--out", str(tmp_path / "r")])
