@@ -5,14 +5,13 @@ profile puts about 12% of a `cpu`-preset step's op time in the Adam update
 (`benchmarks/profile_training.py`). Keras 3 writes Adam as separate
 element-wise ops per variable (two moment updates, then the weight update:
 several passes over memory); TensorFlow has one fused kernel per variable,
-`ResourceApplyAdam`, computing the same formula. This times one update of
-every variable of the `cpu` preset's training model (no attention, the
-profile's vocabularies) both ways, alternating, and prints milliseconds per
-update. Nothing is written; the figure is quoted in RESULTS.md ("Reading the
-training-speed tables").
-
-`FusedAdam` below is the optimizer built on that kernel, which
-`benchmarks/train_variants.py` times in whole training steps. It did not
+`ResourceApplyAdam`, computing the same formula. `FusedAdam` below is the
+optimizer built on that kernel. This times one update of every variable of
+the `cpu` preset's training model (no attention, the profile's
+vocabularies) with Keras' Adam and with `FusedAdam`, alternating, and prints
+milliseconds per update. Nothing is written; the figure is quoted in
+RESULTS.md. `benchmarks/train_variants.py` times `FusedAdam` in whole
+training steps. It did not
 make `model.fit` faster on this machine (RESULTS.md), so the library keeps
 `keras.optimizers.Adam`.
 
@@ -69,44 +68,30 @@ def main(rounds=3, repeats=50):
     values = [0.01 * rng.normal(size=s).astype("float32") for s in SHAPES]
     grads = [tf.constant(0.01 * rng.normal(size=s).astype("float32")) for s in SHAPES]
 
-    keras_vars = [keras.Variable(v) for v in values]
-    optimizer = keras.optimizers.Adam(1e-3)
-    optimizer.build(keras_vars)
+    def updater(cls):
+        variables = [keras.Variable(v) for v in values]
+        optimizer = cls(1e-3)
+        optimizer.build(variables)
 
-    @tf.function
-    def keras_update():
-        optimizer.apply_gradients(zip(grads, keras_vars))
+        @tf.function
+        def update():
+            optimizer.apply_gradients(zip(grads, variables))
 
-    fused_vars = [tf.Variable(v) for v in values]
-    moments = [(tf.Variable(tf.zeros(s)), tf.Variable(tf.zeros(s))) for s in SHAPES]
-    step = tf.Variable(1.0)
+        return variables, update
 
-    @tf.function
-    def fused_update():
-        for var, (m, v), g in zip(fused_vars, moments, grads):
-            tf.raw_ops.ResourceApplyAdam(
-                var=var.handle, m=m.handle, v=v.handle, beta1_power=0.9**step,
-                beta2_power=0.999**step, lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-7,
-                grad=g)
-        step.assign_add(1.0)
-
-    for update in (keras_update, fused_update):
+    runs = {"keras.optimizers.Adam": updater(keras.optimizers.Adam),
+            "FusedAdam (ResourceApplyAdam)": updater(FusedAdam)}
+    for _, update in runs.values():
         for _ in range(5):
             update()
     # The same formula: after the same updates from the same start, the same weights.
+    (keras_vars, _), (fused_vars, _) = runs.values()
     worst = max(float(np.max(np.abs(a.numpy() - b.numpy())))
                 for a, b in zip(keras_vars, fused_vars))
-    class_vars = [keras.Variable(v) for v in values]
-    class_optimizer = FusedAdam(1e-3)
-    for _ in range(5):
-        class_optimizer.apply_gradients(zip(grads, class_vars))
-    worst_class = max(float(np.max(np.abs(a.numpy() - b.numpy())))
-                      for a, b in zip(keras_vars, class_vars))
-    print(f"largest weight difference after 5 updates: {worst:.2e} (the kernel), "
-          f"{worst_class:.2e} (FusedAdam)")
-    times = {"keras.optimizers.Adam": [], "ResourceApplyAdam (fused)": []}
+    print(f"largest weight difference after 5 updates: {worst:.2e}")
+    times = {name: [] for name in runs}
     for _ in range(rounds):
-        for name, update in zip(times, (keras_update, fused_update)):
+        for name, (_, update) in runs.items():
             started = time.perf_counter()
             for _ in range(repeats):
                 update()

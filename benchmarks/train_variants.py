@@ -21,6 +21,7 @@ processes hits them all, and the median round is kept. The ratio to
 `batch 128` is what to read.
 
     python benchmarks/train_variants.py                  # --rounds 3 --batches 48
+    python benchmarks/train_variants.py --padding        # padding share of the batches
 
 Writes benchmarks/results/train_variants.json and a section of RESULTS.md.
 Data: `--data DIR` or $KERAS_SEQ2SEQ_DATA, default ../shared/data.
@@ -64,6 +65,9 @@ def main(argv=None):
     p.add_argument("--only", type=int, action="append",
                    help="Time only these variants (0-based, in the order above; repeatable). "
                    "The results are printed, not written.")
+    p.add_argument("--padding", action="store_true",
+                   help="Only print the share of real (not padding) tokens on each side of "
+                   "today's batches (128 sentences, length buckets), one pass over the data.")
     args = p.parse_args(argv)
     command = ("python benchmarks/train_variants.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)).strip()
@@ -79,6 +83,19 @@ def main(argv=None):
     config = get_preset("cpu", attention="none", max_source_length=30, max_target_length=30)
     keras.utils.set_random_seed(0)
     source, target, _ = training.make_tokenizers(pairs, config)
+    if args.padding:
+        data, _, _ = training.make_datasets(pairs, None, config, source, target,
+                                            batch_size=128)
+        real = {"source": 0, "target": 0}
+        total = dict(real)
+        for x, _, w in data:
+            real["source"] += int(tf.math.count_nonzero(x["encoder_tokens"]))
+            total["source"] += int(tf.size(x["encoder_tokens"]))
+            real["target"] += int(tf.math.count_nonzero(w))
+            total["target"] += int(tf.size(w))
+        for side in real:
+            print(f"{side}: {real[side] / total[side]:.1%} of the batch positions are real tokens")
+        return
     runs = {}
     chosen = {name: v for i, (name, v) in enumerate(VARIANTS.items())
               if not args.only or i in args.only}
