@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--max-minutes", type=float, default=55.0)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-tokens", type=int,
+                   help="Training batches of about this many tokens per side (see train).")
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
@@ -104,7 +106,8 @@ def main(argv=None):
     started = time.time()
     translator, history = keras_seq2seq.train(
         files("train"), config, out, validation_pairs=files("val"), epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        batch_size=args.batch_size, batch_tokens=args.batch_tokens,
+        learning_rate=args.learning_rate, seed=args.seed,
         source_language=source, target_language=target, max_minutes=args.max_minutes,
         lr_schedule=args.lr_schedule, early_stopping_patience=args.patience,
         lr_decay_start=args.lr_decay_start, lr_decay_factor=args.lr_decay,

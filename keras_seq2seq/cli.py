@@ -121,6 +121,10 @@ def _add_train_parser(subparsers):
     p.add_argument("--embedding-dropout", type=float,
                    help="Override the preset's dropout on the word embeddings.")
     p.add_argument("--batch-size", type=int, default=64, help="Default: 64.")
+    p.add_argument("--batch-tokens", type=int, metavar="N",
+                   help="Size training batches in tokens instead of sentences: each length "
+                   "bucket's batches hold about N tokens per side (more short sentences, fewer "
+                   "long ones); --batch-size then sets only the validation batches.")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam. Default: 1e-3.")
     p.add_argument("--max-examples", type=int,
                    help="Use only the first N training pairs (and a proportional validation set).")
@@ -237,6 +241,7 @@ def _train(args, parser):
         validation_pairs=validation_pairs,
         epochs=args.epochs,
         batch_size=args.batch_size,
+        batch_tokens=args.batch_tokens,
         learning_rate=args.learning_rate,
         seed=args.seed,
         source_language=args.source_language,

@@ -102,11 +102,12 @@ def test_parallel_files_with_max_examples(tmp_path, capsys):
     code = main([
         "train", "--source", str(source), "--target", str(target), "--preset", "seed_toy",
         "--epochs", "1", "--max-examples", "6", "--validation-source", str(source),
-        "--validation-target", str(target), "--out", str(out),
+        "--validation-target", str(target), "--batch-tokens", "12", "--out", str(out),
     ])
     assert code == 0
     record = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert record["metadata"]["train_pairs"] == 6
+    assert record["metadata"]["batch_tokens"] == 12
     assert record["metadata"]["validation_pairs"] == len(TINY_PAIRS)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_seq2seq.constants import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID
-from keras_seq2seq.data.pipeline import make_dataset
+from keras_seq2seq.data.pipeline import bucket_batch_sizes, make_dataset
 from keras_seq2seq.text import WordTokenizer
 
 WORDS = ["a", "b", "c", "d", "e", "f", "g", "h"]
@@ -79,6 +79,41 @@ def test_shuffle_is_seeded(tokenizers):
 def test_bad_batch_size(tokenizers):
     with pytest.raises(ValueError, match="batch_size"):
         make_dataset([("a", "b")], *tokenizers, batch_size=0)
+
+
+def test_batch_tokens_sizes_each_bucket_in_tokens(tokenizers):
+    rng = np.random.default_rng(1)
+    pairs = []
+    for _ in range(600):
+        n = int(rng.integers(1, 30))
+        pairs.append((" ".join(rng.choice(WORDS, n)), " ".join(rng.choice(WORDS, int(n)))))
+    boundaries = (5, 10, 20)
+    batches = _batches(pairs, tokenizers, batch_size=16, bucket_boundaries=boundaries,
+                       batch_tokens=120, max_source_length=40, max_target_length=40)
+    # Every pair is in exactly one batch.
+    assert sum(len(b[0]) for b in batches) == 600
+    sizes = bucket_batch_sizes(120, boundaries, 41)
+    assert sizes == [120 // 4, 120 // 9, 120 // 19, 120 // 41]
+    partial = [0] * len(sizes)
+    for encoder, decoder, targets, weights in batches:
+        # No side holds more than the budget, padding included...
+        assert encoder.size <= 120 and decoder.size <= 120
+        # ...and every batch but a bucket's last is full.
+        bucket = int(np.searchsorted(boundaries, max(encoder.shape[1], decoder.shape[1]),
+                                     side="right"))
+        assert len(encoder) <= sizes[bucket]
+        partial[bucket] += len(encoder) < sizes[bucket]
+    assert max(partial) <= 1
+    shortest = min(batches, key=lambda b: b[1].shape[1])
+    longest = max(batches, key=lambda b: b[1].shape[1])
+    assert len(shortest[0]) > 2 * len(longest[0])
+
+
+def test_batch_tokens_needs_buckets_and_a_positive_budget(tokenizers):
+    with pytest.raises(ValueError, match="bucket"):
+        make_dataset([("a", "b")], *tokenizers, batch_tokens=100, bucket_boundaries=None)
+    with pytest.raises(ValueError, match="batch_tokens"):
+        make_dataset([("a", "b")], *tokenizers, batch_tokens=0)
 
 
 class _CountingPairs:

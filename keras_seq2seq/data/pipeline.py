@@ -40,6 +40,16 @@ def encode_pairs(pairs, preprocessor, chunk_size=1024):
     return dataset.unbatch().map(lambda *ids: tuple(tf.identity(x) for x in ids))
 
 
+def bucket_batch_sizes(batch_tokens, boundaries, longest):
+    """Sentences per batch in each length bucket for batches of at most
+    `batch_tokens` tokens (per side, padding included): bucket i holds
+    lengths below `boundaries[i]`, the last one lengths up to `longest`."""
+    if batch_tokens < 1:
+        raise ConfigurationError(f"batch_tokens must be >= 1, got {batch_tokens}.")
+    widths = [b - 1 for b in boundaries] + [max(longest, boundaries[-1])]
+    return [max(1, batch_tokens // width) for width in widths]
+
+
 def make_dataset(
     pairs,
     source_tokenizer=None,
@@ -54,6 +64,7 @@ def make_dataset(
     bucket_boundaries=DEFAULT_BUCKET_BOUNDARIES,
     cache=True,
     preprocessor=None,
+    batch_tokens=None,
 ):
     """Build the training (or validation) dataset.
 
@@ -82,12 +93,22 @@ def make_dataset(
             (the model's own, so that training and translation prepare a
             source alike); when given, the tokenizers, `reverse_source` and
             the length limits are its own. Defaults to one built from them.
+        batch_tokens: int or None. Size batches in tokens instead of
+            sentences: each length bucket's batches hold `batch_tokens //
+            L` sentences, L being the longest sentence the bucket can hold
+            (the larger of source and target, `<end>` included), so a
+            batch of short sentences has more of them; `batch_size` is then
+            not used. Needs bucketing. Defaults to None (`batch_size`
+            sentences in every bucket).
 
     Returns:
         A tf.data.Dataset of Keras `(inputs, targets, sample_weight)`.
     """
     if batch_size < 1:
         raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}.")
+    if batch_tokens is not None and not bucket_boundaries:
+        raise ConfigurationError("batch_tokens needs bucket_boundaries: a batch's size in "
+                                 "tokens is set per length bucket.")
     if preprocessor is None:
         from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
 
@@ -104,10 +125,15 @@ def make_dataset(
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if bucket_boundaries:
         boundaries = sorted(b for b in bucket_boundaries if b > 0)
+        if batch_tokens is None:
+            batch_sizes = [batch_size] * (len(boundaries) + 1)
+        else:
+            longest = max(preprocessor.max_source_length, preprocessor.max_target_length) + 1
+            batch_sizes = bucket_batch_sizes(batch_tokens, boundaries, longest)
         dataset = dataset.bucket_by_sequence_length(
             element_length_func=lambda e, d, t: tf.maximum(tf.size(e), tf.size(d)),
             bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            bucket_batch_sizes=batch_sizes,
             padded_shapes=([None], [None], [None]),
             padding_values=(PAD_ID, PAD_ID, PAD_ID),
         )

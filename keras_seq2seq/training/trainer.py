@@ -234,6 +234,7 @@ def train(
     clipnorm=5.0,
     label_smoothing=0.0,
     seed=0,
+    batch_tokens=None,
     source_language="en",
     target_language="fr",
     verbose="auto",
@@ -286,6 +287,9 @@ def train(
             smoothed; the history also has the plain cross-entropy as
             `nll` and `val_nll`. Defaults to 0.0.
         seed: int. Seeds weights, dropout and shuffling. Defaults to 0.
+        batch_tokens: int or None. Batches of at most this many tokens per
+            side instead of `batch_size` sentences (see `make_dataset`).
+            Defaults to None.
         source_language: str. Language code of the source. Defaults to "en".
         target_language: str. Language code of the target. Defaults to "fr".
         verbose: Keras fit verbosity ("auto", 0, 1, 2). Defaults to "auto".
@@ -398,7 +402,7 @@ def train(
         source_language=source_language, target_language=target_language)
     train_data, validation_data, validation_count = make_datasets(
         train_pairs, validation_pairs, config, source_tokenizer, target_tokenizer,
-        batch_size=batch_size, seed=seed, cache_dir=cache_dir)
+        batch_size=batch_size, seed=seed, cache_dir=cache_dir, batch_tokens=batch_tokens)
     model = build_model(
         config, source_tokenizer, target_tokenizer, strategy=strategy, optimizer=optimizer,
         loss=loss, learning_rate=learning_rate, clipnorm=clipnorm,
@@ -434,6 +438,7 @@ def train(
 
     record = {
         **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
+        "batch_tokens": batch_tokens,
         "train_pairs": stats["pairs"],
         "validation_pairs": validation_count,
         "pairs_over_length_limit": stats["too_long"],
@@ -517,8 +522,9 @@ def make_tokenizers(train_pairs, config, base=None, vocab_update="keep", source_
 
 
 def make_datasets(train_pairs, validation_pairs, config, source_tokenizer, target_tokenizer,
-                  batch_size=64, seed=0, cache_dir=None):
-    """Step 2: the tf.data pipelines (bucketed by length, teacher forcing).
+                  batch_size=64, seed=0, cache_dir=None, batch_tokens=None):
+    """Step 2: the tf.data pipelines (bucketed by length, teacher forcing);
+    `batch_tokens` sizes the training batches in tokens (`make_dataset`).
 
     Returns:
         (train_data, validation_data or None, validation_count).
@@ -538,6 +544,7 @@ def make_datasets(train_pairs, validation_pairs, config, source_tokenizer, targe
             shuffle=shuffle,
             seed=seed,
             cache=cache,
+            batch_tokens=batch_tokens if shuffle else None,
         )
 
     validation_count = 0
