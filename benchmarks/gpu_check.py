@@ -74,7 +74,8 @@ def build(preset, policy, vocab, smoke):
 
     overrides = {"attention": "none"}
     if smoke:
-        overrides.update(units=32, embedding_dim=16, num_layers=min(2, get_preset(preset).num_layers))
+        layers = min(2, get_preset(preset).num_layers)
+        overrides.update(units=32, embedding_dim=16, num_layers=layers)
     config = get_preset(preset, **overrides)
     keras.config.set_dtype_policy(policy)
     try:

@@ -95,7 +95,7 @@ def test_batch_tokens_sizes_each_bucket_in_tokens(tokenizers):
     sizes = bucket_batch_sizes(120, boundaries, 41)
     assert sizes == [120 // 4, 120 // 9, 120 // 19, 120 // 41]
     partial = [0] * len(sizes)
-    for encoder, decoder, targets, weights in batches:
+    for encoder, decoder, *_ in batches:
         # No side holds more than the budget, padding included...
         assert encoder.size <= 120 and decoder.size <= 120
         # ...and every batch but a bucket's last is full.
