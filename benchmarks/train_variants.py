@@ -25,8 +25,9 @@ full-Tatoeba pairs with `model.fit`, the way `keras-seq2seq train` does:
 Each variant's batches are a fixed set (the first `--batches` of its
 bucketed dataset, cached), so its target tokens per epoch are known; the
 variants alternate in rounds (A B C ... A B C) so that load from other
-processes hits them all, and the median round is kept. The ratio to
-`batch 128` is what to read.
+processes hits them all, and the median and the fastest round are kept
+(this machine has a slow mode, RESULTS.md). The ratio to `batch 128` is
+what to read.
 
     python benchmarks/train_variants.py                  # --rounds 3 --batches 48
     python benchmarks/train_variants.py --padding        # padding share of the batches
