@@ -20,7 +20,9 @@ full-Tatoeba pairs with `model.fit`, the way `keras-seq2seq train` does:
   the fused Adam kernel;
 - `4096 tokens per batch`: `--batch-tokens 4096` (each length bucket's
   batches hold about 4,096 tokens per side, so short sentences come in
-  larger batches; fewer updates per epoch, so not the same optimisation).
+  larger batches; fewer updates per epoch, so not the same optimisation);
+- `tf.data autotuning on`: the pipeline as it was before 2026-12-04
+  (`make_dataset(autotune=True)`; the same batches).
 
 Each variant's batches are a fixed set (the first `--batches` of its
 bucketed dataset, cached), so its target tokens per epoch are known; the
@@ -63,6 +65,8 @@ VARIANTS = {
     "batch 128, mixed_bfloat16": (128, 1, "mixed_bfloat16", False, False, None),
     "batch 128, no decoder-recurrence mask, FusedAdam": (128, 1, None, True, True, None),
     "4096 tokens per batch": (128, 1, None, False, False, 4096),
+    "batch 128, tf.data autotuning on (the default before 2026-12-04)":
+        (128, 1, None, False, False, None),
 }
 
 
@@ -120,6 +124,10 @@ def main(argv=None):
         if batch_tokens is None:
             data = data.filter(lambda x, y, w, b=batch_size: tf.shape(y)[0] == b)
         batches = data.take(args.batches).cache()
+        if "autotuning on" in name:
+            options = tf.data.Options()
+            options.autotune.enabled = True
+            batches = batches.with_options(options)
         tokens = sum(float(tf.reduce_sum(w)) for _, _, w in batches)
         keras.utils.set_random_seed(0)
         model = training.build_model(config, source, target, dtype_policy=policy,

@@ -109,6 +109,20 @@ def test_batch_tokens_sizes_each_bucket_in_tokens(tokenizers):
     assert len(shortest[0]) > 2 * len(longest[0])
 
 
+def test_autotuning_is_off_by_default_and_changes_no_batch(tokenizers):
+    rng = np.random.default_rng(2)
+    pairs = [(" ".join(rng.choice(WORDS, int(n))), " ".join(rng.choice(WORDS, int(n))))
+             for n in rng.integers(1, 12, size=200)]
+    default = make_dataset(pairs, *tokenizers, batch_size=16, shuffle=True, seed=4)
+    tuned = make_dataset(pairs, *tokenizers, batch_size=16, shuffle=True, seed=4, autotune=True)
+    assert default.options().autotune.enabled is False
+    assert tuned.options().autotune.enabled is True
+    # The same batches in the same order, only scheduled differently.
+    for (x1, y1, w1), (x2, y2, w2) in zip(default, tuned, strict=True):
+        assert np.array_equal(x1["encoder_tokens"], x2["encoder_tokens"])
+        assert np.array_equal(y1, y2) and np.array_equal(w1, w2)
+
+
 def test_batch_tokens_needs_buckets_and_a_positive_budget(tokenizers):
     with pytest.raises(ValueError, match="bucket"):
         make_dataset([("a", "b")], *tokenizers, batch_tokens=100, bucket_boundaries=None)

@@ -65,6 +65,7 @@ def make_dataset(
     cache=True,
     preprocessor=None,
     batch_tokens=None,
+    autotune=False,
 ):
     """Build the training (or validation) dataset.
 
@@ -100,6 +101,11 @@ def make_dataset(
             batch of short sentences has more of them; `batch_size` is then
             not used. Needs bucketing. Defaults to None (`batch_size`
             sentences in every bucket).
+        autotune: bool. tf.data's autotuning of buffer sizes and
+            parallelism. Defaults to False: on two CPU cores it made a
+            `model.fit` epoch over the same cached batches take 1.1-1.3x longer
+            by the median (rounds that waited, benchmarks/RESULTS.md); the
+            batches and their order are the same either way.
 
     Returns:
         A tf.data.Dataset of Keras `(inputs, targets, sample_weight)`.
@@ -144,4 +150,6 @@ def make_dataset(
             padding_values=(PAD_ID, PAD_ID, PAD_ID),
         )
     dataset = dataset.map(keras_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = bool(autotune)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
