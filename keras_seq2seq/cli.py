@@ -193,6 +193,8 @@ def _corpus_spec(args, parser):
 
 
 def _train(args, parser):
+    if args.batch_tokens is not None and args.batch_tokens < 1:
+        parser.error(f"--batch-tokens must be at least 1, got {args.batch_tokens}")
     from keras_seq2seq.models import get_preset
     from keras_seq2seq.training import train
 

@@ -89,6 +89,9 @@ def test_errors_exit_with_a_message(tmp_path, capsys):
     bad.write_text("no tabs at all\n", encoding="utf-8")
     assert main(["train", "--pairs", str(bad), "--out", str(tmp_path / "r"), "--epochs", "1"]) == 1
     assert "No valid" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--pairs", str(bad), "--batch-tokens", "0", "--out", str(tmp_path / "r")])
+    assert "--batch-tokens must be at least 1" in capsys.readouterr().err
     assert main(["translate", "--model", str(tmp_path / "none"), "hi"]) == 1
     assert "Model directory not found" in capsys.readouterr().err
 

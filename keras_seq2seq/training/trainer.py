@@ -234,7 +234,6 @@ def train(
     clipnorm=5.0,
     label_smoothing=0.0,
     seed=0,
-    batch_tokens=None,
     source_language="en",
     target_language="fr",
     verbose="auto",
@@ -256,6 +255,7 @@ def train(
     optimizer=None,
     loss=None,
     validation_bleu=False,
+    batch_tokens=None,
 ):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
@@ -287,9 +287,6 @@ def train(
             smoothed; the history also has the plain cross-entropy as
             `nll` and `val_nll`. Defaults to 0.0.
         seed: int. Seeds weights, dropout and shuffling. Defaults to 0.
-        batch_tokens: int or None. Batches of at most this many tokens per
-            side instead of `batch_size` sentences (see `make_dataset`).
-            Defaults to None.
         source_language: str. Language code of the source. Defaults to "en".
         target_language: str. Language code of the target. Defaults to "fr".
         verbose: Keras fit verbosity ("auto", 0, 1, 2). Defaults to "auto".
@@ -350,6 +347,9 @@ def train(
             model's record (`validation_bleu`, with its details and
             signature), which `keras-seq2seq train` prints. Defaults to
             False.
+        batch_tokens: int or None. Batches of at most this many tokens per
+            side instead of `batch_size` sentences (see `make_dataset`).
+            Defaults to None.
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
