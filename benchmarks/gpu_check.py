@@ -67,29 +67,24 @@ def synthetic_batches(count, batch, vocab, min_length, max_length, seed):
 
 
 def build(preset, policy, vocab, smoke):
+    """The library's compiled training model (`training.build_model`, as
+    `keras-seq2seq train` builds it) under `policy`, at `vocab` words a side."""
+    import types
+
     import keras
 
-    from keras_seq2seq import get_preset
-    from keras_seq2seq.training.losses import TokenCrossEntropy
+    from keras_seq2seq import get_preset, training
 
     overrides = {"attention": "none"}
     if smoke:
         layers = min(2, get_preset(preset).num_layers)
         overrides.update(units=32, embedding_dim=16, num_layers=layers)
     config = get_preset(preset, **overrides)
-    keras.config.set_dtype_policy(policy)
-    try:
-        from keras_seq2seq.models.seq2seq import build_training_model
-
-        keras.utils.set_random_seed(0)
-        model = build_training_model(config, vocab, vocab)
-    finally:
-        keras.config.set_dtype_policy("float32")
-    optimizer = keras.optimizers.Adam(1e-3, clipnorm=5.0)
-    if policy == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer, loss=TokenCrossEntropy())
-    return model
+    # build_model reads only the tokenizers' vocabulary sizes.
+    vocabulary = types.SimpleNamespace(vocabulary_size=vocab)
+    keras.utils.set_random_seed(0)
+    # Keras wraps the optimizer in a LossScaleOptimizer under mixed_float16.
+    return training.build_model(config, vocabulary, vocabulary, dtype_policy=policy)
 
 
 def graph_op_types(model, batch):

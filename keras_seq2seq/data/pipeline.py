@@ -46,7 +46,8 @@ def bucket_batch_sizes(batch_tokens, boundaries, longest):
     lengths below `boundaries[i]`, the last one lengths up to `longest`."""
     if batch_tokens < 1:
         raise ConfigurationError(f"batch_tokens must be >= 1, got {batch_tokens}.")
-    widths = [b - 1 for b in boundaries] + [max(longest, boundaries[-1])]
+    # A bucket holds nothing longer than `longest`, whatever its edge.
+    widths = [min(b - 1, longest) for b in boundaries] + [longest]
     return [max(1, batch_tokens // width) for width in widths]
 
 
