@@ -53,6 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--batch-tokens", type=int,
                    help="Training batches of about this many tokens per side (see train).")
     p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--tf-data-autotune", action="store_true",
+                   help="Train with tf.data's autotuning on, the pipeline as it was before "
+                   "issue 21 (for the before/after comparison; off is faster here).")
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="Run directory. Default: runs/multi30k-<name>.")
@@ -103,6 +106,13 @@ def main(argv=None):
     out = args.out or f"runs/multi30k-{name}"
     command = shlex.join(["python", "benchmarks/multi30k.py", *(argv or sys.argv[1:])])
 
+    if args.tf_data_autotune:
+        # The old default, reproduced for the end-to-end comparison only:
+        # `train` has no switch for it, so give its dataset step one.
+        import functools
+
+        from keras_seq2seq.training import trainer
+        trainer.make_dataset = functools.partial(trainer.make_dataset, autotune=True)
     started = time.time()
     translator, history = keras_seq2seq.train(
         files("train"), config, out, validation_pairs=files("val"), epochs=args.epochs,

@@ -8,7 +8,12 @@ Not a test. On the same model (1-layer LSTM, 512 units, 256-d embeddings,
 - target tokens/s of a plain baseline written as the Keras example trains:
   every sentence padded to the maximum length, batches of 64, no bucketing;
 - the GFLOP/s each achieves (3x the forward FLOPs of the padded batches:
-  forward + backward), and the machine's float32 matmul GFLOP/s.
+  forward + backward), and the machine's float32 matmul GFLOP/s;
+- our pipeline under `model.fit`, the way `keras-seq2seq train` runs it, on a
+  fixed set of its batches: the path of today (tf.data autotuning off, the
+  default since issue 21) and the path before issue 21 (autotuning on,
+  `make_dataset(autotune=True)`; the same batches), since what issue 21
+  changed is how `model.fit` is fed; `--fit-batches 0` leaves them out.
 
 The two trainings alternate in rounds (A B A B ...) so that load from other
 processes on this shared machine hits both; the ratio is what to read.
@@ -83,6 +88,8 @@ def main(argv=None):
     p.add_argument("--bfloat16", action="store_true",
                    help="Also time our pipeline under the mixed_bfloat16 policy "
                    "(`train --mixed-precision mixed_bfloat16`; other numerics).")
+    p.add_argument("--fit-batches", type=int, default=48,
+                   help="Batches per timed model.fit epoch of the two fit paths (0: none).")
     p.add_argument("--sutskever-steps", type=int, default=0,
                    help="Also time this many training steps of the sutskever2014 preset "
                    "(384M parameters) at batch 128, 20 + 20 tokens, after two untimed.")
@@ -149,6 +156,34 @@ def main(argv=None):
     totals = {name: {"tokens": 0, "flops": 0, "seconds": 0.0, "batches": 0} for name in runs}
     iterators = {name: iter(dataset.repeat()) for name, (_, dataset) in runs.items()}
 
+    # The two model.fit paths: the first --fit-batches full batches of our
+    # pipeline, cached, so that every epoch has the same tokens and FLOPs.
+    fits = {}
+    if args.fit_batches:
+        fixed = ours.filter(lambda x, y, w: tf.shape(y)[0] == 128).take(args.fit_batches)
+        fit_tokens, fit_flops = 0, 0
+        for inputs, _, weights in fixed:
+            fit_tokens += int(tf.reduce_sum(weights))
+            fit_flops += training_flops(inputs["encoder_tokens"], inputs["decoder_tokens"],
+                                        config.embedding_dim, config.units, len(target_vocab))
+        for name, autotune in (("fit", False), ("fit_autotune", True)):
+            options = tf.data.Options()
+            options.autotune.enabled = autotune
+            batches = fixed.cache().with_options(options).repeat()
+            fits[name] = (compiled_model(), batches)
+            totals[name] = {"tokens": 0, "flops": 0, "seconds": 0.0, "batches": 0}
+
+    def fit_once(name, record=True):
+        model, batches = fits[name]
+        started = time.perf_counter()
+        model.fit(batches, steps_per_epoch=args.fit_batches, epochs=1, verbose=0)
+        if record:
+            total = totals[name]
+            total["seconds"] += time.perf_counter() - started
+            total["tokens"] += fit_tokens
+            total["flops"] += fit_flops
+            total["batches"] += args.fit_batches
+
     def train_for(name, seconds, record=True):
         model, _ = runs[name]
         started = time.perf_counter()
@@ -167,10 +202,14 @@ def main(argv=None):
 
     for name in runs:  # warm-up: tracing, caches, XLA compilations
         train_for(name, 60 if name == "ours_xla" else 15, record=False)
+    for name in fits:
+        fit_once(name, record=False)
     matmul = {1024: [], 4096: []}
     for _ in range(args.rounds):
         for name in runs:
             train_for(name, args.seconds)
+        for name in fits:
+            fit_once(name)
         for size in matmul:
             matmul[size].append(matmul_gflops(size))
 
@@ -189,8 +228,12 @@ def main(argv=None):
     results["speedup_tokens_per_second"] = (
         results["ours"]["tokens_per_second"] / results["baseline"]["tokens_per_second"])
     results["ours_gflops_over_best_matmul"] = results["ours"]["gflops"] / best_matmul
+    if fits:
+        results["fit_over_fit_autotune"] = (
+            results["fit"]["tokens_per_second"] / results["fit_autotune"]["tokens_per_second"])
+        results["fit_gflops_over_best_matmul"] = results["fit"]["gflops"] / best_matmul
     if args.sutskever_steps:
-        del runs, iterators
+        del runs, iterators, fits
         results["sutskever2014"] = sutskever_step_seconds(args.sutskever_steps)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "train_speed.json").write_text(json.dumps(results, indent=2))
@@ -230,14 +273,18 @@ def write_section(r):
     lines = [
         START, "",
         f"{r['model']}; {r['pairs']} Tatoeba pairs of at most {r['max_length']} words; "
-        f"time on CPU, the two trainings alternating. Command: `{r['command']}`", "",
+        f"time on CPU, the trainings alternating. Command: `{r['command']}`", "",
         "| training | target tokens/s | achieved GFLOP/s (3x forward) | batches timed |",
         "|---|---|---|---|",
     ]
-    for name, label in (("ours", "ours: length buckets, batch 128"),
+    for name, label in (("ours", "ours: length buckets, batch 128 (train_on_batch, step time)"),
                         ("ours_xla", "ours with XLA (jit_compile)"),
                         ("ours_bf16", "ours under mixed_bfloat16 (other numerics)"),
-                        ("baseline", "baseline: pad to max length, batch 64")):
+                        ("baseline", "baseline: pad to max length, batch 64"),
+                        ("fit", "ours under model.fit, as `train` runs it today "
+                                "(tf.data autotuning off)"),
+                        ("fit_autotune", "ours under model.fit, the path before issue 21 "
+                                         "(autotuning on)")):
         if name not in r:
             continue
         row = r[name]
@@ -252,6 +299,11 @@ def write_section(r):
         f"Our achieved rate / best matmul rate: {100 * r['ours_gflops_over_best_matmul']:.0f}% "
         "(target >= 70%).",
     ]
+    if "fit" in r:
+        lines.append(
+            f"Under model.fit: today's path / the path before issue 21: "
+            f"{r['fit_over_fit_autotune']:.2f}x target tokens/s (target >= 1.6x); its "
+            f"achieved rate / best matmul rate: {100 * r['fit_gflops_over_best_matmul']:.0f}%.")
     if "ours_bf16" in r:
         ratio = r["ours_bf16"]["tokens_per_second"] / r["ours"]["tokens_per_second"]
         lines.append(f"mixed_bfloat16 / float32 target tokens/s: {ratio:.2f}x.")

@@ -135,3 +135,40 @@ def test_the_steps_of_train_compose_into_the_same_run(tmp_path):
     assert list(src.vocabulary) == list(translator.source_tokenizer.vocabulary)
     for a, b in zip(model.get_weights(), translator.model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_fifty_steps_match_the_pipeline_before_issue_21(tmp_path):
+    """Issue 21's equivalence test: training on the default pipeline (tf.data
+    autotuning off, which made `model.fit` faster here) gives the same loss
+    after 50 steps, and the same weights, as the pipeline before it
+    (autotuning on), for the same seed, data and batch order."""
+    import numpy as np
+
+    from conftest import TINY_PAIRS, tiny_config
+    from keras_seq2seq import training
+    from keras_seq2seq.data.pipeline import make_dataset
+
+    config = tiny_config(dropout=0.2)
+    pairs = TINY_PAIRS * 8
+    keras.utils.set_random_seed(0)
+    source, target, _ = training.make_tokenizers(pairs, config)
+    runs = []
+    for autotune in (False, True):
+        data = make_dataset(pairs, source, target, batch_size=8, shuffle=True, seed=3,
+                            reverse_source=config.reverse_source, autotune=autotune)
+        assert data.options().autotune.enabled is autotune
+        keras.utils.set_random_seed(0)
+        model = training.build_model(config, source, target, learning_rate=1e-2)
+        first = FirstBatchLoss()
+        # 12 batches an epoch: the 50 steps cross four reshuffled epochs.
+        history = model.fit(data.repeat(), steps_per_epoch=50, epochs=1, verbose=0,
+                            callbacks=[first])
+        runs.append((first.loss, history.history["loss"][-1], model.get_weights()))
+    (first_new, loss_new, weights_new), (first_old, loss_old, weights_old) = runs
+    assert loss_new < 0.8 * first_new  # it trained
+    np.testing.assert_allclose(first_new, first_old, rtol=1e-6)
+    np.testing.assert_allclose(loss_new, loss_old, rtol=1e-5)
+    assert len(weights_new) == len(weights_old)
+    for a, b in zip(weights_new, weights_old):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
