@@ -157,19 +157,26 @@ def main(argv=None):
     iterators = {name: iter(dataset.repeat()) for name, (_, dataset) in runs.items()}
 
     # The two model.fit paths: the first --fit-batches full batches of our
-    # pipeline, cached, so that every epoch has the same tokens and FLOPs.
+    # pipeline, cached once (the pipeline reshuffles on every pass), so that
+    # both paths train on the same batches and every epoch has the tokens and
+    # FLOPs counted here.
     fits = {}
     if args.fit_batches:
         fixed = ours.filter(lambda x, y, w: tf.shape(y)[0] == 128).take(args.fit_batches)
+        fixed = fixed.cache()
         fit_tokens, fit_flops = 0, 0
-        for inputs, _, weights in fixed:
+        for inputs, _, weights in fixed:  # fills the cache
             fit_tokens += int(tf.reduce_sum(weights))
             fit_flops += training_flops(inputs["encoder_tokens"], inputs["decoder_tokens"],
                                         config.embedding_dim, config.units, len(target_vocab))
         for name, autotune in (("fit", False), ("fit_autotune", True)):
             options = tf.data.Options()
             options.autotune.enabled = autotune
-            batches = fixed.cache().with_options(options).repeat()
+            batches = fixed.with_options(options).repeat()
+            seen = sum(int(tf.reduce_sum(w)) for _, _, w in batches.take(args.fit_batches))
+            if seen != fit_tokens:
+                raise RuntimeError(f"{name}: the cached batches changed ({seen} != {fit_tokens} "
+                                   "target tokens)")
             fits[name] = (compiled_model(), batches)
             totals[name] = {"tokens": 0, "flops": 0, "seconds": 0.0, "batches": 0}
 
