@@ -102,7 +102,7 @@ def main(argv=None):
 
     from keras_seq2seq.constants import PAD_ID
     from keras_seq2seq.data import read_tsv_pairs
-    from keras_seq2seq.data.pipeline import encode_pairs, make_dataset
+    from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, with_autotune
     from keras_seq2seq.models import build_training_model, get_preset
     from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor, keras_batch
     from keras_seq2seq.text import WordTokenizer
@@ -170,9 +170,7 @@ def main(argv=None):
             fit_flops += training_flops(inputs["encoder_tokens"], inputs["decoder_tokens"],
                                         config.embedding_dim, config.units, len(target_vocab))
         for name, autotune in (("fit", False), ("fit_autotune", True)):
-            options = tf.data.Options()
-            options.autotune.enabled = autotune
-            batches = fixed.with_options(options).repeat()
+            batches = with_autotune(fixed, autotune).repeat()
             seen = sum(int(tf.reduce_sum(w)) for _, _, w in batches.take(args.fit_batches))
             if seen != fit_tokens:
                 raise RuntimeError(f"{name}: the cached batches changed ({seen} != {fit_tokens} "

@@ -93,6 +93,7 @@ def main(argv=None):
     from adam_update import FusedAdam
 
     from keras_seq2seq import get_preset, training
+    from keras_seq2seq.data.pipeline import with_autotune
 
     pairs = read_pairs(pathlib.Path(args.data) / "tatoeba" / "eng-fra-full.tsv.gz",
                        args.pairs, 5)
@@ -125,9 +126,7 @@ def main(argv=None):
             data = data.filter(lambda x, y, w, b=batch_size: tf.shape(y)[0] == b)
         batches = data.take(args.batches).cache()
         if "autotuning on" in name:
-            options = tf.data.Options()
-            options.autotune.enabled = True
-            batches = batches.with_options(options)
+            batches = with_autotune(batches, True)
         tokens = sum(float(tf.reduce_sum(w)) for _, _, w in batches)
         keras.utils.set_random_seed(0)
         model = training.build_model(config, source, target, dtype_policy=policy,

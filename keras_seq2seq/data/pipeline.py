@@ -151,6 +151,12 @@ def make_dataset(
             padding_values=(PAD_ID, PAD_ID, PAD_ID),
         )
     dataset = dataset.map(keras_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return with_autotune(dataset.prefetch(tf.data.AUTOTUNE), autotune)
+
+
+def with_autotune(dataset, enabled):
+    """`dataset` with tf.data's autotuning turned on or off (`make_dataset`'s
+    `autotune`); the elements are the same either way."""
     options = tf.data.Options()
-    options.autotune.enabled = bool(autotune)
-    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+    options.autotune.enabled = bool(enabled)
+    return dataset.with_options(options)
