@@ -46,13 +46,13 @@ def child(path, times, cache):
 
     from keras_seq2seq.data import read_tsv_pairs
     from keras_seq2seq.data.pipeline import make_dataset
-    from keras_seq2seq.models import build_training_model, get_preset
+    from keras_seq2seq.models import build_training_model, get_architecture
     from keras_seq2seq.text import WordTokenizer
     from keras_seq2seq.training import build_vocabularies
 
     started = time.time()
     pairs = Repeated(read_tsv_pairs(path), times)
-    config = get_preset("cpu")
+    config = get_architecture("cpu")
     source_vocab, target_vocab, stats = build_vocabularies(pairs, config)
     with tempfile.TemporaryDirectory() as directory:
         option = os.path.join(directory, "train") if cache == "files" else True

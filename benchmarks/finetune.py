@@ -72,6 +72,7 @@ def main():
 
     from keras_seq2seq import load, train
     from keras_seq2seq.data import read_parallel_files
+    from keras_seq2seq.training import TrainingConfig
     from keras_seq2seq.training.finetune import average_checkpoints, epoch_checkpoints
 
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="finetune-"))
@@ -91,12 +92,13 @@ def main():
             out = work / f"{setting.replace(' ', '-')}-{size}"
             started = time.time()
             translator, history = train(
-                pairs, None if setting == "fine-tuned" else base.config, str(out),
-                epochs=1000, max_minutes=args.minutes, batch_size=64,
-                learning_rate=args.learning_rate if setting == "fine-tuned" else 2e-3,
-                init_from=args.model if setting == "fine-tuned" else None,
-                verbose=2, bleu_sample=0, backup=False,
-            )
+                TrainingConfig.create(
+                    str(out), None if setting == "fine-tuned" else base.config,
+                    epochs=1000, max_minutes=args.minutes, batch_size=64,
+                    learning_rate=args.learning_rate if setting == "fine-tuned" else 2e-3,
+                    init_from=args.model if setting == "fine-tuned" else None,
+                    bleu_sample=0, backup=False),
+                train_pairs=pairs, verbose=2)
             row = {"setting": setting, "pairs": size,
                    "minutes": round((time.time() - started) / 60, 1),
                    "epochs": len(history.history["loss"]),

@@ -73,18 +73,20 @@ def build(preset, policy, vocab, smoke):
 
     import keras
 
-    from keras_seq2seq import get_preset, training
+    from keras_seq2seq import get_architecture, training
 
     overrides = {"attention": "none"}
     if smoke:
-        layers = min(2, get_preset(preset).num_layers)
+        layers = min(2, get_architecture(preset).num_layers)
         overrides.update(units=32, embedding_dim=16, num_layers=layers)
-    config = get_preset(preset, **overrides)
+    config = get_architecture(preset, **overrides)
     # build_model reads only the tokenizers' vocabulary sizes.
     vocabulary = types.SimpleNamespace(vocabulary_size=vocab)
     keras.utils.set_random_seed(0)
     # Keras wraps the optimizer in a LossScaleOptimizer under mixed_float16.
-    return training.build_model(config, vocabulary, vocabulary, dtype_policy=policy)
+    return training.build_model(config, vocabulary, vocabulary,
+                                training.OptimizationConfig(
+                                    mixed_precision=None if policy == "float32" else policy))
 
 
 def graph_op_types(model, batch):

@@ -52,7 +52,7 @@ def train_command(args, name):
         "--source", str(data / "train.en.gz"), "--target", str(data / "train.fr.gz"),
         "--validation-source", str(data / "val.en.gz"),
         "--validation-target", str(data / "val.fr.gz"),
-        "--preset", "cpu", "--attention", attention,
+        "--architecture", "cpu", "--attention", attention,
         "--reverse-source" if reverse else "--no-reverse-source",
         "--epochs", str(args.epochs), "--max-minutes", str(args.max_minutes),
         "--batch-size", "128", "--learning-rate", "2e-3", "--seed", str(args.seed),

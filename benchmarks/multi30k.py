@@ -34,7 +34,7 @@ def parse_args(argv=None):
     p.add_argument("--attention", default="none", choices=["none", "luong"])
     p.add_argument("--reverse-source", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--tokenizer", default="word", choices=["word", "wordpiece"])
-    p.add_argument("--preset", default="cpu")
+    p.add_argument("--architecture", default="cpu")
     p.add_argument("--layers", type=int)
     p.add_argument("--units", type=int)
     p.add_argument("--dropout", type=float)
@@ -99,7 +99,7 @@ def main(argv=None):
         value = getattr(args, name)
         if value is not None:
             overrides["num_layers" if name == "layers" else name] = value
-    config = keras_seq2seq.get_preset(args.preset, **overrides)
+    config = keras_seq2seq.get_architecture(args.architecture, **overrides)
     name = f"{args.pair}-{args.attention}-{'rev' if args.reverse_source else 'fwd'}"
     if args.tokenizer != "word":
         name += f"-{args.tokenizer}"
@@ -115,20 +115,23 @@ def main(argv=None):
         trainer.make_dataset = functools.partial(trainer.make_dataset, autotune=True)
     started = time.time()
     translator, history = keras_seq2seq.train(
-        files("train"), config, out, validation_pairs=files("val"), epochs=args.epochs,
-        batch_size=args.batch_size, batch_tokens=args.batch_tokens,
-        learning_rate=args.learning_rate, seed=args.seed,
-        source_language=source, target_language=target, max_minutes=args.max_minutes,
-        lr_schedule=args.lr_schedule, early_stopping_patience=args.patience,
-        lr_decay_start=args.lr_decay_start, lr_decay_factor=args.lr_decay,
-        label_smoothing=args.label_smoothing, metadata={"command": command},
-    )
+        keras_seq2seq.TrainingConfig.create(out, config, epochs=args.epochs,
+                                            batch_size=args.batch_size,
+                                            batch_tokens=args.batch_tokens,
+                                            learning_rate=args.learning_rate, seed=args.seed,
+                                            source_language=source, target_language=target,
+                                            max_minutes=args.max_minutes,
+                                            lr_schedule=args.lr_schedule, patience=args.patience,
+                                            lr_decay_start=args.lr_decay_start,
+                                            lr_decay=args.lr_decay,
+                                            label_smoothing=args.label_smoothing),
+        train_pairs=files("train"), validation_pairs=files("val"), metadata={"command": command})
     training_minutes = (time.time() - started) / 60
     total, recurrent = count_parameters(translator.model)
     test = list(files("test_2016_flickr"))
     row = {
         "pair": args.pair, "attention": args.attention, "reverse_source": args.reverse_source,
-        "preset": args.preset, "tokenizer": config.tokenizer,
+        "architecture": args.architecture, "tokenizer": config.tokenizer,
         "layers": config.num_layers, "units": config.units,
         "dropout": config.dropout, "embedding_dropout": config.embedding_dropout,
         "lr_schedule": args.lr_schedule,

@@ -111,14 +111,14 @@ def profile_variant(name, pairs, args):
     import keras
     import tensorflow as tf
 
-    from keras_seq2seq import get_preset, training
+    from keras_seq2seq import get_architecture, training
 
-    config = get_preset("cpu", max_source_length=args.max_length,
+    config = get_architecture("cpu", max_source_length=args.max_length,
                         max_target_length=args.max_length, **VARIANTS[name])
     keras.utils.set_random_seed(0)
     src, tgt, _ = training.make_tokenizers(pairs, config)
-    train_ds, _, _ = training.make_datasets(pairs, None, config, src, tgt,
-                                            batch_size=args.batch_size)
+    train_ds, _, _ = training.make_datasets(
+        pairs, None, config, src, tgt, training.OptimizationConfig(batch_size=args.batch_size))
     model = training.build_model(config, src, tgt)
     iterator = iter(train_ds.repeat())
 

@@ -103,7 +103,7 @@ def main(argv=None):
     from keras_seq2seq.constants import PAD_ID
     from keras_seq2seq.data import read_tsv_pairs
     from keras_seq2seq.data.pipeline import encode_pairs, make_dataset, with_autotune
-    from keras_seq2seq.models import build_training_model, get_preset
+    from keras_seq2seq.models import build_training_model, get_architecture
     from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor, keras_batch
     from keras_seq2seq.text import WordTokenizer
     from keras_seq2seq.training import build_vocabularies
@@ -112,7 +112,7 @@ def main(argv=None):
     # The file is sorted by length: take every 5th pair for a varied sample.
     pairs = list(itertools.islice(itertools.islice(read_tsv_pairs(str(path)), 0, None, 5),
                                   args.pairs))
-    config = get_preset("cpu", units=512, embedding_dim=256, source_vocab_size=8000,
+    config = get_architecture("cpu", units=512, embedding_dim=256, source_vocab_size=8000,
                         target_vocab_size=8000, dropout=0.0, max_source_length=args.max_length,
                         max_target_length=args.max_length)
     source_vocab, target_vocab, _ = build_vocabularies(pairs, config)
@@ -251,9 +251,9 @@ def sutskever_step_seconds(steps, batch=128, length=20):
     import keras
     import numpy as np
 
-    from keras_seq2seq.models import build_training_model, get_preset
+    from keras_seq2seq.models import build_training_model, get_architecture
 
-    config = get_preset("sutskever2014")
+    config = get_architecture("sutskever2014")
     keras.utils.set_random_seed(0)
     model = build_training_model(config, config.source_vocab_size, config.target_vocab_size)
     model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0),

@@ -92,17 +92,17 @@ def main(argv=None):
     import tensorflow as tf
     from adam_update import FusedAdam
 
-    from keras_seq2seq import get_preset, training
+    from keras_seq2seq import get_architecture, training
     from keras_seq2seq.data.pipeline import with_autotune
 
     pairs = read_pairs(pathlib.Path(args.data) / "tatoeba" / "eng-fra-full.tsv.gz",
                        args.pairs, 5)
-    config = get_preset("cpu", attention="none", max_source_length=30, max_target_length=30)
+    config = get_architecture("cpu", attention="none", max_source_length=30, max_target_length=30)
     keras.utils.set_random_seed(0)
     source, target, _ = training.make_tokenizers(pairs, config)
     if args.padding:
-        data, _, _ = training.make_datasets(pairs, None, config, source, target,
-                                            batch_size=128)
+        data, _, _ = training.make_datasets(
+            pairs, None, config, source, target, training.OptimizationConfig(batch_size=128))
         real = {"source": 0, "target": 0}
         total = dict(real)
         for x, _, w in data:
@@ -118,8 +118,9 @@ def main(argv=None):
               if not args.only or i in args.only}
     for name, (batch_size, steps_per_execution, policy, fused, unmasked,
                batch_tokens) in chosen.items():
-        data, _, _ = training.make_datasets(pairs, None, config, source, target,
-                                            batch_size=batch_size, batch_tokens=batch_tokens)
+        data, _, _ = training.make_datasets(
+            pairs, None, config, source, target,
+            training.OptimizationConfig(batch_size=batch_size, batch_tokens=batch_tokens))
         # A fixed set of batches, cached: the same tokens every epoch (full
         # ones when batches are counted in sentences).
         if batch_tokens is None:
@@ -129,7 +130,8 @@ def main(argv=None):
             batches = with_autotune(batches, True)
         tokens = sum(float(tf.reduce_sum(w)) for _, _, w in batches)
         keras.utils.set_random_seed(0)
-        model = training.build_model(config, source, target, dtype_policy=policy,
+        model = training.build_model(config, source, target,
+                                     training.OptimizationConfig(mixed_precision=policy),
                                      optimizer=(FusedAdam if fused else keras.optimizers.Adam)(
                                          1e-3, clipnorm=5.0))
         if unmasked:

@@ -175,3 +175,64 @@ def load_weights_file(model, directory):
         model.load_weights(weights_path)
     except Exception as e:  # h5py and Keras raise several types
         raise ModelDirectoryError(f"Cannot load weights from {weights_path}: {e}") from e
+
+
+# Model kinds -> what loads them ("module:callable", imported when used, so
+# this module loads no TensorFlow): a model directory's config.json says
+# "kind" (a translator when absent), a TFLite export's tflite_config.json too.
+LOADERS = {
+    ("model", "translator"): "keras_seq2seq.translator:load_translator",
+    ("model", "captioner"): "keras_seq2seq.captioning.captioner:load_captioner",
+    ("tflite", "translator"): "keras_seq2seq.export.runner:TFLiteTranslator",
+    ("tflite", "captioner"): "keras_seq2seq.export.runner:TFLiteCaptioner",
+}
+TFLITE_CONFIG_FILE = "tflite_config.json"
+
+
+def model_kind(path):
+    """("model" or "tflite", "translator" or "captioner") of a directory (a
+    preset name, or a path to a directory or to its .tflite file)."""
+    from keras_seq2seq.presets import resolve_preset
+
+    directory = resolve_preset(path)
+    if os.path.isfile(directory) and directory.endswith(".tflite"):
+        directory = os.path.dirname(directory) or "."
+    tflite_config = os.path.join(directory, TFLITE_CONFIG_FILE)
+    if os.path.isfile(tflite_config) and not os.path.isfile(os.path.join(directory, CONFIG_FILE)):
+        try:
+            with open(tflite_config, encoding="utf-8") as f:
+                kind = json.load(f).get("kind", "translator")
+        except (OSError, ValueError) as e:
+            raise ModelDirectoryError(f"{tflite_config} is invalid: {e}") from e
+        return directory, ("tflite", kind)
+    return directory, ("model", read_model_record(directory).get("kind", "translator"))
+
+
+def load(path, **kwargs):
+    """Load whatever a directory holds: a translator or a captioner, as a
+    Keras model directory (`Translator`, `Captioner`) or a TFLite export
+    (`TFLiteTranslator`, `TFLiteCaptioner`).
+
+    Args:
+        path: str. A preset name ("en-fr": the shipped model of a checkout;
+            `keras_seq2seq.presets`), a model directory, a TFLite export
+            directory or its `.tflite` file.
+        **kwargs: passed to the loader (e.g. `num_threads` for TFLite).
+
+    Raises:
+        ModelDirectoryError: naming the missing or invalid file.
+
+    Example:
+
+    >>> import keras_seq2seq
+    >>> type(keras_seq2seq.load("en-fr")).__name__
+    'Translator'
+    """
+    import importlib
+
+    directory, kind = model_kind(path)
+    if kind not in LOADERS:
+        raise ModelDirectoryError(f"{directory} holds a {kind[1]!r} model, which this library "
+                                  f"cannot load (kinds: {sorted(k for _, k in LOADERS)}).")
+    module, name = LOADERS[kind].split(":")
+    return getattr(importlib.import_module(module), name)(directory, **kwargs)

@@ -5,23 +5,20 @@ record), `source_vocab.txt`, `target_vocab.txt` and `model.weights.h5`;
 `load()` restores all of it in a fresh process.
 """
 
+from __future__ import annotations
+
 import os
 
 import tensorflow as tf
 
 from keras_seq2seq.constants import START_ID
-
-# The model directory and the decoder base live in their own modules; the
-# names are also importable from here, as before.
-from keras_seq2seq.decoder import Decoder, fit_verbosity, run_step_model  # noqa: F401
+from keras_seq2seq.decoder import Decoder, run_step_model
 from keras_seq2seq.errors import ConfigurationError
-from keras_seq2seq.model_directory import (  # noqa: F401
+from keras_seq2seq.model_directory import (
     CONFIG_FILE,
     FORMAT_VERSION,
     SOURCE_VOCAB_FILE,
     TARGET_VOCAB_FILE,
-    WEIGHTS_DTYPES,
-    WEIGHTS_FILE,
     ModelDirectoryError,
     check_weights_match,
     load_weights_file,
@@ -35,6 +32,7 @@ from keras_seq2seq.models import (
     build_training_model,
 )
 from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
+from keras_seq2seq.settings import DecodingConfig
 from keras_seq2seq.text import load_vocabulary, make_tokenizer
 
 
@@ -42,40 +40,35 @@ class Translator(Decoder):
     """Translate text with a trained encoder-decoder.
 
     Args:
-        model: keras.Model. The training model (`build_training_model`).
+        model: keras.Model. The training model (a `Seq2SeqBackbone`).
         config: Seq2SeqConfig. Its config.
         source_tokenizer: WordTokenizer or WordPieceTokenizer for the source language.
         target_tokenizer: WordTokenizer or WordPieceTokenizer for the target language.
-        max_input_tokens: int. Source words beyond this are cut off before
-            encoding (documented truncation, so no input can make decoding
-            unbounded). Defaults to 200.
-        max_output_tokens: int. Hard limit on generated tokens. Defaults
-            to 100.
-        length_ratio: float. Each sentence may generate at most
-            `length_ratio * source_words + length_offset` tokens (and
-            `max_output_tokens` at most). Defaults to 2.0.
-        length_offset: int. See `length_ratio`. Defaults to 10.
+        decoding: DecodingConfig, dict or None. How this model translates
+            unless a call says otherwise (saved with it). None: the
+            `DecodingConfig` defaults.
         metadata: dict or None. Training record saved with the model.
+
+    Example:
+
+    >>> import keras_seq2seq
+    >>> translator = keras_seq2seq.load("en-fr")
+    >>> translator.decoding.beam_size
+    5
+    >>> translator.translate("Thank you.", beam_size=1)
+    'Merci.'
     """
 
-    def __init__(
-        self,
-        model,
-        config,
-        source_tokenizer,
-        target_tokenizer,
-        max_input_tokens=200,
-        max_output_tokens=100,
-        length_ratio=2.0,
-        length_offset=10,
-        metadata=None,
-    ):
+    can_replace_unknown = True
+
+    def __init__(self, model, config, source_tokenizer, target_tokenizer, decoding=None,
+                 metadata=None):
         self.model = model
         self.config = config
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.metadata = dict(metadata or {})
-        self._set_limits(max_input_tokens, max_output_tokens, length_ratio, length_offset)
+        self._init_decoding(decoding)
         self.preprocessor = Seq2SeqPreprocessor(
             source_tokenizer, target_tokenizer, config.reverse_source,
             config.max_source_length, config.max_target_length,
@@ -87,22 +80,23 @@ class Translator(Decoder):
 
     # Building blocks of the graph, usable on their own.
 
-    def encoder_inputs(self, texts):
+    def encoder_inputs(self, texts, max_tokens=None):
         """tf.string (B,) -> (encoder_tokens int32 (B, S), lengths int32 (B,)).
 
-        Tokenizes, truncates to `max_input_tokens`, reverses the source words
-        when the model was trained that way, and pads on the right.
+        Tokenizes, truncates to `max_tokens` (the settings'
+        `max_input_tokens` when None), reverses the source tokens when the
+        model was trained that way, and pads on the right.
         """
-        return self.preprocessor.encoder_tokens(texts, self.max_input_tokens)
+        return self.preprocessor.encoder_tokens(texts, max_tokens or self.decoding.max_input_tokens)
 
-    def encode(self, texts):
+    def encode(self, texts, max_tokens=None):
         """tf.string (B,) -> (decoder states, source lengths (B,)).
 
         The states are `(rnn_states, memory)`: the encoder's final states
         of every layer, and the attention memory (empty without attention),
         which the step function carries along unchanged.
         """
-        tokens, lengths = self.encoder_inputs(texts)
+        tokens, lengths = self.encoder_inputs(texts, max_tokens)
         outputs = self.encoder_model(tokens, training=False)
         outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         # tf.identity drops the Keras mask attached to the encoder outputs.
@@ -113,21 +107,25 @@ class Translator(Decoder):
         """The decoding step function: (tokens (B,), states) -> (log_probs, states)."""
         return run_step_model(self.decoder_step_model, tokens, states)
 
-    def _check_replace_unknown(self):
-        if self.config.tokenizer != "word" or self.config.attention == "none":
+    def _describe_kind(self):
+        return (f"{type(self).__name__} with tokenizer {self.config.tokenizer!r} and attention "
+                f"{self.config.attention!r}")
+
+    def settings(self, decoding=None, *, n_best=None, **changes):
+        settings = super().settings(decoding, n_best=n_best, **changes)
+        if settings.replace_unknown and (self.config.tokenizer != "word"
+                                         or self.config.attention == "none"):
             raise ConfigurationError("replace_unknown needs a word-level model with attention "
                                      f"(this one: tokenizer {self.config.tokenizer!r}, attention "
                                      f"{self.config.attention!r}).")
+        return settings
 
-    def translate_batch(self, texts, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
-                         replace_unknown=False):
-        tokens, scores, lengths = self.search(texts, beam_size, alpha, unk_penalty,
-                                              no_repeat_ngram)
-        if not replace_unknown:
-            return self._finish(tokens, scores, lengths)
-        return self._finish_replacing_unknown(texts, tokens, scores, lengths)
+    def _finish(self, texts, tokens, scores, lengths, settings):
+        if not settings.replace_unknown:
+            return super()._finish(texts, tokens, scores, lengths, settings)
+        return self._finish_replacing_unknown(texts, tokens, scores, lengths, settings)
 
-    def _finish_replacing_unknown(self, texts, tokens, scores, lengths):
+    def _finish_replacing_unknown(self, texts, tokens, scores, lengths, settings):
         """`_finish`, with each `<unk>` replaced by its aligned source word.
 
         The alignments come from a teacher-forced pass over the chosen tokens
@@ -139,7 +137,7 @@ class Translator(Decoder):
         shape = tf.shape(tokens)  # (batch, beam, time)
         beams = shape[1]
         flat = tf.reshape(tokens, [shape[0] * beams, shape[2]])
-        (rnn_states, memory), _ = self.encode(texts)
+        (rnn_states, memory), _ = self.encode(texts, settings.max_input_tokens)
         rnn_states = [tf.repeat(s, beams, axis=0) for s in rnn_states]
         keys, mask = [tf.repeat(m, beams, axis=0) for m in memory[1:3]]
         inputs = tf.concat([tf.fill([shape[0] * beams, 1], START_ID), flat[:, :-1]], axis=1)
@@ -152,7 +150,7 @@ class Translator(Decoder):
         # state that read "Alexander" just before in reversed order; so the
         # word is the one read at position - 1.
         positions = tf.maximum(positions - 1, 0)
-        words = self.source_tokenizer.tokenize(texts)[:, : self.max_input_tokens]
+        words = self.source_tokenizer.tokenize(texts)[:, : settings.max_input_tokens]
         counts = tf.repeat(tf.cast(words.row_lengths(), tf.int32), beams)  # (batch * beam,)
         if self.config.reverse_source:
             positions = counts[:, None] - 1 - positions
@@ -161,10 +159,7 @@ class Translator(Decoder):
         dense_words = tf.pad(dense_words, [[0, 0], [0, 1]])  # at least one column
         aligned = tf.gather(dense_words, positions, batch_dims=1)  # (batch * beam, time)
         text = self.target_tokenizer.decode(flat, unknown_words=aligned)
-        translations = tf.reshape(text, shape[:2])
-        has_words = lengths[:, None] > 0
-        translations = tf.where(has_words, translations, tf.constant(""))
-        return translations, tf.where(has_words, scores, 0.0)
+        return self._blank_empty(tf.reshape(text, shape[:2]), scores, lengths)
 
     def save(self, directory, weights_dtype="float32"):
         """Write the model directory (config, vocabularies, weights).
@@ -182,12 +177,7 @@ class Translator(Decoder):
             "target_language": self.target_tokenizer.language,
             "source_vocab_size": self.source_tokenizer.vocabulary_size,
             "target_vocab_size": self.target_tokenizer.vocabulary_size,
-            "decoding": {
-                "max_input_tokens": self.max_input_tokens,
-                "max_output_tokens": self.max_output_tokens,
-                "length_ratio": self.length_ratio,
-                "length_offset": self.length_offset,
-            },
+            "decoding": self.decoding.to_dict(),
             "metadata": self.metadata,
         }
         fresh = build_training_model(
@@ -203,8 +193,11 @@ class Translator(Decoder):
         )
 
 
-def load(directory):
-    """Load a model directory written by `Translator.save` (or `train`).
+def load_translator(directory) -> Translator:
+    """Load a model directory written by `Translator.save` (or `train`); its
+    stored decoding settings become `translator.decoding` (a directory
+    written before they were stored gets the `DecodingConfig` defaults, its
+    length limits kept). `keras_seq2seq.load` dispatches here.
 
     Raises:
         ModelDirectoryError: naming the missing or invalid file.
@@ -212,14 +205,14 @@ def load(directory):
     record = read_model_record(directory)
     if record.get("kind", "translator") != "translator":
         raise ModelDirectoryError(
-            f"{directory} holds a {record['kind']} model, not a translator"
-            + (": load it with keras_seq2seq.captioning.load_captioner." if record["kind"]
-               == "captioner" else ".")
-        )
+            f"{directory} holds a {record['kind']} model, not a translator: load it with "
+            "keras_seq2seq.load.")
+    config_file = os.path.join(directory, CONFIG_FILE)
     try:
         config = Seq2SeqConfig.from_dict(record["model"])
+        decoding = DecodingConfig.from_dict(record.get("decoding"))
     except (KeyError, TypeError, ValueError) as e:
-        raise ModelDirectoryError(f"{os.path.join(directory, CONFIG_FILE)} is invalid: {e}") from e
+        raise ModelDirectoryError(f"{config_file} is invalid: {e}") from e
     source_vocab = load_vocabulary(os.path.join(directory, SOURCE_VOCAB_FILE))
     target_vocab = load_vocabulary(os.path.join(directory, TARGET_VOCAB_FILE))
     source_tokenizer = make_tokenizer(
@@ -231,14 +224,8 @@ def load(directory):
     model = build_training_model(config, len(source_vocab), len(target_vocab))
     check_weights_match(model, config, directory, len(source_vocab), len(target_vocab))
     load_weights_file(model, directory)
-    return Translator(
-        model,
-        config,
-        source_tokenizer,
-        target_tokenizer,
-        metadata=record.get("metadata"),
-        **record.get("decoding", {}),
-    )
+    return Translator(model, config, source_tokenizer, target_tokenizer, decoding=decoding,
+                      metadata=record.get("metadata"))
 
 
 class Ensemble(Decoder):
@@ -246,7 +233,8 @@ class Ensemble(Decoder):
 
     At each step the members' log-probabilities are averaged (Sutskever et
     al. 2014 ensembled five deep LSTMs). Each member tokenizes, reverses and
-    encodes the source its own way; decoding limits are the first member's.
+    encodes the source its own way; the decoding settings are the first
+    member's.
 
     Args:
         translators: list of Translator.
@@ -265,13 +253,10 @@ class Ensemble(Decoder):
                 )
         self.target_tokenizer = first.target_tokenizer
         self.source_tokenizer = first.source_tokenizer
-        self._set_limits(
-            first.max_input_tokens, first.max_output_tokens, first.length_ratio,
-            first.length_offset,
-        )
+        self._init_decoding(first.decoding)
 
-    def encode(self, texts):
-        encoded = [member.encode(texts) for member in self.members]
+    def encode(self, texts, max_tokens=None):
+        encoded = [member.encode(texts, max_tokens) for member in self.members]
         states = tuple(state for state, _ in encoded)
         return states, encoded[0][1]
 

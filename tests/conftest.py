@@ -51,33 +51,27 @@ def tiny_tsv(tmp_path):
 
 
 def tiny_config(**overrides):
-    from keras_seq2seq.models import get_preset
+    from keras_seq2seq.models import get_architecture
 
     values = dict(
         embedding_dim=16, units=32, num_layers=1, min_frequency=1, dropout=0.0, lowercase=False
     )
     values.update(overrides)
-    return get_preset("seed_toy", **values)
+    return get_architecture("seed_toy", **values)
 
 
 @pytest.fixture(scope="session")
 def trained_translator(tmp_path_factory):
     """A tiny model trained until it reproduces TINY_PAIRS, saved to disk."""
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     out = tmp_path_factory.mktemp("tiny_model")
     # Ten copies an epoch and 15 epochs: the 150 steps of 150 one-batch
     # epochs, without 135 epochs' worth of Keras per-epoch overhead.
     translator, history = train(
-        TINY_PAIRS * 10,
-        tiny_config(units=64, embedding_dim=32),
-        str(out),
-        epochs=15,
-        batch_size=12,
-        learning_rate=1e-2,
-        verbose=0,
-        seed=1,
-    )
+        TrainingConfig.create(str(out), tiny_config(units=64, embedding_dim=32), epochs=15,
+                              batch_size=12, learning_rate=1e-2, seed=1),
+        train_pairs=TINY_PAIRS * 10, verbose=0)
     return translator, history, str(out)
 
 

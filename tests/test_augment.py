@@ -92,7 +92,7 @@ def test_augmentation_teaches_a_copy_model_names_it_never_saw(tmp_path):
     """Word pieces and copy attention, trained on pairs whose only names are
     Tom and Mary: with the augmentation it writes new names letter for
     letter; without it, it writes the names it knows."""
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     rng = random.Random(0)
     pairs = [(s.format(n), t.format(n)) for s, t in TEMPLATES for n in ("Tom", "Mary")] * 40
@@ -106,9 +106,10 @@ def test_augmentation_teaches_a_copy_model_names_it_never_saw(tmp_path):
                          source_vocab_size=400, target_vocab_size=400)
     kept = {}
     for probability in (0.0, 0.8):
-        translator, _ = train(augment_names(pairs, probability), config,
-                              str(tmp_path / str(probability)), epochs=12, batch_size=16,
-                              learning_rate=1e-2, verbose=0, bleu_sample=0)
+        translator, _ = train(
+            TrainingConfig.create(str(tmp_path / str(probability)), config, epochs=12,
+                                  batch_size=16, learning_rate=1e-2, bleu_sample=0),
+            train_pairs=augment_names(pairs, probability), verbose=0)
         kept[probability] = _names_kept(translator, new_names)
     assert kept[0.8][0] >= 0.6, kept[0.8][1]
     assert kept[0.0][0] <= 0.2, kept[0.0][1]

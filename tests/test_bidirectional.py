@@ -87,12 +87,13 @@ def test_step_model_reproduces_teacher_forcing():
 
 @pytest.fixture(scope="module")
 def bidirectional_translator(tmp_path_factory):
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     out = tmp_path_factory.mktemp("bidirectional")
-    translator, _ = train(TINY_PAIRS * 10, _config(units=64, embedding_dim=32), str(out),
-                          epochs=12, batch_size=16, learning_rate=1e-2, verbose=0,
-                          bleu_sample=0)
+    translator, _ = train(
+        TrainingConfig.create(str(out), _config(units=64, embedding_dim=32), epochs=12,
+                              batch_size=16, learning_rate=1e-2, bleu_sample=0),
+        train_pairs=TINY_PAIRS * 10, verbose=0)
     return translator, str(out)
 
 

@@ -24,7 +24,8 @@ from keras_seq2seq.captioning.model import build_context_model
 from keras_seq2seq.cli import main
 from keras_seq2seq.data import CorpusError
 from keras_seq2seq.models.seq2seq import build_decoder_step_model
-from keras_seq2seq.translator import ModelDirectoryError, load
+from keras_seq2seq import load
+from keras_seq2seq.model_directory import ModelDirectoryError
 
 digits = pytest.importorskip("keras_seq2seq.captioning.digits")
 pytest.importorskip("sklearn")
@@ -385,7 +386,8 @@ def test_tflite_encode_image_and_decode_step(trained_captioner, tmp_path):
     pytest.importorskip("ai_edge_litert")
     from test_export_tflite import _ops
 
-    from keras_seq2seq.captioning.export import TFLiteCaptioner, export_captioner_tflite
+    from keras_seq2seq.captioning.export import export_captioner_tflite
+    from keras_seq2seq.export.runner import TFLiteCaptioner
 
     captioner, _, _, test = trained_captioner
     path = export_captioner_tflite(captioner, str(tmp_path))

@@ -14,7 +14,7 @@ def test_train_then_translate(tmp_path, capsys):
     pairs = write_tsv(tmp_path / "pairs.tsv", TINY_PAIRS * 3)
     out = tmp_path / "run"
     code = main([
-        "train", "--pairs", pairs, "--preset", "seed_toy", "--units", "16", "--epochs", "2",
+        "train", "--pairs", pairs, "--architecture", "seed_toy", "--units", "16", "--epochs", "2",
         "--batch-size", "8", "--validation-fraction", "0.25", "--seed", "5",
         "--no-reverse-source", "--embedding-dropout", "0.1", "--bidirectional-encoder",
         "--out", str(out),
@@ -79,7 +79,7 @@ def test_data_options_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--source", "a.en", "--target", "a.fr", "--source", "b.en",
               "--out", str(tmp_path / "r")])
-    assert "2 --source and 1 --target" in capsys.readouterr().err
+    assert "2 source and 1 target files" in capsys.readouterr().err
 
 
 def test_errors_exit_with_a_message(tmp_path, capsys):
@@ -91,7 +91,7 @@ def test_errors_exit_with_a_message(tmp_path, capsys):
     assert "No valid" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--pairs", str(bad), "--batch-tokens", "0", "--out", str(tmp_path / "r")])
-    assert "--batch-tokens must be at least 1" in capsys.readouterr().err
+    assert "batch_tokens must be a whole number >= 1" in capsys.readouterr().err
     assert main(["translate", "--model", str(tmp_path / "none"), "hi"]) == 1
     assert "Model directory not found" in capsys.readouterr().err
 
@@ -103,7 +103,7 @@ def test_parallel_files_with_max_examples(tmp_path, capsys):
     target.write_text("".join(t + "\n" for _, t in TINY_PAIRS), encoding="utf-8")
     out = tmp_path / "run"
     code = main([
-        "train", "--source", str(source), "--target", str(target), "--preset", "seed_toy",
+        "train", "--source", str(source), "--target", str(target), "--architecture", "seed_toy",
         "--epochs", "1", "--max-examples", "6", "--validation-source", str(source),
         "--validation-target", str(target), "--batch-tokens", "12", "--out", str(out),
     ])
@@ -130,7 +130,7 @@ def test_train_on_several_corpora_with_their_validation_sets(tmp_path):
     val_source = _write_lines(tmp_path / "val.en", [s for s, _ in TINY_PAIRS[:3]])
     val_target = _write_lines(tmp_path / "val.fr", [t for _, t in TINY_PAIRS[:3]])
     common = ["train", "--pairs", tsv, "--source", source, "--target", target,
-              "--preset", "seed_toy", "--epochs", "1", "--bleu-sample", "0", "--seed", "3"]
+              "--architecture", "seed_toy", "--epochs", "1", "--bleu-sample", "0", "--seed", "3"]
 
     def record(out):
         return json.loads((out / "config.json").read_text(encoding="utf-8"))["metadata"]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from conftest import TINY_PAIRS
-from keras_seq2seq.translator import fit_verbosity
+from keras_seq2seq.decoder import fit_verbosity
 
 NO_TF = r"""
 import sys
@@ -54,7 +54,7 @@ def test_commands_print_no_tensorflow_log_lines(trained_translator):
 def test_training_into_a_pipe_logs_one_line_per_epoch(tmp_path):
     corpus = tmp_path / "pairs.tsv"
     corpus.write_text("".join(f"{s}\t{t}\n" for s, t in TINY_PAIRS * 4), encoding="utf-8")
-    result = _run(["train", "--pairs", str(corpus), "--preset", "seed_toy", "--epochs", "3",
+    result = _run(["train", "--pairs", str(corpus), "--architecture", "seed_toy", "--epochs", "3",
                    "--batch-size", "8", "--out", str(tmp_path / "m")])
     assert result.returncode == 0, result.stderr[-2000:]
     epoch_lines = re.findall(r"^\d+/\d+ - \d+s - .*loss", result.stdout, re.M)

@@ -47,14 +47,16 @@ def _copy_config(**overrides):
 @pytest.fixture(scope="module")
 def copy_models(tmp_path_factory):
     """The copy task trained with and without copy attention (same seed, epochs)."""
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     pairs = _copy_task_pairs()
     models = {}
     for copy in (True, False):
         out = tmp_path_factory.mktemp("copy" if copy else "nocopy")
-        translator, _ = train(pairs, _copy_config(copy_attention=copy), str(out), epochs=40,
-                              batch_size=16, learning_rate=1e-2, verbose=0, bleu_sample=0)
+        translator, _ = train(
+            TrainingConfig.create(str(out), _copy_config(copy_attention=copy), epochs=40,
+                                  batch_size=16, learning_rate=1e-2, bleu_sample=0),
+            train_pairs=pairs, verbose=0)
         models[copy] = (translator, str(out))
     return models
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, TINY_PAIRS, tiny_config, write_tsv
-from keras_seq2seq.training import train
+from keras_seq2seq.training import TrainingConfig, train
 from keras_seq2seq.training.distributed import is_chief, make_strategy
 from keras_seq2seq.translator import load
 
@@ -26,8 +26,10 @@ def _free_ports(n):
 
 
 def test_mirrored_strategy_trains_with_fit(tmp_path):
-    translator, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / "run"), epochs=2,
-                                verbose=0, strategy="mirrored", bleu_sample=0)
+    translator, history = train(
+        TrainingConfig.create(str(tmp_path / "run"), tiny_config(), epochs=2, strategy="mirrored",
+                              bleu_sample=0),
+        train_pairs=TINY_PAIRS, verbose=0)
     assert translator.metadata["strategy"] == "MirroredStrategy"
     assert len(history.history["loss"]) == 2
     assert load(str(tmp_path / "run")).translate("Thank you.") == translator.translate(
@@ -62,10 +64,11 @@ def test_two_workers_on_localhost_end_with_identical_weights(tmp_path):
         "sys.path.insert(0, os.environ['TESTS_DIR'])\n"
         "from conftest import tiny_config\n"
         "from keras_seq2seq.data import read_tsv_pairs\n"
-        "from keras_seq2seq.training import train\n"
-        "translator, history = train(read_tsv_pairs(sys.argv[1]), tiny_config(), sys.argv[2],\n"
-        "    epochs=2, batch_size=4, verbose=0, strategy=strategy, backup=False,\n"
-        "    bleu_sample=0)\n"
+        "from keras_seq2seq.training import TrainingConfig, train\n"
+        "config = TrainingConfig.create(sys.argv[2], tiny_config(), epochs=2, batch_size=4,\n"
+        "                               backup=False, bleu_sample=0)\n"
+        "translator, history = train(config, train_pairs=read_tsv_pairs(sys.argv[1]),\n"
+        "                            verbose=0, strategy=strategy)\n"
         "np.savez(sys.argv[3], *translator.model.get_weights())\n"
         "print(json.dumps(history.history))\n"
     )

@@ -20,13 +20,14 @@ SENTENCES = ["Nice to meet you.", "I am cold.", "We are late.", "She is tired."]
 @pytest.fixture(scope="module")
 def attention_model(tmp_path_factory):
     """A tiny word-level model with attention that knows TINY_PAIRS, and its directory."""
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     directory = str(tmp_path_factory.mktemp("attention"))
-    translator, _ = train(TINY_PAIRS * 10, tiny_config(units=48, embedding_dim=24,
-                                                       attention="luong"),
-                          directory, epochs=12, batch_size=12, learning_rate=1e-2, verbose=0,
-                          seed=2, bleu_sample=0)
+    translator, _ = train(
+        TrainingConfig.create(directory, tiny_config(units=48, embedding_dim=24,
+                              attention="luong"), epochs=12, batch_size=12, learning_rate=1e-2,
+                              seed=2, bleu_sample=0),
+        train_pairs=TINY_PAIRS * 10, verbose=0)
     return translator, directory
 
 

@@ -89,7 +89,7 @@ def test_serving_signature_survives_any_string(exported):
     assert len(result["translations"]) == len(nasty)
     assert result["translations"][:2] == ["", ""]
     assert result["translations"][-1] == translator.translate("Thank you.")
-    assert all(len(t.split()) <= translator.max_output_tokens for t in result["translations"])
+    assert all(len(t.split()) <= translator.decoding.max_output_tokens for t in result["translations"])
     model = tf.saved_model.load(directory)
     out = model.signatures["serving_default"](text=tf.constant([b"\xff\xfe", b"ok \xc3"]))
     assert out["translation"].shape == (2,)
@@ -97,10 +97,11 @@ def test_serving_signature_survives_any_string(exported):
 
 def test_beam_export_and_attention_model(tmp_path):
     from conftest import tiny_config
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
-    translator, _ = train(TINY_PAIRS, tiny_config(attention="luong"), str(tmp_path / "m"),
-                          epochs=3, verbose=0)
+    translator, _ = train(
+        TrainingConfig.create(str(tmp_path / "m"), tiny_config(attention="luong"), epochs=3),
+        train_pairs=TINY_PAIRS, verbose=0)
     directory = export_saved_model(translator, str(tmp_path / "serving"), beam_size=3)
     result = _run_plain_tf(directory, ["Thank you.", "I am cold."])
     assert result["translations"] == translator.translate(["Thank you.", "I am cold."],

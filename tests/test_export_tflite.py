@@ -83,7 +83,7 @@ def test_runner_survives_any_string_and_truncates_long_input(exported):
     out = runner.translate(nasty)
     assert len(out) == len(nasty) and out[:2] == ["", ""]
     assert out[-1] == translator.translate("Thank you.")
-    assert all(len(t.split()) <= runner.max_output_tokens for t in out)
+    assert all(len(t.split()) <= runner.decoding.max_output_tokens for t in out)
     # Documented truncation: words past max_source_tokens are dropped.
     long = " ".join(["cold"] * 30)
     assert runner.translate(long) == runner.translate(" ".join(["cold"] * 12))
@@ -107,10 +107,12 @@ def test_quantized_exports_are_smaller_and_run(exported, tmp_path, quantize):
 
 @pytest.mark.parametrize("cell_type, attention", [("lstm", "luong"), ("gru", "none")])
 def test_attention_and_gru_models_export(tmp_path, cell_type, attention):
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     config = tiny_config(attention=attention, num_layers=2, cell_type=cell_type)
-    translator, _ = train(TINY_PAIRS, config, str(tmp_path / "m"), epochs=3, verbose=0)
+    translator, _ = train(
+        TrainingConfig.create(str(tmp_path / "m"), config, epochs=3),
+        train_pairs=TINY_PAIRS, verbose=0)
     export_tflite(translator, str(tmp_path / "lite"), max_source_tokens=10)
     runner = TFLiteTranslator(str(tmp_path / "lite"))
     sources = [s for s, _ in TINY_PAIRS[:5]]
@@ -122,7 +124,7 @@ def test_errors(exported, tmp_path):
     translator, _, _ = exported
     with pytest.raises(TFLiteExportError, match="quantize"):
         export_tflite(translator, str(tmp_path), quantize="int4")
-    from keras_seq2seq.translator import ModelDirectoryError
+    from keras_seq2seq.model_directory import ModelDirectoryError
 
     with pytest.raises(ModelDirectoryError, match="not found"):
         TFLiteTranslator(str(tmp_path / "none"))
@@ -134,7 +136,7 @@ def test_cli_export_and_translate(trained_translator, tmp_path, capsys):
     assert main(["export", "--model", directory, "--format", "tflite", "--out", str(out),
                  "--quantize", "dynamic-int8"]) == 0
     assert "TFLite model written" in capsys.readouterr().out
-    assert main(["translate", "--tflite", str(out / "model.tflite"), "Thank you."]) == 0
+    assert main(["translate", "--model", str(out / "model.tflite"), "Thank you."]) == 0
     assert capsys.readouterr().out.strip()
 
 

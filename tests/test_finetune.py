@@ -5,7 +5,7 @@ import pytest
 
 from conftest import TINY_PAIRS, tiny_config, write_tsv
 from keras_seq2seq.cli import main
-from keras_seq2seq.training import train
+from keras_seq2seq.training import TrainingConfig, train
 from keras_seq2seq.training.finetune import (
     FineTuneError,
     average_checkpoints,
@@ -43,13 +43,15 @@ def test_fine_tuning_keeps_or_merges_the_vocabulary_and_learns_the_new_data(
         base, _, base_dir = trained_translator
     else:
         base_dir = str(tmp_path / "base")
-        base, _ = train(TINY_PAIRS * 10, tiny_config(tokenizer="wordpiece"), base_dir,
-                        epochs=2, verbose=0, bleu_sample=0, backup=False)
+        base, _ = train(
+            TrainingConfig.create(base_dir, tiny_config(tokenizer="wordpiece"), epochs=2,
+                                  bleu_sample=0, backup=False),
+            train_pairs=TINY_PAIRS * 10, verbose=0)
     before = _loss(base, NEW_PAIRS[:5])
-    tuned, history = train(NEW_PAIRS * (10 if tokenizer == "wordpiece" else 1), None,
-                           str(tmp_path / "tuned"), epochs=6, learning_rate=5e-3, verbose=0,
-                           bleu_sample=0, backup=False, init_from=base_dir,
-                           vocab_update=policy)
+    tuned, history = train(
+        TrainingConfig.create(str(tmp_path / "tuned"), None, epochs=6, learning_rate=5e-3,
+                              bleu_sample=0, backup=False, init_from=base_dir, vocab_update=policy),
+        train_pairs=NEW_PAIRS * (10 if tokenizer == "wordpiece" else 1), verbose=0)
     old_source = base.source_tokenizer.vocabulary
     old_target = base.target_tokenizer.vocabulary
     new_source = tuned.source_tokenizer.vocabulary
@@ -74,9 +76,11 @@ def test_fine_tuning_keeps_or_merges_the_vocabulary_and_learns_the_new_data(
 
 def test_merged_rows_start_from_the_trained_weights(trained_translator, tmp_path):
     base, _, base_dir = trained_translator
-    tuned, _ = train(NEW_PAIRS, None, str(tmp_path / "t"), epochs=1, learning_rate=1e-9,
-                     verbose=0, bleu_sample=0, backup=False, init_from=base_dir,
-                     vocab_update="merge")
+    tuned, _ = train(
+        TrainingConfig.create(str(tmp_path / "t"), None, epochs=1, learning_rate=1e-9,
+                              bleu_sample=0, backup=False, init_from=base_dir,
+                              vocab_update="merge"),
+        train_pairs=NEW_PAIRS, verbose=0)
     old = base.model.get_layer("output_projection").get_weights()[0]
     new = tuned.model.get_layer("output_projection").get_weights()[0]
     # A learning rate of 1e-9 leaves the carried-over columns as they were.
@@ -88,13 +92,20 @@ def test_fine_tuning_refuses_another_language_pair_or_architecture(trained_trans
                                                                    tmp_path, capsys):
     _, _, base_dir = trained_translator
     with pytest.raises(FineTuneError, match="en->fr; the new data is de->fr"):
-        train(NEW_PAIRS, None, str(tmp_path / "x"), init_from=base_dir, source_language="de",
-              verbose=0)
+        train(
+            TrainingConfig.create(str(tmp_path / "x"), None, init_from=base_dir,
+                                  source_language="de"),
+            train_pairs=NEW_PAIRS, verbose=0)
     with pytest.raises(FineTuneError, match="tokenizer 'wordpiece'"):
-        train(NEW_PAIRS, tiny_config(tokenizer="wordpiece"), str(tmp_path / "x"),
-              init_from=base_dir, verbose=0)
+        train(
+            TrainingConfig.create(str(tmp_path / "x"), tiny_config(tokenizer="wordpiece"),
+                                  init_from=base_dir),
+            train_pairs=NEW_PAIRS, verbose=0)
     with pytest.raises(ValueError, match="vocab_update"):
-        train(NEW_PAIRS, None, str(tmp_path / "x"), init_from=base_dir, vocab_update="grow")
+        train(
+            TrainingConfig.create(str(tmp_path / "x"), None, init_from=base_dir,
+                                  vocab_update="grow"),
+            train_pairs=NEW_PAIRS)
     pairs = write_tsv(tmp_path / "new.tsv", NEW_PAIRS)
     with pytest.raises(SystemExit):
         main(["train", "--pairs", pairs, "--init-from", base_dir, "--units", "64",

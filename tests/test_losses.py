@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import TINY_PAIRS, tiny_config
-from keras_seq2seq.training import train
+from keras_seq2seq.training import TrainingConfig, train
 from keras_seq2seq.training.losses import TokenCrossEntropy, token_cross_entropy
 
 VALIDATION = [("I am tired.", "Je suis fatigué."), ("Where is he?", "Où est-il ?")]
@@ -52,9 +52,10 @@ def test_padding_is_masked_by_sample_weights():
 
 def test_training_with_label_smoothing_records_the_plain_cross_entropy(tmp_path):
     out = tmp_path / "run"
-    _, history = train(TINY_PAIRS, tiny_config(), str(out), VALIDATION, epochs=6,
-                       learning_rate=0.02, label_smoothing=0.1, verbose=0, backup=False,
-                       bleu_sample=0)
+    _, history = train(
+        TrainingConfig.create(str(out), tiny_config(), epochs=6, learning_rate=0.02,
+                              label_smoothing=0.1, backup=False, bleu_sample=0),
+        train_pairs=TINY_PAIRS, validation_pairs=VALIDATION, verbose=0)
     logs = history.history
     assert {"loss", "nll", "val_loss", "val_nll"} <= set(logs)
     # Once the model prefers some tokens, the smoothed loss exceeds the plain
@@ -64,4 +65,6 @@ def test_training_with_label_smoothing_records_the_plain_cross_entropy(tmp_path)
     config = json.loads((out / "config.json").read_text())
     assert json.dumps(config).count('"label_smoothing": 0.1') == 1
     with pytest.raises(ValueError, match="label_smoothing"):
-        train(TINY_PAIRS, tiny_config(), str(tmp_path / "x"), label_smoothing=-0.1)
+        train(
+            TrainingConfig.create(str(tmp_path / "x"), tiny_config(), label_smoothing=-0.1),
+            train_pairs=TINY_PAIRS)

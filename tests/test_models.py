@@ -5,12 +5,12 @@ import tensorflow as tf
 
 from conftest import tiny_config
 from keras_seq2seq.models import (
-    PRESETS,
+    ARCHITECTURES,
     Seq2SeqConfig,
     build_inference_models,
     build_training_model,
     count_parameters,
-    get_preset,
+    get_architecture,
 )
 
 
@@ -102,7 +102,7 @@ def test_inference_models_share_the_trained_weights():
 
 def test_layer_settings_are_cudnn_eligible():
     # Keras runs LSTM/GRU with cuDNN only with these settings.
-    model = build_training_model(PRESETS["cpu"], 100, 100)
+    model = build_training_model(ARCHITECTURES["cpu"], 100, 100)
     for layer in model.layers:
         if layer.name.startswith(("encoder_rnn", "decoder_rnn")):
             assert layer.activation is keras.activations.tanh
@@ -111,7 +111,7 @@ def test_layer_settings_are_cudnn_eligible():
 
 
 def test_sutskever2014_preset_has_the_papers_size():
-    config = PRESETS["sutskever2014"]
+    config = ARCHITECTURES["sutskever2014"]
     model = build_training_model(config)
     total, recurrent = count_parameters(model)
     # The paper: "384M parameters, of which 64M are pure recurrent connections".
@@ -121,7 +121,7 @@ def test_sutskever2014_preset_has_the_papers_size():
 
 
 def test_config_validation_and_round_trip():
-    config = get_preset("cpu", units=128)
+    config = get_architecture("cpu", units=128)
     assert Seq2SeqConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="cell_type"):
         Seq2SeqConfig(cell_type="rnn")
@@ -131,8 +131,8 @@ def test_config_validation_and_round_trip():
         Seq2SeqConfig(embedding_dropout=-0.1)
     with pytest.raises(ValueError, match="units"):
         Seq2SeqConfig(units=0)
-    with pytest.raises(ValueError, match="Unknown preset"):
-        get_preset("huge")
+    with pytest.raises(ValueError, match="Unknown architecture"):
+        get_architecture("huge")
     with pytest.raises(ValueError, match="Unknown Seq2SeqConfig keys"):
         Seq2SeqConfig.from_dict({"unitz": 3})
     with pytest.raises(TypeError, match="Seq2SeqConfig"):

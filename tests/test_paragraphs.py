@@ -8,7 +8,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from keras_seq2seq.cli import TRANSLATE_BEAM_SIZE, main
+from keras_seq2seq.cli import main
 from keras_seq2seq.export import export_saved_model
 
 PARAGRAPHS = [
@@ -105,8 +105,7 @@ def test_cli_input_output_files_one_line_per_line(trained_translator, tmp_path, 
     captured = capsys.readouterr()
     written = target.read_text(encoding="utf-8").split("\n")
     assert written[-1] == "" and len(written) - 1 == len(lines)
-    assert written[0] == translator.translate(lines[0], no_repeat_ngram=3,
-                                              beam_size=TRANSLATE_BEAM_SIZE)
+    assert written[0] == translator.translate(lines[0], no_repeat_ngram=3)
     assert written[1] == "" and written[3].strip() == ""
     assert captured.out == ""  # translations went to the file
     # 60 x (2 + 1 + 1) sentences; empty and blank lines have none.
@@ -115,7 +114,7 @@ def test_cli_input_output_files_one_line_per_line(trained_translator, tmp_path, 
     # --no-split-sentences: the whole line is one sequence.
     assert main(["translate", "--model", directory, "--no-split-sentences", lines[0]]) == 0
     assert capsys.readouterr().out.strip() == translator.translate(
-        lines[0], split_sentences=False, beam_size=TRANSLATE_BEAM_SIZE)
+        lines[0], split_sentences=False)
 
 
 def test_cli_refuses_an_unwritable_output_before_translating(trained_translator, tmp_path,

@@ -55,7 +55,24 @@ def test_call_gives_the_keras_batch_and_keep_applies_the_limits(preprocessor):
         assert y.numpy()[i, : n + 1].tolist() == [*ids, END_ID]
         assert weights.numpy()[i].sum() == n + 1
     assert x["encoder_tokens"].shape[1] <= preprocessor.max_source_length
-    assert set(preprocessor(sources)) == {"encoder_tokens"}
+    # Sources alone (predict): the decoder reads `<start>` only.
+    inputs = preprocessor(sources)
+    assert set(inputs) == {"encoder_tokens", "decoder_tokens"}
+    assert inputs["decoder_tokens"].numpy().tolist() == [[START_ID]] * 4
+    assert np.array_equal(inputs["encoder_tokens"], x["encoder_tokens"])
+    # keras-hub's Seq2SeqLM dict is the same batch.
+    as_dict = preprocessor({"encoder_text": sources, "decoder_text": targets})
+    for a, b in zip(tf.nest.flatten(as_dict), tf.nest.flatten((x, y, weights))):
+        assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="once"):
+        preprocessor({"encoder_text": sources, "decoder_text": targets}, targets)
+    with pytest.raises(ValueError, match="encoder_text"):
+        preprocessor({"source": sources})
+    # Per-example weights scale the padding mask; one example comes back unbatched.
+    _, _, scaled = preprocessor(sources, targets, sample_weight=[1.0, 0.0, 2.0, 1.0])
+    assert np.array_equal(scaled, weights.numpy() * [[1.0], [0.0], [2.0], [1.0]])
+    single = preprocessor(sources[0], targets[0])
+    assert np.array_equal(single[1], y[0][: len(single[1])]) and single[1].shape.rank == 1
     encoded = preprocessor.encode_pairs(tf.constant(sources), tf.constant(targets))
     kept = [bool(preprocessor.keep(*(part[i] for part in encoded))) for i in range(4)]
     lengths = [len(r) for r in preprocessor.source_tokenizer.encode(

@@ -91,7 +91,7 @@ def test_train_with_max_examples_reports_malformed_lines_once(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "-m", "keras_seq2seq.cli", "train", "--pairs",
-         str(_seven_bad_lines(tmp_path)), "--max-examples", "12", "--preset", "seed_toy",
+         str(_seven_bad_lines(tmp_path)), "--max-examples", "12", "--architecture", "seed_toy",
          "--epochs", "2", "--bleu-sample", "0", "--out", str(tmp_path / "m")],
         capture_output=True, text=True, timeout=600,
     )

@@ -10,13 +10,14 @@ from keras_seq2seq.constants import START_ID, UNK
 
 @pytest.fixture(scope="module")
 def attention_translator(tmp_path_factory):
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     out = tmp_path_factory.mktemp("attention_unk")
-    translator, _ = train(TINY_PAIRS * 10, tiny_config(units=32, embedding_dim=16,
-                                                       attention="luong"),
-                          str(out), epochs=4, batch_size=12, learning_rate=1e-2, verbose=0,
-                          seed=2)
+    translator, _ = train(
+        TrainingConfig.create(str(out), tiny_config(units=32, embedding_dim=16,
+                              attention="luong"), epochs=4, batch_size=12, learning_rate=1e-2,
+                              seed=2),
+        train_pairs=TINY_PAIRS * 10, verbose=0)
     return translator
 
 
@@ -27,7 +28,7 @@ def test_alignments_are_the_attention_the_search_computed(attention_translator):
 
     t = attention_translator
     texts = tf.constant(["Nice to meet you.", "I love cats and I am cold."])
-    tokens, _, _ = t.search(texts)
+    tokens, _, _ = t.search(texts, t.settings(beam_size=1))
     tokens = tokens[:, 0]
     (states, memory), _ = t.encode(texts)
     _, keys, mask = memory

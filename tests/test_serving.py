@@ -116,7 +116,7 @@ def test_any_string_through_rest_and_grpc(server):
         assert len(translations) == len(NASTY)
         assert translations[:2] == ["", ""]
         assert translations[-1] == translator.translate("Thank you.")
-        assert all(len(t.split()) <= translator.max_output_tokens for t in translations)
+        assert all(len(t.split()) <= translator.decoding.max_output_tokens for t in translations)
 
 
 def _hammer(url, seconds, clients=8):

@@ -5,8 +5,8 @@ import itertools
 import keras
 
 from conftest import require_data
-from keras_seq2seq.models import get_preset
-from keras_seq2seq.training import train
+from keras_seq2seq.models import get_architecture
+from keras_seq2seq.training import TrainingConfig, train
 
 
 class FirstBatchLoss(keras.callbacks.Callback):
@@ -21,18 +21,11 @@ class FirstBatchLoss(keras.callbacks.Callback):
 
 def test_the_articles_single_pair_is_learned_exactly(tmp_path):
     """The article's walk-through: "nice to meet you" -> "ravi de vous rencontrer"."""
-    config = get_preset("seed_toy")  # 3-d embeddings, 16 LSTM cells
+    config = get_architecture("seed_toy")  # 3-d embeddings, 16 LSTM cells
     translator, history = train(
-        # 20 copies x 10 epochs: the article's 200 steps on its one pair,
-        # without 190 epochs' worth of per-epoch overhead.
-        [("nice to meet you", "ravi de vous rencontrer")] * 20,
-        config,
-        str(tmp_path / "toy"),
-        epochs=10,
-        batch_size=1,
-        learning_rate=3e-2,
-        verbose=0,
-    )
+        TrainingConfig.create(str(tmp_path / "toy"), config, epochs=10, batch_size=1,
+                              learning_rate=3e-2),
+        train_pairs=[("nice to meet you", "ravi de vous rencontrer")] * 20, verbose=0)
     assert translator.translate("nice to meet you") == "ravi de vous rencontrer"
     assert history.history["loss"][-1] < 0.05
     # The vocabulary is the article's: 4 special tokens and 4 words per side.
@@ -47,10 +40,12 @@ def test_loss_falls_on_2000_real_tatoeba_pairs(tmp_path):
     # The file is sorted by length; take every 30th pair for a varied sample.
     pairs = list(itertools.islice(itertools.islice(read_tsv_pairs(path), 0, None, 30), 2000))
     assert len(pairs) == 2000
-    config = get_preset("cpu", units=128, embedding_dim=64, min_frequency=1, dropout=0.0)
+    config = get_architecture("cpu", units=128, embedding_dim=64, min_frequency=1, dropout=0.0)
     first_batch = FirstBatchLoss()
-    _, history = train(pairs, config, str(tmp_path / "real"), epochs=5, batch_size=32,
-                       learning_rate=3e-3, verbose=0, callbacks=[first_batch])
+    _, history = train(
+        TrainingConfig.create(str(tmp_path / "real"), config, epochs=5, batch_size=32,
+                              learning_rate=3e-3),
+        train_pairs=pairs, verbose=0, callbacks=[first_batch])
     losses = history.history["loss"]
     # From the untrained model (about ln(vocabulary size)) to the last epoch.
     assert losses[-1] <= 0.6 * first_batch.loss, (first_batch.loss, losses)
@@ -62,8 +57,9 @@ def test_time_limit_stops_after_a_whole_epoch(tmp_path):
 
     from conftest import TINY_PAIRS, tiny_config
 
-    _, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / "run"), epochs=50,
-                       verbose=0, max_minutes=1e-9)
+    _, history = train(
+        TrainingConfig.create(str(tmp_path / "run"), tiny_config(), epochs=50, max_minutes=1e-9),
+        train_pairs=TINY_PAIRS, verbose=0)
     assert len(history.history["loss"]) == 1
     record = json.loads((tmp_path / "run" / "config.json").read_text())
     assert record["metadata"]["epochs_run"] == 1 and record["metadata"]["epochs"] == 50
@@ -94,9 +90,10 @@ def test_optimizer_and_loss_come_from_python(tmp_path):
     runs = {}
     for name, optimizer, loss in [("default", None, None),
                                   ("sgd", lambda: keras.optimizers.SGD(0.0), HalfLoss())]:
-        translator, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / name), epochs=2,
-                                    verbose=0, bleu_sample=0, optimizer=optimizer, loss=loss,
-                                    backup=False)
+        translator, history = train(
+            TrainingConfig.create(str(tmp_path / name), tiny_config(), epochs=2, bleu_sample=0,
+                                  backup=False),
+            train_pairs=TINY_PAIRS, verbose=0, optimizer=optimizer, loss=loss)
         runs[name] = (translator, history.history["loss"])
     assert isinstance(runs["sgd"][0].model.optimizer, keras.optimizers.SGD)
     assert isinstance(runs["default"][0].model.optimizer, keras.optimizers.Adam)
@@ -105,8 +102,9 @@ def test_optimizer_and_loss_come_from_python(tmp_path):
     assert abs(sgd_losses[0] - sgd_losses[1]) < 1e-5
     assert sgd_losses[0] < 0.75 * runs["default"][1][0]
     with pytest.raises(ValueError, match="multi_worker"):
-        train(TINY_PAIRS, tiny_config(), str(tmp_path / "mw"), strategy="multi_worker",
-              loss=HalfLoss())
+        train(
+            TrainingConfig.create(str(tmp_path / "mw"), tiny_config(), strategy="multi_worker"),
+            train_pairs=TINY_PAIRS, loss=HalfLoss())
 
 
 def test_the_steps_of_train_compose_into_the_same_run(tmp_path):
@@ -118,17 +116,20 @@ def test_the_steps_of_train_compose_into_the_same_run(tmp_path):
     from keras_seq2seq import training
 
     config = tiny_config()
-    translator, _ = train(TINY_PAIRS, config, str(tmp_path / "whole"), epochs=2, seed=5,
-                          verbose=0, bleu_sample=0, backup=False)
+    translator, _ = train(
+        TrainingConfig.create(str(tmp_path / "whole"), config, epochs=2, seed=5, bleu_sample=0,
+                              backup=False),
+        train_pairs=TINY_PAIRS, verbose=0)
 
     keras.utils.set_random_seed(5)
     src, tgt, stats = training.make_tokenizers(TINY_PAIRS, config)
     assert stats["pairs"] == len(TINY_PAIRS)
-    train_ds, val_ds, count = training.make_datasets(TINY_PAIRS, None, config, src, tgt, seed=5)
+    train_ds, val_ds, count = training.make_datasets(
+        TINY_PAIRS, None, config, src, tgt, training.OptimizationConfig(seed=5))
     assert val_ds is None and count == 0
     model = training.build_model(config, src, tgt)
     run = training.make_callbacks(model, config, src, tgt, str(tmp_path / "steps"),
-                                  backup=False)
+                                  checkpoints=training.CheckpointConfig(backup=False))
     assert run.backup is None and run.best_path.endswith("best.weights.h5")
     history = training.fit(model, train_ds, None, 2, run, verbose=0)
     assert len(history.history["loss"]) == 2
@@ -158,7 +159,8 @@ def test_fifty_steps_match_the_pipeline_before_issue_21():
                             reverse_source=config.reverse_source, autotune=autotune)
         assert data.options().autotune.enabled is autotune
         keras.utils.set_random_seed(0)
-        model = training.build_model(config, source, target, learning_rate=1e-2)
+        model = training.build_model(config, source, target,
+                                     training.OptimizationConfig(learning_rate=1e-2))
         first = FirstBatchLoss()
         # 12 batches an epoch: the 50 steps cross four reshuffled epochs.
         history = model.fit(data.repeat(), steps_per_epoch=50, epochs=1, verbose=0,

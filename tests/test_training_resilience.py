@@ -18,7 +18,7 @@ import tensorflow as tf
 from conftest import REPO_ROOT, TINY_PAIRS, tiny_config, write_tsv
 from keras_seq2seq.cli import main
 from keras_seq2seq.errors import TrainingInterrupted
-from keras_seq2seq.training import CheckpointError, step_decay, train
+from keras_seq2seq.training import CheckpointError, TrainingConfig, step_decay, train
 from keras_seq2seq.translator import load
 
 VALIDATION = [("I am tired.", "Je suis fatigué."), ("Thank you very much.", "Merci beaucoup."),
@@ -28,8 +28,10 @@ VALIDATION = [("I am tired.", "Je suis fatigué."), ("Thank you very much.", "Me
 def test_same_seed_same_weights_on_cpu(tmp_path):
     runs = {}
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        translator, _ = train(TINY_PAIRS, tiny_config(dropout=0.1), str(tmp_path / name),
-                              epochs=3, seed=seed, verbose=0, backup=False, bleu_sample=0)
+        translator, _ = train(
+            TrainingConfig.create(str(tmp_path / name), tiny_config(dropout=0.1), epochs=3,
+                                  seed=seed, backup=False, bleu_sample=0),
+            train_pairs=TINY_PAIRS, verbose=0)
         runs[name] = translator.model.get_weights()
     for a, b in zip(runs["a"], runs["b"]):
         np.testing.assert_array_equal(a, b)
@@ -39,9 +41,10 @@ def test_same_seed_same_weights_on_cpu(tmp_path):
 def test_step_schedule_and_validation_bleu_in_tensorboard(tmp_path):
     assert [step_decay(1.0, 3, 0.5)(e) for e in range(5)] == [1.0, 1.0, 0.5, 0.25, 0.125]
     out = tmp_path / "run"
-    _, history = train(TINY_PAIRS, tiny_config(), str(out), VALIDATION, epochs=4,
-                       learning_rate=0.01, lr_schedule="step", lr_decay_start=3,
-                       lr_decay_factor=0.5, verbose=0)
+    _, history = train(
+        TrainingConfig.create(str(out), tiny_config(), epochs=4, learning_rate=0.01,
+                              lr_schedule="step", lr_decay_start=3, lr_decay=0.5),
+        train_pairs=TINY_PAIRS, validation_pairs=VALIDATION, verbose=0)
     np.testing.assert_allclose(history.history["learning_rate"], [0.01, 0.01, 0.005, 0.0025])
     bleu = history.history["val_bleu"]
     assert len(bleu) == 4 and all(0.0 <= b <= 100.0 for b in bleu)
@@ -51,22 +54,27 @@ def test_step_schedule_and_validation_bleu_in_tensorboard(tmp_path):
             tags.update(v.tag for v in event.summary.value)
     assert {"epoch_bleu", "epoch_loss"} <= tags
     with pytest.raises(ValueError, match="lr_schedule"):
-        train(TINY_PAIRS, tiny_config(), str(tmp_path / "x"), lr_schedule="cosine")
+        train(
+            TrainingConfig.create(str(tmp_path / "x"), tiny_config(), lr_schedule="cosine"),
+            train_pairs=TINY_PAIRS)
 
 
 def test_plateau_and_early_stopping(tmp_path):
     # The validation sentences share nothing with training: once the tiny
     # corpus is learned by heart, validation loss only rises.
-    _, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / "run"), VALIDATION, epochs=200,
-                       learning_rate=0.02, lr_schedule="plateau", early_stopping_patience=2,
-                       verbose=0, bleu_sample=0)
+    _, history = train(
+        TrainingConfig.create(str(tmp_path / "run"), tiny_config(), epochs=200, learning_rate=0.02,
+                              lr_schedule="plateau", patience=2, bleu_sample=0),
+        train_pairs=TINY_PAIRS, validation_pairs=VALIDATION, verbose=0)
     epochs = len(history.history["loss"])
     assert epochs < 200
     val = history.history["val_loss"]
     assert min(val[-2:]) >= min(val)  # stopped after epochs without improvement
     assert history.history["learning_rate"][-1] < 0.02  # the plateau schedule cut it
     with pytest.raises(ValueError, match="needs validation data"):
-        train(TINY_PAIRS, tiny_config(), str(tmp_path / "x"), early_stopping_patience=2)
+        train(
+            TrainingConfig.create(str(tmp_path / "x"), tiny_config(), patience=2),
+            train_pairs=TINY_PAIRS)
 
 
 def _backup_epoch(out):
@@ -88,7 +96,7 @@ def test_kill_9_mid_training_then_the_same_command_resumes(tmp_path):
     pairs = write_tsv(tmp_path / "pairs.tsv", TINY_PAIRS)
     out = str(tmp_path / "run")
     command = [sys.executable, "-m", "keras_seq2seq.cli", "train", "--pairs", pairs,
-               "--preset", "seed_toy", "--units", "32", "--embedding-dim", "16",
+               "--architecture", "seed_toy", "--units", "32", "--embedding-dim", "16",
                "--validation-fraction", "0", "--epochs", str(epochs), "--batch-size", "4",
                "--backup-every", "2", "--out", out]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
@@ -124,7 +132,7 @@ def _validated_command(tmp_path, out, *extra):
     # once the tiny corpus is learned by heart, so the best epoch is early.
     return [sys.executable, "-m", "keras_seq2seq.cli", "train", "--pairs", pairs,
             "--validation-source", str(tmp_path / "val.en"),
-            "--validation-target", str(tmp_path / "val.fr"), "--preset", "seed_toy",
+            "--validation-target", str(tmp_path / "val.fr"), "--architecture", "seed_toy",
             "--units", "32", "--embedding-dim", "16", "--epochs", "10", "--batch-size", "4",
             "--learning-rate", "0.02", "--lr-schedule", "plateau", "--bleu-sample", "0",
             "--out", str(out), *extra]
@@ -251,16 +259,19 @@ def test_ctrl_c_stops_between_steps_with_a_backup_and_restores_the_handler(tmp_p
     try:
         out = tmp_path / "run"
         with pytest.raises(TrainingInterrupted, match="Run the same command again"):
-            train(TINY_PAIRS, tiny_config(), str(out), epochs=3, batch_size=4, verbose=0,
-                  bleu_sample=0, callbacks=[CtrlC()])
+            train(
+                TrainingConfig.create(str(out), tiny_config(), epochs=3, batch_size=4,
+                                      bleu_sample=0),
+                train_pairs=TINY_PAIRS, verbose=0, callbacks=[CtrlC()])
         assert CtrlC.ended == [0, 1]  # the step that was running finished
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         with open(out / "backup" / "training_metadata.json") as f:
             assert json.load(f)["epoch"] == 0  # the cut epoch is replayed
         assert os.path.exists(out / "backup" / "latest.weights.h5")
         # The same call resumes and finishes.
-        _, history = train(TINY_PAIRS, tiny_config(), str(out), epochs=3, batch_size=4,
-                           verbose=0, bleu_sample=0)
+        _, history = train(
+            TrainingConfig.create(str(out), tiny_config(), epochs=3, batch_size=4, bleu_sample=0),
+            train_pairs=TINY_PAIRS, verbose=0)
         assert len(history.history["loss"]) == 3
         assert not os.path.exists(out / "backup")
     finally:
@@ -273,13 +284,17 @@ def test_unreadable_backup_is_a_clear_error_naming_the_file(tmp_path, capsys):
     (out / "backup" / "latest.weights.h5").write_bytes(b"not an hdf5 file")
     (out / "backup" / "training_metadata.json").write_text('{"epoch": 3}')
     with pytest.raises(CheckpointError, match="latest.weights.h5"):
-        train(TINY_PAIRS, tiny_config(), str(out), epochs=1, verbose=0)
+        train(
+            TrainingConfig.create(str(out), tiny_config(), epochs=1),
+            train_pairs=TINY_PAIRS, verbose=0)
     pairs = write_tsv(tmp_path / "pairs.tsv", TINY_PAIRS)
-    assert main(["train", "--pairs", pairs, "--preset", "seed_toy", "--out", str(out)]) == 1
+    assert main(["train", "--pairs", pairs, "--architecture", "seed_toy", "--out", str(out)]) == 1
     assert "latest.weights.h5" in capsys.readouterr().err
     (out / "backup" / "latest.weights.h5").unlink()
     with pytest.raises(CheckpointError, match="is missing"):
-        train(TINY_PAIRS, tiny_config(), str(out), epochs=1, verbose=0)
+        train(
+            TrainingConfig.create(str(out), tiny_config(), epochs=1),
+            train_pairs=TINY_PAIRS, verbose=0)
 
 
 # 64 s: behind the slow marker to keep the default run under 10 minutes.
@@ -295,8 +310,9 @@ def test_a_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, ca
             if epoch == 2:
                 shutil.copytree(out / "backup", keep)
 
-    train(TINY_PAIRS, tiny_config(), str(out), epochs=4, verbose=0, bleu_sample=0,
-          callbacks=[CopyBackup()])
+    train(
+        TrainingConfig.create(str(out), tiny_config(), epochs=4, bleu_sample=0),
+        train_pairs=TINY_PAIRS, verbose=0, callbacks=[CopyBackup()])
     shutil.rmtree(out)
     shutil.copytree(keep, out / "backup")
     backup = out / "backup"
@@ -305,8 +321,9 @@ def test_a_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, ca
     data = (backup / "latest.weights.h5").read_bytes()
     (backup / "latest.weights.h5").write_bytes(data[: len(data) // 2])
     previous = json.loads((backup / "training_metadata.json.bkp").read_text())["epoch"]
-    translator, history = train(TINY_PAIRS, tiny_config(), str(out), epochs=4, verbose=0,
-                                bleu_sample=0)
+    translator, history = train(
+        TrainingConfig.create(str(out), tiny_config(), epochs=4, bleu_sample=0),
+        train_pairs=TINY_PAIRS, verbose=0)
     assert "resuming from the previous one" in caplog.text
     assert translator.metadata["resumed_after_epoch"] == previous
     # The history covers the whole run: the epochs before the resume too.
@@ -318,7 +335,9 @@ def test_output_directory_that_cannot_be_created_fails_before_training(tmp_path)
     blocker.write_text("x")
     started = time.time()
     with pytest.raises(OSError, match="Cannot write to the output directory"):
-        train(TINY_PAIRS, tiny_config(), str(blocker / "run"), epochs=1)
+        train(
+            TrainingConfig.create(str(blocker / "run"), tiny_config(), epochs=1),
+            train_pairs=TINY_PAIRS)
     assert time.time() - started < 5  # before vocabularies or a model are built
 
 
@@ -336,9 +355,10 @@ def test_not_enough_disk_space_is_a_clear_error(tmp_path):
 def test_mixed_precision_training_keeps_float32_weights_and_logits(tmp_path):
     import keras
 
-    translator, history = train(TINY_PAIRS, tiny_config(), str(tmp_path / "run"), epochs=3,
-                                learning_rate=0.01, verbose=0, bleu_sample=0,
-                                dtype_policy="mixed_bfloat16")
+    translator, history = train(
+        TrainingConfig.create(str(tmp_path / "run"), tiny_config(), epochs=3, learning_rate=0.01,
+                              bleu_sample=0, mixed_precision="mixed_bfloat16"),
+        train_pairs=TINY_PAIRS, verbose=0)
     assert keras.config.dtype_policy().name == "float32"  # restored afterwards
     layer = translator.model.get_layer("decoder_rnn_0")
     assert layer.dtype_policy.name == "mixed_bfloat16" and layer.compute_dtype == "bfloat16"

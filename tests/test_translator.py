@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from conftest import TINY_PAIRS, tiny_config
 from keras_seq2seq import load
-from keras_seq2seq.translator import ModelDirectoryError, Translator
+from keras_seq2seq.model_directory import ModelDirectoryError
+from keras_seq2seq.translator import Translator
 
 
 def test_training_loss_falls_and_model_learns_the_pairs(trained_translator):
@@ -80,7 +81,7 @@ def test_any_string_gives_a_bounded_translation(trained_translator, text):
     translator, _, _ = trained_translator
     out = translator.translate(text)
     assert isinstance(out, str)
-    assert len(out.split()) <= translator.max_output_tokens
+    assert len(out.split()) <= translator.decoding.max_output_tokens
     if not text.strip():
         assert out == ""
 
@@ -104,8 +105,9 @@ def test_source_is_reversed_for_the_encoder(trained_translator):
 
 def test_max_output_is_tied_to_source_length(trained_translator):
     translator, _, _ = trained_translator
-    limits = translator.max_lengths(tf.constant([0, 3, 1000])).numpy().tolist()
-    assert limits == [10, 16, translator.max_output_tokens]
+    limits = translator.max_lengths(tf.constant([0, 3, 1000]), translator.decoding).numpy()
+    limits = limits.tolist()
+    assert limits == [10, 16, translator.decoding.max_output_tokens]
 
 
 def test_load_errors_name_the_file(trained_translator, tmp_path):
@@ -164,22 +166,25 @@ def test_a_vocabulary_with_an_extra_line_names_the_vocabulary_file(
 
 
 def test_output_directory_must_be_writable(tmp_path):
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(OSError, match="Cannot write to the output directory"):
-        train(TINY_PAIRS, tiny_config(), str(blocker / "run"), epochs=1, verbose=0)
+        train(
+            TrainingConfig.create(str(blocker / "run"), tiny_config(), epochs=1),
+            train_pairs=TINY_PAIRS, verbose=0)
 
 
 def test_beam_size_one_equals_greedy_on_a_real_model(trained_translator):
     translator, _, _ = trained_translator
     sources = [s for s, _ in TINY_PAIRS] + ["I am tall.", "Good cats!"]
-    greedy_tokens, _, _ = translator.search(tf.constant(sources), beam_size=1)
+    greedy = translator.settings(beam_size=1)
+    greedy_tokens, _, _ = translator.search(tf.constant(sources), greedy)
     encoded, lengths = translator.encode(tf.constant(sources))
     from keras_seq2seq.decoding import beam_search
 
-    beam_tokens, _, _ = beam_search(translator.step, encoded, translator.max_lengths(lengths),
+    beam_tokens, _, _ = beam_search(translator.step, encoded, translator.max_lengths(lengths, greedy),
                                     beam_size=1)
     assert beam_tokens.numpy().tolist() == greedy_tokens.numpy().tolist()
 
@@ -229,13 +234,13 @@ def test_ensemble_needs_a_shared_target_vocabulary(trained_translator, tmp_path)
 
 
 def test_attention_model_trains_saves_and_reloads(tmp_path):
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     out = str(tmp_path / "attention")
     translator, history = train(
-        TINY_PAIRS * 10, tiny_config(units=64, embedding_dim=32, attention="luong", num_layers=2),
-        out, epochs=16, batch_size=12, learning_rate=1e-2, verbose=0, seed=2,
-    )
+        TrainingConfig.create(out, tiny_config(units=64, embedding_dim=32, attention="luong",
+                              num_layers=2), epochs=16, batch_size=12, learning_rate=1e-2, seed=2),
+        train_pairs=TINY_PAIRS * 10, verbose=0)
     names = {layer.name for layer in translator.model.layers}
     assert {"attention_keys", "attention", "attention_projection"} <= names
     memory = translator.encode(tf.constant(["Thank you.", "I am cold ."]))[0][1]

@@ -149,14 +149,16 @@ def test_a_wordpiece_model_trains_reloads_serves_and_runs_on_litert(tmp_path):
     from keras_seq2seq.export import export_saved_model
     from keras_seq2seq.export.runner import TFLiteTranslator
     from keras_seq2seq.export.tflite import export_tflite
-    from keras_seq2seq.training import train
-    from keras_seq2seq.translator import load
+    from keras_seq2seq.training import TrainingConfig, train
+    from keras_seq2seq import load
 
     # Ten copies: keras-hub keeps pieces seen at least 10 times.
     pairs = TINY_PAIRS * 10
     out = str(tmp_path / "wp")
-    translator, _ = train(pairs, tiny_config(tokenizer="wordpiece", units=64, embedding_dim=32),
-                          out, epochs=15, batch_size=12, learning_rate=1e-2, verbose=0, seed=1)
+    translator, _ = train(
+        TrainingConfig.create(out, tiny_config(tokenizer="wordpiece", units=64, embedding_dim=32),
+                              epochs=15, batch_size=12, learning_rate=1e-2, seed=1),
+        train_pairs=pairs, verbose=0)
     target_vocab = translator.target_tokenizer.vocabulary
     assert isinstance(translator.target_tokenizer, WordPieceTokenizer)
     assert tuple(target_vocab[:4]) == SPECIAL_TOKENS

@@ -66,7 +66,7 @@ target, and what it must predict is the target followed by `<end>`.
 """
 
 pairs = [("nice to meet you", "ravi de vous rencontrer")]
-config = keras_seq2seq.get_preset("seed_toy")  # embeddings of 3 dimensions, 16 LSTM cells
+config = keras_seq2seq.get_architecture("seed_toy")  # embeddings of 3 dimensions, 16 LSTM cells
 print(config)
 
 """
@@ -105,9 +105,9 @@ optimisation easier.
 
 epochs = 60 if QUICK else 200
 translator, history = keras_seq2seq.train(
-    pairs, config, os.path.join(OUT, "toy_model"), epochs=epochs, batch_size=1,
-    learning_rate=3e-2, verbose=0, seed=SEED,
-)
+    keras_seq2seq.TrainingConfig.create(os.path.join(OUT, "toy_model"), config, epochs=epochs,
+                                        batch_size=1, learning_rate=3e-2, seed=SEED),
+    train_pairs=pairs, verbose=0)
 print("loss: first epoch %.3f, last epoch %.3f" % (history.history["loss"][0],
                                                    history.history["loss"][-1]))
 
@@ -152,9 +152,9 @@ picks a wrong word, that word is its next input and the error propagates.
 """
 
 young, young_history = keras_seq2seq.train(
-    pairs, config, os.path.join(OUT, "toy_model_young"), epochs=5, batch_size=1,
-    learning_rate=3e-2, verbose=0, seed=SEED,
-)
+    keras_seq2seq.TrainingConfig.create(os.path.join(OUT, "toy_model_young"), config, epochs=5,
+                                        batch_size=1, learning_rate=3e-2, seed=SEED),
+    train_pairs=pairs, verbose=0)
 print("after 5 epochs:", repr(young.translate("nice to meet you")))
 
 """

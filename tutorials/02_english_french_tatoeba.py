@@ -59,23 +59,24 @@ print("first training pairs:", list(zip(range(3), train_pairs)))
 """
 ## Training
 
-`get_preset("cpu")` is a 1-layer LSTM of 384 units sized for two CPU cores;
+`get_architecture("cpu")` is a 1-layer LSTM of 384 units sized for two CPU cores;
 `attention="luong"` lets the decoder look back at every encoder output
 instead of the final states alone. `train` builds the vocabularies, trains
 with `model.fit` (checkpoints, TensorBoard, a backup to resume from) and keeps
 the epoch with the best validation loss.
 """
 
-config = keras_seq2seq.get_preset(
+config = keras_seq2seq.get_architecture(
     "cpu", attention="luong",
     **({"units": 64, "embedding_dim": 32, "source_vocab_size": 2000,
         "target_vocab_size": 2000} if QUICK else {}),
 )
 translator, history = keras_seq2seq.train(
-    train_pairs, config, os.path.join(OUT, "02_en-fr"), validation_pairs=validation_pairs,
-    epochs=2 if QUICK else 14, batch_size=128, learning_rate=2e-3,
-    max_minutes=None if QUICK else 30, verbose=2, bleu_sample=100 if QUICK else 200,
-)
+    keras_seq2seq.TrainingConfig.create(
+        os.path.join(OUT, "02_en-fr"), config, epochs=2 if QUICK else 14, batch_size=128,
+        learning_rate=2e-3, max_minutes=None if QUICK else 30,
+        bleu_sample=100 if QUICK else 200),
+    train_pairs=train_pairs, validation_pairs=validation_pairs, verbose=2)
 
 import matplotlib  # noqa: E402
 

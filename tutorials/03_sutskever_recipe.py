@@ -92,14 +92,14 @@ runs = {
 }
 results = {}
 for name, changes in runs.items():
-    config = keras_seq2seq.get_preset(
+    config = keras_seq2seq.get_architecture(
         "cpu", **changes, **({"units": 64, "embedding_dim": 32} if QUICK else {}))
     translator, history = keras_seq2seq.train(
-        train_pairs, config, os.path.join(OUT, "03_" + name.replace(" ", "_").replace(",", "")),
-        validation_pairs=validation_pairs, epochs=1 if QUICK else 30, batch_size=128,
-        learning_rate=2e-3, max_minutes=budget, verbose=0, bleu_sample=0,
-        source_language="de", target_language="en",
-    )
+        keras_seq2seq.TrainingConfig.create(
+            os.path.join(OUT, "03_" + name.replace(" ", "_").replace(",", "")), config,
+            epochs=1 if QUICK else 30, batch_size=128, learning_rate=2e-3, max_minutes=budget,
+            bleu_sample=0, source_language="de", target_language="en"),
+        train_pairs=train_pairs, validation_pairs=validation_pairs, verbose=0)
     greedy, _ = evaluate(translator, test_pairs, beam_size=1, batch_size=128)
     beam, _ = evaluate(translator, test_pairs, beam_size=5, batch_size=128,
                        with_perplexity=False)

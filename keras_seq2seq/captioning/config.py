@@ -56,8 +56,12 @@ class CaptionerConfig(ConfigMixin):
     max_target_length: int = 40
     lowercase: bool = True
 
-    # What the shared decoder code reads; fixed for a captioner.
+    # What the shared decoder code reads (the fields of `Seq2SeqConfig` the
+    # step model and the export signatures use): fixed for a captioner.
     attention = "none"
+    copy_attention = False
+    bidirectional_encoder = False
+    embedding_dropout = 0.0
 
     def __post_init__(self):
         self.cnn_filters = tuple(int(f) for f in self.cnn_filters)
@@ -89,3 +93,17 @@ class CaptionerConfig(ConfigMixin):
         values = super().to_dict()
         values["cnn_filters"] = list(self.cnn_filters)
         return values
+
+
+def captioner_decoding(config, max_output_tokens=None, **fields):
+    """A captioner's DecodingConfig: every caption may use the whole budget
+    (`max_output_tokens`, the config's `max_target_length` + 1 by default):
+    an image's "source length" is 1, the length ratio 0 and the offset the
+    budget. No sentence splitting or name placeholders (there is no source
+    text)."""
+    from keras_seq2seq.settings import DecodingConfig
+
+    budget = int(max_output_tokens or config.max_target_length + 1)
+    return DecodingConfig(**{"max_output_tokens": budget, "length_ratio": 0.0,
+                             "length_offset": budget, "split_sentences": False,
+                             "protect_names": False, **fields})

@@ -17,23 +17,19 @@ SavedModel signatures:
 
 import json
 import os
-import threading
 
-import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.captioning.captioner import Captioner
-from keras_seq2seq.captioning.config import CaptionerConfig
 from keras_seq2seq.captioning.images import decode_image
-from keras_seq2seq.decoder import Decoder
 from keras_seq2seq.export.saved_model import ExportError, write_saved_model, write_warmup_requests
-from keras_seq2seq.export.signatures import decode_step_specs, state_names
+from keras_seq2seq.export.runner import MODEL_FILES
+from keras_seq2seq.export.runner import CONFIG_FILE as TFLITE_CONFIG_FILE
+from keras_seq2seq.export.signatures import decode_step_function, state_names
 from keras_seq2seq.export.tflite import QUANTIZATIONS, TFLiteExportError, convert, frozen_weights
-from keras_seq2seq.model_directory import ModelDirectoryError
-from keras_seq2seq.text import WordTokenizer, load_vocabulary, save_vocabulary
+from keras_seq2seq.text import save_vocabulary
 
-TFLITE_MODEL_FILE = "captioner.tflite"
-TFLITE_CONFIG_FILE = "tflite_config.json"
+TFLITE_MODEL_FILE = MODEL_FILES["captioner"]
 TFLITE_SIGNATURES = ("encode_image", "decode_step")
 
 
@@ -42,7 +38,7 @@ def _warmup_image():
 
 
 class _CaptionServingModule(tf.Module):
-    def __init__(self, captioner, beam_size, alpha):
+    def __init__(self, captioner, settings):
         super().__init__(name="keras_seq2seq_captioner")
         config = captioner.config
         self.model = captioner.model
@@ -58,7 +54,7 @@ class _CaptionServingModule(tf.Module):
                 lambda data: decode_image(data, height, width), image_bytes,
                 fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32),
             )
-            captions, scores = captioner.translate_batch(images, beam_size, alpha)
+            captions, scores = captioner.translate_batch(images, settings)
             return {"caption": captions[:, 0], "score": scores[:, 0]}
 
         @tf.function(input_signature=[image_spec])
@@ -66,27 +62,24 @@ class _CaptionServingModule(tf.Module):
             (states, _), _ = captioner.encode(images)
             return dict(zip(names, states))
 
-        @tf.function(input_signature=decode_step_specs(config))
-        def decode_step(token, *states):
-            logits, *new_states = self.decoder_step_model([token, *states], training=False)
-            return {"logits": logits, **dict(zip(names, new_states))}
-
         self.serve = serve
         self.encoders = {"encode_image": encode_image}
         self.encode_image = encode_image
-        self.decode_step = decode_step
+        self.decode_step = decode_step_function(captioner.decoder_step_model, config)
 
 
-def export_captioner_saved_model(captioner, base_path, name="captioner", beam_size=1,
-                                 alpha=0.6, version=None):
-    """Export a Captioner for TF Serving as `base_path/name/version`; see the module doc."""
+def export_captioner_saved_model(captioner, base_path, name="captioner", version=None,
+                                 decoding=None, **changes):
+    """Export a Captioner for TF Serving as `base_path/name/version`; see the
+    module doc. `serving_default` decodes with the captioner's settings,
+    `decoding` and `changes` override them (as in `Captioner.caption`)."""
     if not isinstance(captioner, Captioner):
         raise ExportError(f"Expected a Captioner, got {type(captioner).__name__}.")
-    if beam_size < 1:
-        raise ExportError(f"beam_size must be >= 1, got {beam_size}.")
+    settings = captioner.settings(decoding, **changes)
     return write_saved_model(
-        _CaptionServingModule(captioner, beam_size, alpha), base_path, name, version,
+        _CaptionServingModule(captioner, settings), base_path, name, version,
         lambda d: write_warmup_requests(d, [_warmup_image()], input_name="image_bytes"),
+        settings,
     )
 
 
@@ -106,21 +99,17 @@ class _CaptionTFLiteModule(tf.Module):
                 (states, _), _ = captioner.encode(images)
             return dict(zip(names, states))
 
-        @tf.function(input_signature=decode_step_specs(config))
-        def decode_step(token, *states):
-            with frozen():
-                logits, *new_states = captioner.decoder_step_model(
-                    [token, *states], training=False
-                )
-            return {"logits": logits, **dict(zip(names, new_states))}
-
         self.encode_image = encode_image
-        self.decode_step = decode_step
+        self.decode_step = decode_step_function(captioner.decoder_step_model, config,
+                                                frozen=frozen)
 
 
-def export_captioner_tflite(captioner, out_dir, quantize="none"):
+def export_captioner_tflite(captioner, out_dir, quantize="none", decoding=None, **changes):
     """Write `captioner.tflite` (signatures `encode_image`, `decode_step`),
-    the vocabulary and `tflite_config.json` to `out_dir`; returns the model path."""
+    the vocabulary and `tflite_config.json` (with the decoding settings:
+    the captioner's, `decoding` and `changes` overriding them) to
+    `out_dir`; returns the model path."""
+    settings = captioner.settings(decoding, **changes)
     if not isinstance(captioner, Captioner):
         raise TFLiteExportError(f"Expected a Captioner, got {type(captioner).__name__}.")
     if quantize not in QUANTIZATIONS:
@@ -137,69 +126,8 @@ def export_captioner_tflite(captioner, out_dir, quantize="none"):
         "quantize": quantize,
         "model": captioner.config.to_dict(),
         "target_language": captioner.target_tokenizer.language,
-        "max_output_tokens": captioner.max_output_tokens,
+        "decoding": settings.to_dict(),
     }
     with open(os.path.join(out_dir, TFLITE_CONFIG_FILE), "w", encoding="utf-8") as f:
         json.dump(record, f, indent=2)
     return path
-
-
-class TFLiteCaptioner(Decoder):
-    """Caption images with a directory written by `export_captioner_tflite`,
-    on the LiteRT interpreter, with the project's greedy and beam search."""
-
-    progress_unit = "image"
-
-    def __init__(self, directory, num_threads=None):
-        from ai_edge_litert.interpreter import Interpreter
-
-        model_path = os.path.join(directory, TFLITE_MODEL_FILE)
-        config_path = os.path.join(directory, TFLITE_CONFIG_FILE)
-        for path in (model_path, config_path):
-            if not os.path.isfile(path):
-                raise ModelDirectoryError(f"Not a captioner TFLite export: {path} not found.")
-        with open(config_path, encoding="utf-8") as f:
-            record = json.load(f)
-        self.config = CaptionerConfig.from_dict(record["model"])
-        self.target_tokenizer = WordTokenizer(
-            load_vocabulary(os.path.join(directory, "target_vocab.txt")),
-            self.config.lowercase, record.get("target_language", "en"),
-        )
-        self.input_spec = tf.TensorSpec(
-            [None, self.config.image_height, self.config.image_width, 3], tf.float32
-        )
-        limit = int(record["max_output_tokens"])
-        self._set_limits(None, limit, 0.0, limit)
-        self._interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
-        self._encode = self._interpreter.get_signature_runner("encode_image")
-        self._decode_step = self._interpreter.get_signature_runner("decode_step")
-        self._lock = threading.Lock()  # one interpreter is not reentrant
-        self._names = state_names(self.config)
-
-    def encode(self, images):
-        outputs = []
-        for image in np.asarray(images, np.float32):
-            with self._lock:
-                outputs.append(self._encode(images=image[None]))
-        states = [tf.constant(np.concatenate([o[n] for o in outputs])) for n in self._names]
-        return (states, []), tf.ones([len(outputs)], tf.int32)
-
-    def step(self, tokens, states):
-        rnn_states, memory = states
-        inputs = {"token": np.asarray(tokens, np.int32)}
-        inputs.update({n: np.asarray(s, np.float32) for n, s in zip(self._names, rnn_states)})
-        with self._lock:
-            outputs = self._decode_step(**inputs)
-        log_probs = tf.nn.log_softmax(tf.constant(outputs["logits"]), axis=-1)
-        return log_probs, ([tf.constant(outputs[n]) for n in self._names], memory)
-
-    def _graph(self, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
-               replace_unknown=False):
-        # (replace_unknown is refused before this: `_check_replace_unknown`.)
-        # The interpreter is called from Python, so the search runs eagerly.
-        return lambda images: self.translate_batch(
-            images, beam_size, alpha, unk_penalty, no_repeat_ngram
-        )
-
-    # The Keras captioner's: image loading, batching and the project's searches.
-    caption = Captioner.caption

@@ -134,3 +134,16 @@ def load_images(images, height, width):
     if not loaded:
         return np.zeros([0, height, width, 3], np.float32)
     return np.stack(loaded)
+
+
+def load_readable(paths, height, width):
+    """Read each image file on its own: (readable paths, their arrays, the
+    errors of the others), so one unreadable file does not stop the rest."""
+    readable, arrays, errors = [], [], []
+    for path in paths:
+        try:
+            arrays.append(load_image(path, height, width))
+            readable.append(path)
+        except ImageError as e:
+            errors.append(e)
+    return readable, arrays, errors

@@ -196,65 +196,49 @@ def names_kept(sources, hypotheses, references):
     return kept, total
 
 
-def evaluate(
-    translator, pairs, beam_size=1, alpha=0.6, batch_size=64, progress=False,
-    with_perplexity=True, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
-    replace_unknown=False, protect_names=None,
-):
+def evaluate(translator, pairs, decoding=None, *, batch_size=64, progress=False,
+             with_perplexity=True, **changes):
     """Translate the sources and score them against the references.
 
     Args:
-        translator: Translator or Ensemble.
+        translator: Translator, Ensemble or a LiteRT runner.
         pairs: list of (source, reference) strings.
-        beam_size: int. 1 for greedy. Defaults to 1.
-        alpha: float. Beam-search length penalty. Defaults to 0.6.
+        decoding: DecodingConfig, dict or None. How to translate; None: the
+            translator's own settings (what it translates with everywhere
+            else), which the report records under "decoding".
         batch_size: int. Defaults to 64.
         progress: bool. Show progress bars. Defaults to False.
         with_perplexity: bool. Also score the references under teacher
             forcing (it does not depend on the search). Defaults to True.
-        unk_penalty: float. See `Translator.translate`; `float("inf")`
-            never writes `<unk>`. Defaults to 0.
-        no_repeat_ngram: int. See `Translator.translate`. Defaults to 0.
-        split_sentences: bool. See `Translator.translate`. Defaults to True.
-        replace_unknown: bool. See `Translator.translate`. Defaults to False.
-        protect_names: bool or None. See `Translator.translate`. Defaults to
-            None (on where the model has placeholder names).
+        **changes: DecodingConfig fields to change (`beam_size=1`, ...).
 
     Returns:
         (report, hypotheses): a dict with BLEU, chrF, their sacreBLEU
-        signatures, perplexity (per member for an ensemble), counts and
-        timing; and the list of hypotheses.
+        signatures, the decoding settings used, perplexity (per member for
+        an ensemble), counts and timing; and the list of hypotheses.
     """
     pairs = list(pairs)
     if not pairs:
         raise ConfigurationError("Nothing to evaluate: no (source, reference) pair.")
+    settings = translator.settings(decoding, **changes)
     sources, references = zip(*pairs)
     started = time.time()
-    hypotheses = translator.translate(
-        list(sources), batch_size=batch_size, beam_size=beam_size, alpha=alpha, progress=progress,
-        unk_penalty=unk_penalty, no_repeat_ngram=no_repeat_ngram,
-        split_sentences=split_sentences, replace_unknown=replace_unknown,
-        protect_names=protect_names,
-    )
+    hypotheses = translator.translate(list(sources), settings, batch_size=batch_size,
+                                      progress=progress)
     seconds = time.time() - started
     bleu, bleu_signature = corpus_bleu(hypotheses, references, with_signature=True)
     chrf, chrf_signature = corpus_chrf(hypotheses, references, with_signature=True)
     report = {
         "pairs": len(pairs),
-        "beam_size": beam_size,
-        "alpha": alpha if beam_size > 1 else None,
+        "decoding": settings.to_dict(),
+        "search": settings.describe(),
         "bleu": round(bleu.score, 2),
         "bleu_signature": bleu_signature,
         "bleu_details": str(bleu),
         "chrf": round(chrf.score, 2),
         "chrf_signature": chrf_signature,
-        "unk_penalty": unk_penalty,
         # sacreBLEU's 13a tokenizer reads "<unk>" as three wrong tokens.
         "unknown_words": sum(h.count(UNK) for h in hypotheses),
-        "no_repeat_ngram": no_repeat_ngram,
-        "split_sentences": split_sentences,
-        "replace_unknown": replace_unknown,
-        "protect_names": protect_names,
         "repeated_trigram_share": round(repeated_ngram_share(hypotheses, 3), 4),
         "by_length": bleu_by_length(sources, hypotheses, references),
         "names_kept": names_kept(sources, hypotheses, references),
@@ -263,6 +247,8 @@ def evaluate(
     }
     if not with_perplexity:
         return report, hypotheses
+    if not hasattr(translator, "model") and not hasattr(translator, "members"):
+        return report, hypotheses  # a LiteRT runner: no Keras model to score with
     members = getattr(translator, "members", [translator])
     perplexities = [
         perplexity(member, pairs, batch_size=batch_size, progress=progress)[0]
@@ -277,3 +263,22 @@ def evaluate(
     else:
         report["member_perplexities"] = [round(p, 2) for p in perplexities]
     return report, hypotheses
+
+
+def format_report(report) -> str:
+    """`evaluate`'s report as the lines `keras-seq2seq evaluate` prints."""
+    ppl = report.get("perplexity", report.get("member_perplexities", "-"))
+    per = f" per {report['perplexity_per']}" if "perplexity_per" in report else ""
+    kept, total = report["names_kept"]
+    by_length = "  ".join(
+        f"{b['words']} words: " + ("-" if b["bleu"] is None else f"{b['bleu']:.2f}")
+        + f" ({b['pairs']})" for b in report["by_length"])
+    return "\n".join([
+        f"{report['pairs']} pairs, {report['search']}: BLEU {report['bleu']:.2f}  "
+        f"chrF {report['chrf']:.2f}  perplexity {ppl}{per}  <unk> written "
+        f"{report['unknown_words']}  repeated 3-grams {report['repeated_trigram_share']:.1%}  "
+        f"names kept {kept}/{total}",
+        report["bleu_details"],
+        f"BLEU by source length: {by_length}",
+        f"BLEU signature: {report['bleu_signature']}",
+    ])

@@ -131,10 +131,10 @@ def create_app(explorer):
     @app.post("/api/beam")
     def beam():
         e, data = current["explorer"], body()
-        alpha = data.get("alpha", 0.6)
+        alpha = data.get("alpha", e.decoder.decoding.alpha)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 2:
             raise ExploreError(f"alpha must be a number from 0 to 2, got {alpha!r}.")
-        return flask.jsonify(e.beam(text_of(data, e), data.get("beam_size", 4), float(alpha)))
+        return flask.jsonify(e.beam(text_of(data, e), data.get("beam_size"), float(alpha)))
 
     @app.post("/api/caption")
     def caption():
@@ -155,7 +155,7 @@ def create_app(explorer):
         form = flask.request.form
         try:
             prefix = json.loads(form.get("prefix", "[]"))
-            top_k, beam_size = int(form.get("top_k", 5)), int(form.get("beam_size", 4))
+            top_k, beam_size = int(form.get("top_k", 5)), int(form.get("beam_size", e.decoder.decoding.beam_size))
         except ValueError:
             raise ExploreError("prefix must be a JSON list; top_k and beam_size whole "
                                "numbers.") from None

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
+from keras_seq2seq.decoder import run_step_model_with_extras
 from keras_seq2seq.decoding.beam import beam_search, length_penalty
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.models.seq2seq import build_decoder_step_model
@@ -67,8 +68,8 @@ class Explorer:
         self.label = label
         self.config = decoder.config
         self.is_captioner = not hasattr(decoder, "source_tokenizer")
-        self.attention = getattr(self.config, "attention", "none") != "none"
-        self.copy = bool(getattr(self.config, "copy_attention", False))
+        self.attention = self.config.attention != "none"
+        self.copy = bool(self.config.copy_attention)
         self.num_states = self.config.num_layers * self.config.states_per_layer
         if self.attention:
             self.step_model = build_decoder_step_model(decoder.model, self.config,
@@ -105,6 +106,7 @@ class Explorer:
             "units": self.config.units,
             "target_vocab_size": len(self.target_vocabulary),
             "max_beam": MAX_BEAM,
+            "decoding": decoder.decoding.to_dict(),
             "max_characters": MAX_CHARACTERS,
         }
         if not self.is_captioner:
@@ -150,20 +152,18 @@ class Explorer:
     # 2. The decoder, step by step.
 
     def _step(self, token, rnn_states, memory):
-        outputs = self.step_model([tf.constant([token], tf.int32), *rnn_states, *memory],
-                                  training=False)
-        logits, rest = outputs[0], list(outputs[1:])
-        rnn_states, extra = rest[: self.num_states], rest[self.num_states :]
-        # The step function's own normalisation (`run_step_model`).
-        log_probs = tf.nn.log_softmax(logits, axis=-1)[0].numpy().astype("float64")
-        return log_probs, rnn_states, extra
+        log_probs, (rnn_states, _), extra = run_step_model_with_extras(
+            self.step_model, tf.constant([token], tf.int32), (rnn_states, memory),
+            self.num_states)
+        return log_probs[0].numpy().astype("float64"), rnn_states, extra
 
     def _start(self, source):
         batch = self._inputs(source)
         (rnn_states, memory), lengths = self.decoder.encode(batch)
         if int(lengths[0]) == 0:
             raise ExploreError("Nothing to translate: the text has no word the model reads.")
-        return list(rnn_states), list(memory), int(self.decoder.max_lengths(lengths)[0])
+        limit = self.decoder.max_lengths(lengths, self.decoder.decoding)
+        return list(rnn_states), list(memory), int(limit[0])
 
     def _top(self, log_probs, top_k):
         best = np.argsort(-log_probs, kind="stable")[:top_k]
@@ -246,18 +246,22 @@ class Explorer:
 
     # 4. Beam search.
 
-    def beam(self, source, beam_size=4, alpha=0.6):
+    def beam(self, source, beam_size=None, alpha=None):
         """The project's beam search with its trace: every step's beams
         (token, parent, summed log-probability, normalised score, finished)
-        and the final hypotheses, best first."""
-        beam_size = _int(beam_size, "beam_size", 1, MAX_BEAM)
+        and the final hypotheses, best first. The beam size and length
+        penalty are the model's own settings unless given."""
+        settings = self.decoder.decoding
+        beam_size = _int(settings.beam_size if beam_size is None else beam_size, "beam_size", 1,
+                         MAX_BEAM)
+        alpha = settings.alpha if alpha is None else alpha
         with self.lock:
             batch = self._inputs(source)
             states, lengths = self.decoder.encode(batch)
             if int(lengths[0]) == 0:
                 raise ExploreError("Nothing to translate: the text has no word the model reads.")
             tokens, scores, log_probs, trace = beam_search(
-                self.decoder.step, states, self.decoder.max_lengths(lengths),
+                self.decoder.step, states, self.decoder.max_lengths(lengths, settings),
                 beam_size=beam_size, alpha=alpha, trace=True)
         trace = {k: v[0].numpy() for k, v in trace.items()}  # (beam, time)
         steps = []
@@ -288,12 +292,12 @@ class Explorer:
 def toy_translator(out_dir, epochs=150, seed=0):
     """The `seed_toy` walk-through model (tutorial 01), trained in seconds on
     the article's sentences: 3-d embeddings, 16 LSTM cells."""
-    from keras_seq2seq.models import get_preset
-    from keras_seq2seq.training import train
+    from keras_seq2seq.training import TrainingConfig, train
 
     pairs = [("nice to meet you", "ravi de vous rencontrer"),
              ("nice to see you", "ravi de vous voir"),
              ("thank you", "merci")]
-    translator, _ = train(pairs, get_preset("seed_toy"), out_dir, epochs=epochs, batch_size=3,
-                          learning_rate=3e-2, verbose=0, seed=seed, bleu_sample=0, backup=False)
+    config = TrainingConfig.create(out_dir, architecture="seed_toy", epochs=epochs, batch_size=3,
+                                   learning_rate=3e-2, seed=seed, bleu_sample=0, backup=False)
+    translator, _ = train(config, train_pairs=pairs, verbose=0)
     return translator

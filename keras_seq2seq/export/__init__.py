@@ -1,4 +1,4 @@
-"""Exporters: SavedModel for TF Serving (imported when first used, so that
+"""Exporters: SavedModel for TF Serving, TFLite, model directories (imported when first used, so that
 `keras_seq2seq.export.limits` loads no TensorFlow).
 """
 
@@ -8,6 +8,8 @@ _EXPORTS = {
     "ExportError": "keras_seq2seq.export.saved_model",
     "export_saved_model": "keras_seq2seq.export.saved_model",
     "next_version": "keras_seq2seq.export.saved_model",
+    "FORMATS": "keras_seq2seq.export.formats",
+    "export_model": "keras_seq2seq.export.formats",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,44 +4,41 @@ for `serve --help`)."""
 import dataclasses
 
 from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
+from keras_seq2seq.settings import Settings, setting
 
 
 @dataclasses.dataclass(frozen=True)
-class ServingLimits:
+class ServingLimits(Settings):
     """What one request may ask of the local server, and how it queues.
 
     Every limit is checked before any TensorFlow work, on REST and gRPC
     alike; a request over one gets a 400 (gRPC INVALID_ARGUMENT) that names
     it. The defaults admit a few hundred paragraphs per request.
+
+    >>> ServingLimits(max_instances=8).max_instances
+    8
     """
 
-    # Request body (REST) or message (gRPC) size.
-    max_body_bytes: int = 4_194_304
-    # Strings per request (rows of the "text" input).
-    max_instances: int = 256
-    # Characters per string.
-    max_chars: int = 50_000
-    # Sentence ends (".", "!", "?", ...) in a whole request: each sentence is
-    # a row of the search, so this bounds its memory. Counted, not split: an
-    # abbreviation counts too, so the real sentences are fewer.
-    max_sentences: int = 1024
-    # Nesting of JSON arrays and objects (TF Serving's formats need 3).
-    max_json_depth: int = 16
-    # Seconds from a request's first byte to its last (headers and body); a
-    # client that sends slower is disconnected, however steadily it drips.
-    request_timeout: float = 30.0
-    # Seconds an idle keep-alive connection stays open.
-    idle_timeout: float = 60.0
-    # Threads that parse requests and run the model (REST, and the same for
-    # gRPC); connections beyond `max_connections` wait in the listen backlog.
-    threads: int = 8
-    max_connections: int = 512
-    backlog: int = 1024
-    # Predictions run at once (each uses all the CPU cores TensorFlow has); a
-    # request that waits longer than `queue_timeout` seconds for its turn is
-    # answered 503 (gRPC UNAVAILABLE) so a client can retry elsewhere.
-    concurrent_predictions: int = 2
-    queue_timeout: float = 30.0
+    max_body_bytes: int = setting(4_194_304, "Largest request body (REST) or message (gRPC).")
+    max_instances: int = setting(256, "Most strings per request.")
+    max_chars: int = setting(50_000, "Most characters per string.")
+    # Each sentence is a row of the search, so this bounds its memory.
+    # Counted, not split: an abbreviation counts too.
+    max_sentences: int = setting(1024, "Most sentence ends (. ! ? ...) per request.")
+    # TF Serving's formats need 3.
+    max_json_depth: int = setting(16, "Deepest JSON nesting.")
+    # A client that sends slower is disconnected, however steadily it drips.
+    request_timeout: float = setting(30.0, "Seconds to receive a whole request (headers and "
+                                     "body).")
+    idle_timeout: float = setting(60.0, "Seconds an idle keep-alive connection stays open.")
+    # Connections beyond `max_connections` wait in the listen backlog.
+    threads: int = setting(8, "Request threads (REST, and the same for gRPC).")
+    max_connections: int = setting(512, "Open connections at once; more wait in the backlog.")
+    backlog: int = setting(1024, "Connections waiting to be accepted.")
+    # Each prediction uses all the CPU cores TensorFlow has.
+    concurrent_predictions: int = setting(2, "Predictions run at once.")
+    queue_timeout: float = setting(30.0, "Seconds a request waits for a prediction slot "
+                                   "before a 503 (gRPC UNAVAILABLE).")
 
     def __post_init__(self):
         for field in dataclasses.fields(self):

@@ -7,8 +7,9 @@ base path); a new export adds the next version. Signatures:
   (batch,), `score` float32 (batch,). Sentence splitting (a text of several
   sentences is translated sentence by sentence and joined with its own
   separators; the score is the sum over its sentences), normalisation,
-  tokenization, source reversal, encoding, batched decoding (greedy, or beam
-  when asked at export, with n-gram blocking when asked), name placeholders
+  tokenization, source reversal, encoding, batched decoding with the
+  model's decoding settings (a `DecodingConfig`: beam size, penalties,
+  n-gram blocking, limits), name placeholders
   (`keras_seq2seq.text.placeholders`, where the model has them) and
   detokenization all run in the graph.
 - `encode`: `encoder_tokens` int32 (batch, source_time) -> `state_i_j`
@@ -18,22 +19,26 @@ base path); a new export adds the next version. Signatures:
   `logits` (batch, target_vocab) + the new states, named `state_i_j`.
 
 `assets.extra/tf_serving_warmup_requests` holds PredictionLog records in TF
-Serving's warmup format, so the first real request does not pay for tracing.
+Serving's warmup format, so the first real request does not pay for tracing;
+`assets.extra/keras_seq2seq.json` the decoding settings of `serving_default`.
 """
 
+import json
 import os
 import re
 
 import tensorflow as tf
 
-from keras_seq2seq.decoding.penalties import check_ngram_size, check_penalty
 from keras_seq2seq.errors import Seq2SeqError
-from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
-from keras_seq2seq.text import placeholders
+from keras_seq2seq.export.signatures import decode_step_function, memory_names, state_names
+from keras_seq2seq.settings import DecodingConfig
 from keras_seq2seq.text.sentences import sentence_mask, split_sentences_graph
 from keras_seq2seq.translator import Translator
 
 WARMUP_FILE = "tf_serving_warmup_requests"
+# The settings `serving_default` was traced with, beside the warmup requests
+# (TF Serving ignores the file; `keras-seq2seq serve` reports it).
+EXPORT_RECORD = "keras_seq2seq.json"
 WARMUP_SENTENCES = ("Nice to meet you.", "Where is the station? It is late.", "")
 
 
@@ -44,32 +49,21 @@ class ExportError(Seq2SeqError, ValueError):
 class _ServingModule(tf.Module):
     """Tracks the Keras models and tokenizers; holds the signature functions."""
 
-    def __init__(self, translator, beam_size, alpha, unk_penalty=0.0, no_repeat_ngram=0,
-                 split_sentences=True, protect_names=False):
+    def __init__(self, translator, settings):
         super().__init__(name="keras_seq2seq")
         self.encoder_model = translator.encoder_model
         self.decoder_step_model = translator.decoder_step_model
         self.source_tokenizer = translator.source_tokenizer
         self.target_tokenizer = translator.target_tokenizer
         config = translator.config
-        names = state_names(config)
-        output_names = names + memory_names(config)
+        output_names = state_names(config) + memory_names(config)
 
         def search(sentences):
-            return translator.translate_batch(sentences, beam_size, alpha, unk_penalty,
-                                              no_repeat_ngram)
-
-        if protect_names:
-            names = translator.name_placeholders()
-            plain_search = search
-
-            def search(sentences):
-                return placeholders.protect_names(plain_search, sentences,
-                                                  translator.source_tokenizer, names)
+            return translator.translate_batch(sentences, settings)
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(text):
-            if not split_sentences:
+            if not settings.split_sentences:
                 translations, scores = search(text)
                 return {"translation": translations[:, 0], "score": scores[:, 0]}
             return translate_sentences(search, text)
@@ -82,14 +76,9 @@ class _ServingModule(tf.Module):
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             return dict(zip(output_names, outputs))
 
-        @tf.function(input_signature=decode_step_specs(config))
-        def decode_step(token, *states):
-            logits, *new_states = self.decoder_step_model([token, *states], training=False)
-            return {"logits": logits, **dict(zip(names, new_states))}
-
         self.serve = serve
         self.encode = encode
-        self.decode_step = decode_step
+        self.decode_step = decode_step_function(self.decoder_step_model, config)
         self.encoders = {"encode": encode}
 
 
@@ -155,32 +144,24 @@ def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES, input_name="t
     return path
 
 
-def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha=0.6,
-                       version=None, unk_penalty=0.0, no_repeat_ngram=0, split_sentences=True,
-                       protect_names=None):
+def export_saved_model(translator, base_path, name="seq2seq", version=None, decoding=None,
+                       **changes):
     """Export a Translator for TF Serving.
+
+    `serving_default` is traced with the translator's decoding settings
+    (`translator.decoding`, stored with the model), `decoding` and `changes`
+    overriding them as in `Translator.translate`; the settings it was traced
+    with are written beside it (`assets.extra/keras_seq2seq.json`), which
+    `keras-seq2seq serve` reports.
 
     Args:
         translator: Translator. A single model (ensembles are not exported).
         base_path: str. Directory that holds one folder per model name.
         name: str. Model name (TF Serving's `--model_name`). Defaults to
             "seq2seq".
-        beam_size: int. 1 for greedy search in `serving_default`, more for
-            beam search. Defaults to 1.
-        alpha: float. Beam-search length penalty. Defaults to 0.6.
         version: int or None. Version number; the next free one when None.
-        unk_penalty: float. `<unk>` penalty of `serving_default`'s search
-            (see `Translator.translate`); `float("inf")` never writes
-            `<unk>`. Defaults to 0.
-        no_repeat_ngram: int. n-gram blocking of `serving_default`'s search
-            (see `Translator.translate`). Defaults to 0 (off).
-        split_sentences: bool. `serving_default` splits each text into
-            sentences in the graph (see `keras_seq2seq.text.sentences`).
-            Defaults to True.
-        protect_names: bool or None. `serving_default` translates rare
-            names as placeholders and puts them back, in the graph (see
-            `Translator.translate`). None (the default): when the model's
-            vocabularies hold a placeholder name.
+        decoding: DecodingConfig, dict or None. Defaults to the translator's.
+        **changes: DecodingConfig fields to change (`beam_size=1`, ...).
 
     Returns:
         The version directory written, `base_path/name/version`.
@@ -189,29 +170,19 @@ def export_saved_model(translator, base_path, name="seq2seq", beam_size=1, alpha
         raise ExportError(
             f"Only a single Translator can be exported, got {type(translator).__name__}."
         )
-    if beam_size < 1:
-        raise ExportError(f"beam_size must be >= 1, got {beam_size}.")
     try:
-        check_penalty(unk_penalty)
-        check_ngram_size(no_repeat_ngram)
+        settings = translator.settings(decoding, **changes)
     except ValueError as e:
         raise ExportError(str(e)) from e
-    if protect_names is None:
-        protect_names = translator.has_name_placeholders()
-    elif protect_names:
-        try:
-            translator.name_placeholders()
-        except ValueError as e:
-            raise ExportError(str(e)) from e
-    module = _ServingModule(translator, beam_size, alpha, unk_penalty, no_repeat_ngram,
-                            split_sentences, protect_names)
-    return write_saved_model(module, base_path, name, version, write_warmup_requests)
+    return write_saved_model(_ServingModule(translator, settings), base_path, name, version,
+                             write_warmup_requests, settings)
 
 
-def write_saved_model(module, base_path, name, version, write_warmup):
+def write_saved_model(module, base_path, name, version, write_warmup, settings):
     """Save `module` (signatures serving_default, encode*, decode_step) as
     `base_path/name/version`, atomically; `write_warmup(directory)` adds the
-    warmup requests."""
+    warmup requests, and the decoding `settings` go to
+    `assets.extra/keras_seq2seq.json`."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
         raise ExportError(f"Invalid model name {name!r}: use letters, digits, '_', '.', '-'.")
     model_base = os.path.join(base_path, name)
@@ -233,5 +204,25 @@ def write_saved_model(module, base_path, name, version, write_warmup):
     staging = os.path.join(model_base, f".{version}.partial")
     tf.saved_model.save(module, staging, signatures=signatures)
     write_warmup(staging)
+    write_export_record(staging, settings)
     os.rename(staging, version_dir)
     return version_dir
+
+
+def write_export_record(version_dir, settings):
+    """Write `assets.extra/keras_seq2seq.json`: the decoding settings of
+    `serving_default`."""
+    directory = os.path.join(version_dir, "assets.extra")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, EXPORT_RECORD), "w", encoding="utf-8") as f:
+        json.dump({"decoding": settings.to_dict()}, f, indent=2)
+
+
+def read_export_record(version_dir):
+    """The decoding settings a SavedModel version was exported with (a
+    DecodingConfig), or None for an export without the record."""
+    path = os.path.join(version_dir, "assets.extra", EXPORT_RECORD)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return DecodingConfig.from_dict(json.load(f)["decoding"])

@@ -122,6 +122,7 @@ class _Models:
     """The latest version of every model under a base path, loaded once."""
 
     def __init__(self, base_path):
+        self.base_path = base_path
         self.models = {}
         if not os.path.isdir(base_path):
             raise ServingError(f"Model base path not found: {base_path}")
@@ -557,6 +558,14 @@ class LocalServer:
 
     def rest_url(self, name):
         return f"http://{self.host}:{self.rest_port}/v1/models/{name}"
+
+    def decoding(self, name):
+        """The decoding settings (DecodingConfig) baked into the served
+        version of `name`, or None for an export that did not record them."""
+        from keras_seq2seq.export.saved_model import read_export_record
+
+        version, _ = self.models.models[name]
+        return read_export_record(os.path.join(self.models.base_path, name, str(version)))
 
     @property
     def grpc_target(self):

@@ -1,6 +1,26 @@
-"""Names and input specs shared by the SavedModel and TFLite signatures."""
+"""Names, input specs and the `decode_step` function shared by every export
+(SavedModel and TFLite, translators and captioners)."""
+
+from __future__ import annotations
+
+import contextlib
+import typing
 
 import tensorflow as tf
+
+
+class DecoderShape(typing.Protocol):
+    """What the signatures read of a model config: `Seq2SeqConfig` and
+    `CaptionerConfig` both have it (a captioner's attention fields are
+    fixed class attributes)."""
+
+    num_layers: int
+    units: int
+    attention: str
+    copy_attention: bool
+
+    @property
+    def states_per_layer(self) -> int: ...
 
 # The attention memory the encoder hands to every decoder step.
 MEMORY_NAMES = ("encoder_outputs", "attention_keys", "source_mask")
@@ -8,20 +28,20 @@ MEMORY_NAMES = ("encoder_outputs", "attention_keys", "source_mask")
 COPY_MEMORY_NAME = "source_tokens"
 
 
-def state_names(config):
+def state_names(config: DecoderShape) -> list[str]:
     """`state_i_j`: state j (h, c for LSTM) of layer i, in the models' order."""
     k = config.states_per_layer
     return [f"state_{i}_{j}" for i in range(config.num_layers) for j in range(k)]
 
 
-def memory_names(config):
+def memory_names(config: DecoderShape) -> list[str]:
     if config.attention == "none":
         return []
-    copy = [COPY_MEMORY_NAME] if getattr(config, "copy_attention", False) else []
+    copy = [COPY_MEMORY_NAME] if config.copy_attention else []
     return list(MEMORY_NAMES) + copy
 
 
-def decode_step_specs(config, source_length=None):
+def decode_step_specs(config: DecoderShape, source_length=None):
     """Input specs of `decode_step`: token, the states, the memory (if any)."""
     units = config.units
     specs = [tf.TensorSpec([None], tf.int32, name="token")]
@@ -32,6 +52,22 @@ def decode_step_specs(config, source_length=None):
             tf.TensorSpec([None, source_length, units], tf.float32, name="attention_keys"),
             tf.TensorSpec([None, source_length], tf.float32, name="source_mask"),
         ]
-        if getattr(config, "copy_attention", False):
+        if config.copy_attention:
             specs.append(tf.TensorSpec([None, source_length], tf.float32, name=COPY_MEMORY_NAME))
     return specs
+
+
+def decode_step_function(decoder_step_model, config: DecoderShape, source_length=None,
+                         frozen=None):
+    """The `decode_step` signature: `token` + states (+ memory) -> `logits` +
+    the new states, named `state_i_j`. `frozen` (TFLite) is a context
+    factory under which the weights are constants."""
+    names = state_names(config)
+
+    @tf.function(input_signature=decode_step_specs(config, source_length))
+    def decode_step(token, *inputs):
+        with frozen() if frozen is not None else contextlib.nullcontext():
+            logits, *new_states = decoder_step_model([token, *inputs], training=False)
+        return {"logits": logits, **dict(zip(names, new_states))}
+
+    return decode_step

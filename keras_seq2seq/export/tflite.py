@@ -28,12 +28,12 @@ import tensorflow as tf
 
 from keras_seq2seq.decoding import greedy_search
 from keras_seq2seq.errors import Seq2SeqError
-from keras_seq2seq.export.signatures import decode_step_specs, memory_names, state_names
+from keras_seq2seq.export.runner import CONFIG_FILE, MODEL_FILES
+from keras_seq2seq.export.signatures import decode_step_function, memory_names, state_names
 from keras_seq2seq.text import save_vocabulary
 from keras_seq2seq.translator import Translator
 
-MODEL_FILE = "model.tflite"
-CONFIG_FILE = "tflite_config.json"
+MODEL_FILE = MODEL_FILES["translator"]
 QUANTIZATIONS = ("none", "float16", "dynamic-int8")
 SIGNATURES = ("encode", "decode_step", "greedy")
 
@@ -43,7 +43,7 @@ class TFLiteExportError(Seq2SeqError, ValueError):
 
 
 class _TFLiteModule(tf.Module):
-    def __init__(self, translator, max_source_tokens):
+    def __init__(self, translator, max_source_tokens, settings):
         super().__init__(name="keras_seq2seq_tflite")
         config = translator.config
         model = translator.model
@@ -137,12 +137,6 @@ class _TFLiteModule(tf.Module):
                     result["source_tokens"] = tf.cast(encoder_tokens, tf.float32)
             return result
 
-        @tf.function(input_signature=decode_step_specs(config, length_max))
-        def decode_step(token, *inputs):
-            with frozen():
-                logits, *new_states = self.decoder_step_model([token, *inputs], training=False)
-            return {"logits": logits, **dict(zip(names, new_states))}
-
         @tf.function(
             input_signature=[tf.TensorSpec([1, length_max], tf.int32, name="encoder_tokens")]
         )
@@ -156,12 +150,13 @@ class _TFLiteModule(tf.Module):
                           [encoded[n] for n in memory])
                 lengths = tf.reduce_sum(tf.cast(encoder_tokens != 0, tf.int32), axis=1)
                 tokens, scores = greedy_search(
-                    translator.step, states, translator.max_lengths(lengths)
+                    translator.step, states, translator.max_lengths(lengths, settings)
                 )
             return {"tokens": tokens, "score": scores}
 
         self.encode = encode
-        self.decode_step = decode_step
+        self.decode_step = decode_step_function(self.decoder_step_model, config, length_max,
+                                                frozen)
         self.greedy = greedy
 
 
@@ -197,8 +192,12 @@ def convert(module, quantize, signatures=SIGNATURES):
         return converter.convert()
 
 
-def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None):
-    """Write `model.tflite` (signatures `encode`, `decode_step`) and its vocabularies.
+def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None,
+                  decoding=None, **changes):
+    """Write `model.tflite` (signatures `encode`, `decode_step`, `greedy`), its
+    vocabularies and `tflite_config.json`, which carries the decoding
+    settings the runners use: the translator's own, `decoding` and
+    `changes` (DecodingConfig fields) overriding them.
 
     Args:
         translator: Translator. A single trained model.
@@ -209,6 +208,8 @@ def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None):
         max_source_tokens: int or None. Longest source in words; longer
             sources are truncated by the runner (documented, as for the Keras
             model). Defaults to the model's `max_source_length`.
+        decoding: DecodingConfig, dict or None. Defaults to the translator's.
+        **changes: DecodingConfig fields to change.
 
     Returns:
         The path of the .tflite file.
@@ -223,8 +224,9 @@ def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None):
     max_source_tokens = int(max_source_tokens or config.max_source_length)
     if max_source_tokens < 1:
         raise TFLiteExportError(f"max_source_tokens must be >= 1, got {max_source_tokens}.")
+    settings = translator.settings(decoding, **changes)
     os.makedirs(out_dir, exist_ok=True)
-    content = convert(_TFLiteModule(translator, max_source_tokens), quantize)
+    content = convert(_TFLiteModule(translator, max_source_tokens, settings), quantize)
     path = os.path.join(out_dir, MODEL_FILE)
     with open(path, "wb") as f:
         f.write(content)
@@ -238,11 +240,7 @@ def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None):
         "model": config.to_dict(),
         "source_language": translator.source_tokenizer.language,
         "target_language": translator.target_tokenizer.language,
-        "decoding": {
-            "max_output_tokens": translator.max_output_tokens,
-            "length_ratio": translator.length_ratio,
-            "length_offset": translator.length_offset,
-        },
+        "decoding": settings.to_dict(),
     }
     with open(os.path.join(out_dir, CONFIG_FILE), "w", encoding="utf-8") as f:
         json.dump(record, f, indent=2, ensure_ascii=False)

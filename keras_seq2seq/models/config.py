@@ -1,8 +1,9 @@
-"""Model configuration and named presets."""
+"""Model configuration and the named architectures (untrained templates)."""
 
 import dataclasses
 
 from keras_seq2seq.errors import ConfigurationError
+from keras_seq2seq.settings import setting
 
 CELL_TYPES = ("lstm", "gru")
 # "none" is the paper's model; "luong" adds global attention with the
@@ -92,67 +93,70 @@ class Seq2SeqConfig(ConfigMixin):
     """Sizes and options of the encoder-decoder model.
 
     The vocabulary sizes are upper limits when a vocabulary is built from a
-    corpus; a built model uses the actual vocabulary sizes.
+    corpus; a built model uses the actual vocabulary sizes. Each field is
+    also a `keras-seq2seq train` flag (its help text is the field's), which
+    overrides the field of the chosen architecture (`ARCHITECTURES`).
     """
 
-    # Source and target vocabulary sizes, the 4 special tokens included.
-    source_vocab_size: int = 8000
-    target_vocab_size: int = 8000
-    # Words seen fewer times in training map to <unk>.
-    min_frequency: int = 2
-    # Width of the word embeddings (encoder and decoder each have their own).
-    embedding_dim: int = 256
-    # Cells per recurrent layer; the encoder and decoder have the same shape
-    # so that the encoder's final states can start the decoder.
-    units: int = 512
-    # Stacked recurrent layers in the encoder and in the decoder.
-    num_layers: int = 1
-    # "lstm" (the paper) or "gru".
-    cell_type: str = "lstm"
-    # Dropout between layers (not recurrent dropout, which would rule out
-    # cuDNN kernels on GPU).
-    dropout: float = 0.0
-    # Dropout on the encoder's and the decoder's word embeddings (training
-    # only, like `dropout`): the regulariser that small corpora such as
-    # Multi30k need once attention lets the model fit them closely.
-    embedding_dropout: float = 0.0
-    # Reverse the source words, not the target (Sutskever et al. 2014, 3.3).
-    reverse_source: bool = True
-    # Sentences longer than these (in tokens: words, or pieces with the
-    # wordpiece tokenizer) are left out of training.
-    max_source_length: int = 50
-    max_target_length: int = 50
-    # Lowercase text before lookup.
-    lowercase: bool = False
-    # "none" (Sutskever et al.: the final states are all the decoder sees)
-    # or "luong" (the decoder also attends over every encoder output).
-    attention: str = "none"
-    # "word" (the paper: a word vocabulary, rarer words <unk>) or "wordpiece"
-    # (both sides cut into sub-word pieces; the vocabulary sizes above are
-    # then limits on pieces, and min_frequency does not apply: keras-hub's
-    # learner keeps pieces seen at least 10 times).
-    tokenizer: str = "word"
-    # One vocabulary for both languages, learned from the source and target
-    # text together (Sennrich et al. 2016's joint BPE, here word pieces):
-    # a name or a number is cut into the same pieces on both sides, and the
-    # source's ids are valid target ids. Its size limit is
-    # `source_vocab_size`; `target_vocab_size` is then not used.
-    shared_vocabulary: bool = False
-    # Copy attention (the pointer-generator of See et al. 2017, after Gu et
-    # al. 2016 and Vinyals et al. 2015): each decoder step mixes the output
-    # softmax with the attention weights put on the source tokens' own ids,
-    # with a learned gate, so a piece the decoder has rarely or never
-    # written (a name, a number) can be copied from the source. Needs
-    # attention and a shared vocabulary (a source id must be a target id).
-    copy_attention: bool = False
-    # The bottom encoder layer reads the source in both directions, with
-    # units / 2 cells each way, outputs and final states concatenated
-    # (GNMT, Wu et al. 2016, 3.1); the other layers and the decoder are
-    # unchanged. Each encoder output then knows the words on both sides of
-    # its own, which attention (and copy attention above all: after the
-    # first piece of a name it must point at the next one) can use; a
-    # one-way encoder's output knows only the words it has already read.
-    bidirectional_encoder: bool = False
+    source_vocab_size: int = setting(
+        8000, "Largest source vocabulary, the 4 special tokens included (with "
+        "--shared-vocabulary: of the one vocabulary).")
+    target_vocab_size: int = setting(
+        8000, "Largest target vocabulary, the 4 special tokens included.")
+    min_frequency: int = setting(
+        2, "Words seen fewer times in training map to <unk> (word tokenizer only).")
+    # The encoder and decoder each have their own embeddings.
+    embedding_dim: int = setting(256, "Width of the word embeddings.")
+    # The encoder and decoder have the same shape so that the encoder's
+    # final states can start the decoder.
+    units: int = setting(512, "Cells per recurrent layer.")
+    num_layers: int = setting(
+        1, "Stacked recurrent layers in the encoder and in the decoder.", flag="layers")
+    cell_type: str = setting("lstm", "Recurrent cell (lstm: the paper).", choices=CELL_TYPES,
+                             flag="cell")
+    # Not recurrent dropout, which would rule out cuDNN kernels on GPU.
+    dropout: float = setting(0.0, "Dropout between layers.")
+    # The regulariser that small corpora such as Multi30k need once
+    # attention lets the model fit them closely.
+    embedding_dropout: float = setting(
+        0.0, "Dropout on the encoder's and the decoder's word embeddings (training only).")
+    reverse_source: bool = setting(
+        True, "Reverse the source words, not the target (Sutskever et al. 2014, 3.3).")
+    max_source_length: int = setting(
+        50, "Longest source in tokens (words, or pieces with --tokenizer wordpiece); "
+        "longer pairs are left out of training.", metavar="TOKENS")
+    max_target_length: int = setting(
+        50, "Longest target in tokens; longer pairs are left out of training.",
+        metavar="TOKENS")
+    lowercase: bool = setting(False, "Lowercase all text before lookup.")
+    attention: str = setting(
+        "none", "none: the paper's model (the encoder's final states are all the decoder "
+        "sees); luong: the decoder also attends over every encoder output (Luong et al. "
+        "2015, 'general' score).", choices=ATTENTION_TYPES)
+    # keras-hub's word-piece learner keeps pieces seen at least 10 times, so
+    # min_frequency does not apply to it.
+    tokenizer: str = setting(
+        "word", "word: whole words, rarer ones <unk> (the paper); wordpiece: sub-word "
+        "pieces learned from the training text, so rare words are spelled out (the "
+        "vocabulary sizes then limit pieces).", choices=TOKENIZER_TYPES)
+    # Sennrich et al. 2016's joint BPE, here word pieces: the source's ids
+    # are valid target ids.
+    shared_vocabulary: bool = setting(
+        False, "One vocabulary for both languages, learned from both sides (size: "
+        "--source-vocab-size), so names and numbers get the same pieces on both sides.")
+    # The pointer-generator of See et al. 2017 (after Gu et al. 2016 and
+    # Vinyals et al. 2015): each decoder step mixes the output softmax with
+    # the attention weights put on the source tokens' own ids.
+    copy_attention: bool = setting(
+        False, "Let each decoder step copy a source token through its attention weights, "
+        "with a learned gate (pointer-generator; needs --attention luong and "
+        "--shared-vocabulary).")
+    # GNMT, Wu et al. 2016, 3.1: the other layers and the decoder are
+    # unchanged; copy attention above all gains (after the first piece of a
+    # name it must point at the next one).
+    bidirectional_encoder: bool = setting(
+        False, "The bottom encoder layer reads the source both ways, half the units each "
+        "(GNMT), so attention sees both sides of every word.")
 
     def __post_init__(self):
         if self.tokenizer not in TOKENIZER_TYPES:
@@ -182,7 +186,9 @@ class Seq2SeqConfig(ConfigMixin):
         """The network's shape (an `Architecture`) at the configured sizes."""
         return self.architecture_with()
 
-PRESETS = {
+# Untrained templates, by name (`get_architecture`); a trained model to
+# download is a preset (`keras_seq2seq.presets`).
+ARCHITECTURES = {
     # The article's walk-through: "nice to meet you" -> "ravi de vous
     # rencontrer", an embedding that takes the 4 one-hot dimensions to 3.
     "seed_toy": Seq2SeqConfig(
@@ -219,11 +225,12 @@ PRESETS = {
     ),
 }
 
-DEFAULT_PRESET = "cpu"
+DEFAULT_ARCHITECTURE = "cpu"
 
 
-def get_preset(name, **overrides):
-    """A copy of a named preset, with fields overridden."""
-    if name not in PRESETS:
-        raise ConfigurationError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
-    return PRESETS[name].replace(**overrides)
+def get_architecture(name, **overrides):
+    """A copy of a named architecture (`ARCHITECTURES`), with fields overridden."""
+    if name not in ARCHITECTURES:
+        raise ConfigurationError(
+            f"Unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}.")
+    return ARCHITECTURES[name].replace(**overrides)

@@ -8,16 +8,27 @@ runner all call it, so training and serving cannot drift apart.
 
     preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer)
     x, y, sample_weight = preprocessor(["Thank you."], ["Merci."])   # for fit
+    x, y, sample_weight = preprocessor({"encoder_text": ["Thank you."],
+                                        "decoder_text": ["Merci."]})  # keras-hub's way
     tokens, lengths = preprocessor.encoder_tokens(tf.constant(["Thank you."]))
 """
 
+from __future__ import annotations
+
 import os
 
-import keras
 import keras_hub
 import tensorflow as tf
 
+from keras_seq2seq._lazy import register_keras_class
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+
+try:  # keras-hub's own preprocessors' wrapper: eager outputs to the backend's (or
+    # Grain's NumPy) types, inputs from lists and NumPy arrays.
+    from keras_hub.src.utils.tensor_utils import preprocessing_function
+except ImportError:  # pragma: no cover (moved in a keras-hub release not pinned)
+    def preprocessing_function(fn):
+        return fn
 
 SOURCE_VOCAB = "source_vocab.txt"
 TARGET_VOCAB = "target_vocab.txt"
@@ -34,9 +45,17 @@ def reverse_rows(ids):
     return tf.RaggedTensor.from_row_splits(flat, ids.row_splits)
 
 
-@keras.saving.register_keras_serializable(package="keras_seq2seq")
+@register_keras_class
 class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
     """Source and target text -> encoder and decoder tokens.
+
+    Called as `preprocessor(x, y=None, sample_weight=None)`, where `x` is
+    either the source strings (and `y` the target strings), or keras-hub's
+    Seq2SeqLM dict `{"encoder_text": sources, "decoder_text": targets}`.
+    With targets, it returns the Keras batch `(x, y, sample_weight)` for
+    `fit`; without (raw sources alone), the inputs for `predict`, whose
+    decoder tokens are `<start>` alone (an empty target prefix, as in
+    keras-hub's `generate_preprocess`).
 
     - source: tokenized (normalised by the tokenizer), reversed when the
       model reads it reversed (Sutskever et al. 2014, 3.3), as
@@ -63,21 +82,52 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
             seen fewer times are `<unk>`), kept so that fine-tuning with
             merged vocabularies learns the new words the same way. Defaults
             to 2, as `Seq2SeqConfig`.
+        encoder_sequence_length, decoder_sequence_length: int or None.
+            Pad (and cut) `call`'s encoder tokens, and decoder tokens and
+            targets, to this many columns (keras-hub's fixed shapes;
+            `sequence_length` is the decoder's). Defaults to None: pad to
+            each batch's longest sentence.
 
-    Where it departs from keras-hub's Seq2SeqLMPreprocessor: it pads to
-    each batch's longest sentence, not to a fixed length (the recurrent
-    model needs no fixed shape, and the tf.data pipeline buckets by
-    length), and its tokenizers are this project's own (in-graph
+    Where it departs from keras-hub's Seq2SeqLMPreprocessor: by default it
+    pads to each batch's longest sentence, not to a fixed length (the
+    recurrent model needs no fixed shape, and the tf.data pipeline buckets
+    by length); its outputs are the Backbone's `encoder_tokens` and
+    `decoder_tokens` (no padding masks: padding is id 0, which the
+    embeddings mask); and its tokenizers are this project's own (in-graph
     normalisation and word pieces with core TF ops, which the SavedModel
     and LiteRT need), so they are passed in rather than serialized by
-    keras-hub: their vocabularies are the layer's assets.
+    keras-hub: their vocabularies are the layer's assets (a `.keras`
+    file's), and `from_config` alone gives a preprocessor without them.
+
+    Example:
+
+    >>> from keras_seq2seq.text import make_tokenizer
+    >>> specials = ["<pad>", "<unk>", "<start>", "<end>"]
+    >>> source = make_tokenizer("word", specials + ["thank", "you", "."], lowercase=True)
+    >>> target = make_tokenizer("word", specials + ["merci", "."], lowercase=True,
+    ...                         language="fr")
+    >>> preprocessor = Seq2SeqPreprocessor(source, target)
+    >>> x, y, sample_weight = preprocessor(["Thank you."], ["Merci."])
+    >>> x["encoder_tokens"].numpy().tolist(), x["decoder_tokens"].numpy().tolist()
+    ([[6, 5, 4]], [[2, 4, 5]])
+    >>> y.numpy().tolist(), sample_weight.numpy().tolist()
+    ([[4, 5, 3]], [[1.0, 1.0, 1.0]])
     """
 
-    def __init__(self, source_tokenizer=None, target_tokenizer=None, reverse_source=True,
-                 max_source_length=50, max_target_length=50, tokenizer_type=None,
-                 lowercase=None, source_language=None, target_language=None, min_frequency=2,
-                 **kwargs):
+    def __init__(self, source_tokenizer=None, target_tokenizer=None, reverse_source: bool = True,
+                 max_source_length: int = 50, max_target_length: int = 50,
+                 tokenizer_type: str | None = None, lowercase: bool | None = None,
+                 source_language: str | None = None, target_language: str | None = None,
+                 min_frequency: int = 2, encoder_sequence_length: int | None = None,
+                 decoder_sequence_length: int | None = None, **kwargs):
         super().__init__(**kwargs)
+        # TensorFlow's checkpoint bookkeeping, which assigning the tokenizers
+        # (tf.Modules) starts: started always, so that a preprocessor built
+        # from its config alone (tokenizers to come from the assets) has the
+        # same attributes.
+        getattr(self, "_maybe_initialize_trackable", lambda: None)()
+        self.encoder_sequence_length = encoder_sequence_length
+        self.decoder_sequence_length = decoder_sequence_length
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.reverse_source = bool(reverse_source)
@@ -155,24 +205,62 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
                 & (source_length <= self.max_source_length)
                 & (target_length <= self.max_target_length))
 
-    def call(self, x, y=None, sample_weight=None):
-        """Source strings `x` (B,) and target strings `y` (B,) -> the Keras
-        batch `({"encoder_tokens", "decoder_tokens"}, targets, sample_weight)`,
-        padded on the right; `y` None gives the inputs alone (no decoder
-        tokens). Pairs over the limits are not dropped here (a batch keeps
-        its size); the sources are truncated to `max_source_length`."""
-        x = tf.convert_to_tensor(x, tf.string)
-        if y is None:
-            tokens, _ = self.encoder_tokens(x, max_tokens=self.max_source_length)
-            return {"encoder_tokens": tokens}
-        encoder, decoder, targets = self.encode_pairs(x, tf.convert_to_tensor(y, tf.string),
-                                                      self.max_source_length)
-        decoder = decoder[:, : self.max_target_length + 1]
-        targets = targets[:, : self.max_target_length + 1]
-        return keras_batch(encoder.to_tensor(PAD_ID), decoder.to_tensor(PAD_ID),
-                           targets.to_tensor(PAD_ID))
+    @property
+    def sequence_length(self) -> int | None:
+        """keras-hub's name for `decoder_sequence_length`."""
+        return self.decoder_sequence_length
 
-    def get_config(self):
+    @sequence_length.setter
+    def sequence_length(self, value: int | None):
+        self.decoder_sequence_length = value
+
+    @preprocessing_function
+    def call(self, x, y=None, sample_weight=None):
+        """Text -> the Backbone's inputs, padded on the right.
+
+        `x`: source strings (B,) or a single string, or keras-hub's dict
+        `{"encoder_text", "decoder_text"}`; `y`: target strings (with
+        source strings only). With targets, returns the Keras batch
+        `({"encoder_tokens", "decoder_tokens"}, targets, sample_weight)`
+        (`sample_weight` 0 on padding, times the given per-example
+        weights); without, the inputs alone, the decoder tokens `<start>`.
+        Pairs over the limits are not dropped here (a batch keeps its
+        size): sources are cut to `max_source_length` tokens, targets to
+        `max_target_length`.
+        """
+        sources, targets = _split_text(x, y)
+        sources = tf.convert_to_tensor(sources, tf.string)
+        unbatched = sources.shape.rank == 0
+        if unbatched:  # one example, as tf.data's map on unbatched data calls it
+            sources, targets, sample_weight = (
+                None if t is None else tf.expand_dims(tf.convert_to_tensor(t), 0)
+                for t in (sources, targets, sample_weight))
+        if targets is None:
+            tokens, _ = self.encoder_tokens(sources, max_tokens=self.max_source_length,
+                                            width=self.encoder_sequence_length)
+            start = tf.fill([tf.shape(tokens)[0], 1], START_ID)
+            outputs = {"encoder_tokens": tokens,
+                       "decoder_tokens": _dense(tf.RaggedTensor.from_tensor(start),
+                                                self.decoder_sequence_length)}
+        else:
+            encoder, decoder, labels = self.encode_pairs(
+                sources, tf.convert_to_tensor(targets, tf.string), self.max_source_length)
+            decoder = decoder[:, : self.max_target_length + 1]
+            labels = labels[:, : self.max_target_length + 1]
+            outputs = keras_batch(_dense(encoder, self.encoder_sequence_length),
+                                  _dense(decoder, self.decoder_sequence_length),
+                                  _dense(labels, self.decoder_sequence_length))
+            if sample_weight is not None:
+                inputs, labels, weights = outputs
+                per_example = tf.cast(sample_weight, tf.float32)
+                if per_example.shape.rank == 1:
+                    per_example = per_example[:, None]
+                outputs = inputs, labels, weights * per_example
+        if unbatched:
+            outputs = tf.nest.map_structure(lambda t: t[0], outputs)
+        return outputs
+
+    def get_config(self) -> dict:
         config = super().get_config()
         config.update(reverse_source=self.reverse_source,
                       max_source_length=self.max_source_length,
@@ -180,7 +268,9 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
                       tokenizer_type=self.tokenizer_type, lowercase=self.lowercase,
                       source_language=self.source_language,
                       target_language=self.target_language,
-                      min_frequency=self.min_frequency)
+                      min_frequency=self.min_frequency,
+                      encoder_sequence_length=self.encoder_sequence_length,
+                      decoder_sequence_length=self.decoder_sequence_length)
         return config
 
     # The vocabularies travel as assets (a `.keras` file's assets/).
@@ -206,6 +296,27 @@ class Seq2SeqPreprocessor(keras_hub.models.Preprocessor):
 
     def _tokenizers(self):
         return ((SOURCE_VOCAB, self.source_tokenizer), (TARGET_VOCAB, self.target_tokenizer))
+
+
+def _split_text(x, y):
+    """`call`'s `(x, y)` -> (source strings, target strings or None)."""
+    if isinstance(x, dict):
+        unknown = sorted(set(x) - {"encoder_text", "decoder_text"})
+        if unknown or "encoder_text" not in x:
+            raise ValueError('A dict input must be keras-hub\'s {"encoder_text": sources, '
+                             f'"decoder_text": targets}}; got the keys {sorted(x)}.')
+        if y is not None and "decoder_text" in x:
+            raise ValueError('Give the targets once: as x["decoder_text"] or as y, not both.')
+        return x["encoder_text"], x.get("decoder_text", y)
+    return x, y
+
+
+def _dense(ids, width=None):
+    """Ragged ids (B, None) -> dense (B, width), cut or padded with 0 on the
+    right; to the longest row when `width` is None."""
+    if width is None:
+        return ids.to_tensor(PAD_ID)
+    return ids.to_tensor(PAD_ID, shape=[None, width])
 
 
 def keras_batch(encoder_tokens, decoder_tokens, targets):

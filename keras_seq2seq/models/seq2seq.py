@@ -22,11 +22,14 @@ one-step decoder model from the same layers, the Seq2SeqBackbone's
 attributes.
 """
 
+from __future__ import annotations
+
 import warnings
 
 import keras
 import keras_hub
 
+from keras_seq2seq._lazy import register_keras_class
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.models.config import Architecture, Seq2SeqConfig
 
@@ -62,23 +65,42 @@ def decoder_rnn_name(i):
     return f"decoder_rnn_{i}"
 
 
-def _attention_layers(config):
+def float32_head_dtype(dtype):
+    """The dtype policy of the output layer and the copy gate for a model
+    built with `dtype`: float32 where the model computes in 16 bits (the
+    softmax over a large vocabulary, and the gate's mixing of
+    probabilities, lose accuracy in float16), else `dtype` itself (a
+    float32 or quantized policy, or a per-layer policy map, which keys the
+    layer by its path)."""
+    policy = keras.dtype_policies.get(dtype) if dtype is not None else (
+        keras.config.dtype_policy())
+    if isinstance(policy, keras.dtype_policies.DTypePolicyMap):
+        return dtype
+    if policy.quantization_mode is None and policy.compute_dtype in ("float16", "bfloat16"):
+        return "float32"
+    return dtype
+
+
+def _attention_layers(config, dtype=None):
     # Luong et al. 2015, global attention with the "general" score
     # h_t . (W_a h_s): the keys W_a h_s are computed once per source, Keras'
     # dot-product Attention does the softmax and weighted sum, and
     # tanh(W_c [c_t; h_t]) is the attentional state fed to the output layer.
     layers = (
-        keras.layers.Dense(config.units, use_bias=False, name=ATTENTION_KEYS),
-        keras.layers.Attention(name=ATTENTION),
-        keras.layers.Dense(config.units, activation="tanh", name=ATTENTION_PROJECTION),
+        keras.layers.Dense(config.units, use_bias=False, name=ATTENTION_KEYS, dtype=dtype),
+        keras.layers.Attention(name=ATTENTION, dtype=dtype),
+        keras.layers.Dense(config.units, activation="tanh", name=ATTENTION_PROJECTION,
+                           dtype=dtype),
     )
     if getattr(config, "copy_attention", False):
-        # float32: the gate scales probabilities that are mixed in float32.
-        layers += (keras.layers.Dense(1, activation="sigmoid", name=COPY_GATE, dtype="float32"),)
+        # float32 under mixed precision: the gate scales probabilities that
+        # are mixed in float32.
+        layers += (keras.layers.Dense(1, activation="sigmoid", name=COPY_GATE,
+                                      dtype=float32_head_dtype(dtype)),)
     return layers
 
 
-def _attend(model_or_layers, query, values, keys, source_mask):
+def _attend(model_or_layers, query, values, keys, source_mask, dtype=None):
     """Attentional state for queries (B, T, units) over the source memory.
 
     Returns (state (B, T, units), context (B, T, units), weights (B, T, S)).
@@ -87,7 +109,7 @@ def _attend(model_or_layers, query, values, keys, source_mask):
     context, weights = attention(
         [query, values, keys], mask=[None, source_mask], return_attention_scores=True
     )
-    state = projection(keras.layers.Concatenate()([context, query]))
+    state = projection(keras.layers.Concatenate(dtype=dtype)([context, query]))
     return state, context, weights
 
 
@@ -107,12 +129,13 @@ def copy_log_probs(logits, weights, gate, source_tokens):
     return keras.ops.log(keras.ops.maximum(mixed, COPY_EPSILON))
 
 
-def _recurrent_layer(config, name):
+def _recurrent_layer(config, name, dtype=None):
     # Defaults kept on purpose: tanh/sigmoid, no recurrent dropout, a bias,
     # unroll=False and right padding are the conditions under which Keras
     # runs LSTM/GRU with cuDNN kernels on a GPU.
     layer_class = keras.layers.LSTM if config.cell_type == "lstm" else keras.layers.GRU
-    layer = layer_class(config.units, return_sequences=True, return_state=True, name=name)
+    layer = layer_class(config.units, return_sequences=True, return_state=True, name=name,
+                        dtype=dtype)
     # Keras names every cell "lstm_cell" (or "gru_cell"); the decoder-step
     # model calls the cells themselves, and a functional model needs unique
     # layer names.
@@ -120,16 +143,18 @@ def _recurrent_layer(config, name):
     return layer
 
 
-def _encoder_layers(config):
-    layers = [_recurrent_layer(config, encoder_rnn_name(i)) for i in range(config.num_layers)]
+def _encoder_layers(config, dtype=None):
+    layers = [_recurrent_layer(config, encoder_rnn_name(i), dtype)
+              for i in range(config.num_layers)]
     if getattr(config, "bidirectional_encoder", False):
-        half = _recurrent_layer(config.replace(units=config.units // 2), "encoder_rnn_0_half")
+        half = _recurrent_layer(config.replace(units=config.units // 2), "encoder_rnn_0_half",
+                                dtype)
         layers[0] = keras.layers.Bidirectional(half, merge_mode="concat",
-                                               name=encoder_rnn_name(0))
+                                               name=encoder_rnn_name(0), dtype=dtype)
     return layers
 
 
-def apply_encoder(config, encoder_rnns, x, dropout=True):
+def apply_encoder(config, encoder_rnns, x, dropout=True, dtype=None):
     """Embedded source (B, S, E) -> (top layer's outputs (B, S, units),
     [per layer: its final states, [h, c] (LSTM) or [h] (GRU), each
     (B, units)]). A bidirectional bottom layer returns each state of its
@@ -144,28 +169,31 @@ def apply_encoder(config, encoder_rnns, x, dropout=True):
                       for f, b in zip(states[:half], states[half:])]
         context.append(states)
         if dropout and config.dropout and i < config.num_layers - 1:
-            x = keras.layers.Dropout(config.dropout, name=f"encoder_dropout_{i}")(x)
+            x = keras.layers.Dropout(config.dropout, name=f"encoder_dropout_{i}",
+                                     dtype=dtype)(x)
     return x, context
 
 
-def build_decoder_layers(config, target_vocab_size):
+def build_decoder_layers(config, target_vocab_size, dtype=None):
     """(decoder_embedding, [decoder_rnn_i], output_projection), named so that
     `build_decoder_step_model` finds them. Shared by the translation and the
     captioning models: the decoder is the same, only its context differs."""
     embedding = keras.layers.Embedding(
-        target_vocab_size, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
+        target_vocab_size, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING,
+        dtype=dtype,
     )
-    rnns = [_recurrent_layer(config, decoder_rnn_name(i)) for i in range(config.num_layers)]
+    rnns = [_recurrent_layer(config, decoder_rnn_name(i), dtype)
+            for i in range(config.num_layers)]
     # float32 logits under a mixed-precision policy: the softmax over a large
     # vocabulary is where float16 loses accuracy.
     output_projection = keras.layers.Dense(
-        target_vocab_size, name=OUTPUT_PROJECTION, dtype="float32"
+        target_vocab_size, name=OUTPUT_PROJECTION, dtype=float32_head_dtype(dtype)
     )
     return embedding, rnns, output_projection
 
 
 def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_layers=None,
-                  memory=None):
+                  memory=None, dtype=None):
     """Teacher-forcing decoder: tokens (B, T) -> logits (B, T, V).
 
     `context` holds, per layer, the initial states ([h, c] or [h], each
@@ -178,25 +206,27 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     # without it.)
     embedding_dropout = getattr(config, "embedding_dropout", 0.0)
     if embedding_dropout:
-        y = keras.layers.Dropout(embedding_dropout, name="decoder_embedding_dropout")(y)
+        y = keras.layers.Dropout(embedding_dropout, name="decoder_embedding_dropout",
+                                 dtype=dtype)(y)
     embedded = y
     for i, rnn in enumerate(rnns):
         y, *_ = rnn(y, initial_state=context[i])
         if config.dropout:
-            y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}")(y)
+            y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}",
+                                     dtype=dtype)(y)
     if attention_layers is None:
         return output_projection(y)  # (batch, target_time, target_vocab_size)
     values, keys, source_mask = memory[:3]
     query = y
-    y, context, weights = _attend(attention_layers, query, values, keys, source_mask)
+    y, context, weights = _attend(attention_layers, query, values, keys, source_mask, dtype)
     logits = output_projection(y)
     if len(attention_layers) < 4:
         return logits
-    gate = attention_layers[3](keras.layers.Concatenate()([context, query, embedded]))
+    gate = attention_layers[3](keras.layers.Concatenate(dtype=dtype)([context, query, embedded]))
     return copy_log_probs(logits, weights, gate, memory[3])
 
 
-@keras.saving.register_keras_serializable(package="keras_seq2seq")
+@register_keras_class
 class Seq2SeqBackbone(keras_hub.models.Backbone):
     """The encoder-decoder of Sutskever et al. (2014) as a keras-hub Backbone.
 
@@ -208,26 +238,45 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
     derives the test-phase encoder and decoder-step models from the
     attributes.
 
-    Where it departs from keras-hub's backbones, which end at hidden states
-    and leave the vocabulary projection to the task: this one ends at the
-    logits (the log-probabilities with copy attention), because copy
-    attention mixes the output softmax with the attention weights inside
-    the network, and every search and export takes its output as it is.
-
     Inputs `{"encoder_tokens": (B, S), "decoder_tokens": (B, T)}` (int32,
     0 = padding on the right; the source already reversed when the model
     reads it reversed), output (B, T, target_vocab_size).
 
+    Where it departs from keras-hub's backbones:
+    - it ends at the logits (the log-probabilities with copy attention),
+      not at hidden states that a task projects onto the vocabulary:
+      copy attention mixes the output softmax with the attention weights
+      inside the network, and every search and export takes its output as
+      it is;
+    - under a 16-bit policy (`dtype="mixed_float16"`...) the output layer
+      and the copy gate compute in float32, and so does the output: the
+      softmax over a large vocabulary is where float16 loses accuracy.
+
     Args:
-        source_vocab_size, target_vocab_size: int. Vocabulary sizes.
+        source_vocab_size: int. Source vocabulary size.
+        target_vocab_size: int. Target vocabulary size.
         embedding_dim, units, num_layers, cell_type, dropout,
         embedding_dropout, attention, copy_attention,
         bidirectional_encoder: as in `Seq2SeqConfig`.
+        dtype: dtype policy (name, `keras.DTypePolicy` or
+            `keras.dtype_policies.DTypePolicyMap`) of the layers. None:
+            Keras's global policy.
+
+    Example:
+
+    >>> import numpy as np
+    >>> backbone = Seq2SeqBackbone(source_vocab_size=20, target_vocab_size=24,
+    ...                            embedding_dim=8, units=16)
+    >>> logits = backbone({"encoder_tokens": np.array([[5, 6, 7]]),
+    ...                    "decoder_tokens": np.array([[1, 9]])})
+    >>> tuple(logits.shape)
+    (1, 2, 24)
     """
 
-    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=256, units=512,
-                 num_layers=1, cell_type="lstm", dropout=0.0, embedding_dropout=0.0,
-                 attention="none", copy_attention=False, bidirectional_encoder=False,
+    def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 256,
+                 units: int = 512, num_layers: int = 1, cell_type: str = "lstm",
+                 dropout: float = 0.0, embedding_dropout: float = 0.0, attention: str = "none",
+                 copy_attention: bool = False, bidirectional_encoder: bool = False,
                  dtype=None, **kwargs):
         # The network's shape, checked (the same checks as Seq2SeqConfig's).
         config = Architecture(
@@ -239,20 +288,23 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         )
         # Layers.
         self.encoder_embedding = keras.layers.Embedding(
-            source_vocab_size, embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
+            source_vocab_size, embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING,
+            dtype=dtype,
         )
-        self.encoder_rnns = _encoder_layers(config)
+        self.encoder_rnns = _encoder_layers(config, dtype)
         self.decoder_embedding, self.decoder_rnns, self.output_projection = (
-            build_decoder_layers(config, target_vocab_size))
-        self.attention_layers = _attention_layers(config) if attention != "none" else None
+            build_decoder_layers(config, target_vocab_size, dtype))
+        self.attention_layers = (_attention_layers(config, dtype) if attention != "none"
+                                 else None)
 
         # Functional model.
         encoder_tokens = keras.Input(shape=(None,), dtype="int32", name="encoder_tokens")
         decoder_tokens = keras.Input(shape=(None,), dtype="int32", name="decoder_tokens")
         x = self.encoder_embedding(encoder_tokens)  # (batch, source_time, embedding_dim)
         if embedding_dropout:
-            x = keras.layers.Dropout(embedding_dropout, name="encoder_embedding_dropout")(x)
-        x, context = apply_encoder(config, self.encoder_rnns, x)
+            x = keras.layers.Dropout(embedding_dropout, name="encoder_embedding_dropout",
+                                     dtype=dtype)(x)
+        x, context = apply_encoder(config, self.encoder_rnns, x, dtype=dtype)
         memory = None
         if self.attention_layers is not None:
             source_mask = keras.ops.not_equal(encoder_tokens, 0)  # (batch, source_time)
@@ -261,8 +313,10 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
                 memory += (encoder_tokens,)
         decoder_layers = (self.decoder_embedding, self.decoder_rnns, self.output_projection)
         logits = apply_decoder(config, decoder_layers, decoder_tokens, context,
-                               self.attention_layers, memory)
-        kwargs.setdefault("name", "seq2seq")
+                               self.attention_layers, memory, dtype=dtype)
+        # keras-hub's naming: the class name in snake case. (The name is no
+        # part of the weights' paths: earlier "seq2seq" files load as ever.)
+        kwargs.setdefault("name", "seq2_seq_backbone")
         super().__init__(
             inputs={"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens},
             outputs=logits, dtype=dtype, **kwargs,
@@ -271,7 +325,7 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         self.target_vocab_size = target_vocab_size
         self.architecture = config
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = super().get_config()
         config.update(self.architecture.to_dict())
         return config

@@ -96,6 +96,15 @@ def split_sentences_batch(texts):
     return pieces
 
 
+def count_sentences(texts, split=True):
+    """How many sentences `translate` decodes for these texts: the non-empty
+    sentences of each (each text counts as one when `split` is off)."""
+    texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t for t in texts]
+    if not split:
+        return len(texts)
+    return sum(sum(1 for s in p[1::2] if s) for p in split_sentences_batch(texts))
+
+
 def sentences_of(pieces):
     """The sentences of a `split_sentences` piece list."""
     return pieces[1::2]

@@ -11,6 +11,7 @@ import time
 import keras
 
 from keras_seq2seq.errors import ConfigurationError
+from keras_seq2seq.training.config import LR_SCHEDULES
 
 logger = logging.getLogger("keras_seq2seq")
 
@@ -100,7 +101,6 @@ def step_decay(learning_rate, start_epoch=5, factor=0.5):
     return schedule
 
 
-LR_SCHEDULES = ("constant", "step", "plateau")
 
 
 def learning_rate_callbacks(lr_schedule, learning_rate, has_validation, decay_start=5,

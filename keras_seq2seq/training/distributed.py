@@ -17,9 +17,8 @@ import time
 import tensorflow as tf
 
 from keras_seq2seq.errors import ConfigurationError
+from keras_seq2seq.training.config import STRATEGIES
 from keras_seq2seq.training.losses import token_cross_entropy
-
-STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def make_strategy(name):

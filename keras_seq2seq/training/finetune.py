@@ -23,7 +23,6 @@ from keras_seq2seq.errors import ConfigurationError, Seq2SeqError
 
 logger = logging.getLogger("keras_seq2seq")
 
-VOCAB_UPDATES = ("keep", "merge")
 # Settings a fine-tuned model must share with the model it starts from.
 _ARCHITECTURE = ("embedding_dim", "units", "num_layers", "cell_type", "attention",
                  "tokenizer", "shared_vocabulary", "copy_attention", "reverse_source",
@@ -46,7 +45,7 @@ def load_base(init_from, config=None, source_language=None, target_language=None
     Raises:
         FineTuneError: naming what differs.
     """
-    from keras_seq2seq.translator import load
+    from keras_seq2seq.model_directory import load
 
     base = load(init_from)
     languages = (base.source_tokenizer.language, base.target_tokenizer.language)
@@ -121,7 +120,7 @@ def average_checkpoints(run_dir, out_dir, last=None, checkpoints=None):
     Returns:
         The averaged Translator (also saved to `out_dir`).
     """
-    from keras_seq2seq.translator import load
+    from keras_seq2seq.model_directory import load
 
     if (last is None) == (checkpoints is None):
         raise ConfigurationError(

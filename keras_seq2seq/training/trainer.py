@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.data.readers import CorpusError
+from keras_seq2seq.decoder import fit_verbosity
 from keras_seq2seq.errors import ConfigurationError, Seq2SeqError, TrainingInterrupted
 from keras_seq2seq.models import build_training_model, count_parameters
 from keras_seq2seq.text import (
@@ -24,22 +25,27 @@ from keras_seq2seq.text import (
     vocabulary_from_counts,
 )
 from keras_seq2seq.training.callbacks import (
-    LR_SCHEDULES,
     StopOnInterrupt,
     TimeLimit,
     TrainingState,
     ValidationBLEU,
     learning_rate_callbacks,
 )
+from keras_seq2seq.training.config import (
+    TRAINING_CONFIG_FILE,
+    CheckpointConfig,
+    DataConfig,
+    OptimizationConfig,
+    TrainingConfig,
+)
 from keras_seq2seq.training.distributed import fit_multi_worker, is_chief, make_strategy
 from keras_seq2seq.training.finetune import (
-    VOCAB_UPDATES,
     load_base,
     merge_vocabulary,
     transfer_weights,
 )
 from keras_seq2seq.training.losses import TokenCrossEntropy
-from keras_seq2seq.translator import Translator, fit_verbosity
+from keras_seq2seq.translator import Translator
 
 logger = logging.getLogger("keras_seq2seq")
 
@@ -223,40 +229,8 @@ def check_output_directory(path):
         raise OSError(f"Cannot write to the output directory {path}: {e}") from e
 
 
-def train(
-    train_pairs,
-    config,
-    out_dir,
-    validation_pairs=None,
-    epochs=10,
-    batch_size=64,
-    learning_rate=1e-3,
-    clipnorm=5.0,
-    label_smoothing=0.0,
-    seed=0,
-    source_language="en",
-    target_language="fr",
-    verbose="auto",
-    callbacks=(),
-    metadata=None,
-    max_minutes=None,
-    lr_schedule="constant",
-    lr_decay_start=5,
-    lr_decay_factor=0.5,
-    early_stopping_patience=None,
-    backup=True,
-    backup_every_batches=None,
-    bleu_sample=200,
-    strategy="default",
-    cache_dir=None,
-    dtype_policy=None,
-    init_from=None,
-    vocab_update="keep",
-    optimizer=None,
-    loss=None,
-    validation_bleu=False,
-    batch_tokens=None,
-):
+def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), optimizer=None,
+          loss=None, verbose="auto", metadata=None, strategy=None):
     """Build vocabularies and a model, train it with `model.fit`, save it.
 
     The steps, each public for a script that wants to change one: the data
@@ -264,98 +238,51 @@ def train(
     callbacks (`make_callbacks`) and the fit (`fit`); `train` adds the
     checks, resuming, the model's record and the save.
 
-    The run directory gets `checkpoints/` (weights each epoch, and the best
-    on validation loss), `logs/` (TensorBoard) and the trained model itself
+    The run directory `config.out` gets `training_config.json` (`config`
+    itself: `TrainingConfig.load(out)` and `keras-seq2seq train --config`
+    repeat the run), `checkpoints/` (weights each epoch, and the best on
+    validation loss), `logs/` (TensorBoard) and the trained model itself
     (`config.json`, vocabularies, weights), loadable with
-    `keras_seq2seq.load(out_dir)`. When validation pairs are given, the
-    saved model has the weights of the epoch with the lowest validation
-    loss.
+    `keras_seq2seq.load(out)`. With validation pairs, the saved model has
+    the weights of the epoch with the lowest validation loss. A killed run
+    resumes from its backup when called again (`config.checkpoints.backup`).
 
     Args:
-        train_pairs: re-iterable of (source, target) strings.
-        config: Seq2SeqConfig.
-        out_dir: str. Run directory (created).
-        validation_pairs: re-iterable of pairs or None.
-        epochs: int. Defaults to 10.
-        batch_size: int. Defaults to 64.
-        learning_rate: float. Adam learning rate. Defaults to 1e-3.
-        clipnorm: float or None. Gradient norm clipping; the paper clips
-            at 5. Defaults to 5.0.
-        label_smoothing: float. Train against (1 - e) on the reference
-            token plus e spread over the vocabulary (not in the paper).
-            The loss and `val_loss` (which picks the best epoch) are then
-            smoothed; the history also has the plain cross-entropy as
-            `nll` and `val_nll`. Defaults to 0.0.
-        seed: int. Seeds weights, dropout and shuffling. Defaults to 0.
-        source_language: str. Language code of the source. Defaults to "en".
-        target_language: str. Language code of the target. Defaults to "fr".
-        verbose: Keras fit verbosity ("auto", 0, 1, 2). Defaults to "auto".
+        config: TrainingConfig. Every setting of the run (see its sections).
+        train_pairs: re-iterable of (source, target) strings, or None to
+            read the corpora of `config.data` (split and augmented by
+            `keras_seq2seq.data.corpora.training_data`).
+        validation_pairs: re-iterable of pairs or None. With `train_pairs`
+            None, the pairs held out from `config.data` when not given.
         callbacks: extra Keras callbacks.
-        metadata: dict or None. Saved in config.json (e.g. the command).
-        max_minutes: float or None. Stop after the epoch during which this
-            much training time has passed. Defaults to None (no limit).
-        lr_schedule: str. "constant"; "step" (multiply by
-            `lr_decay_factor` each epoch from epoch `lr_decay_start`, the
-            paper's recipe); or "plateau" (halve when validation loss stops
-            improving). Defaults to "constant".
-        lr_decay_start: int. First decayed epoch (1-based) of "step".
-            Defaults to 5.
-        lr_decay_factor: float. Per-epoch factor of "step". Defaults to 0.5.
-        early_stopping_patience: int or None. Stop after this many epochs
-            without a better validation loss. Defaults to None (off).
-        backup: bool. Keep a `BackupAndRestore` backup in `out_dir/backup`,
-            so the same call after a crash (or kill -9) resumes from the last
-            backup instead of starting over. Defaults to True.
-        backup_every_batches: int or None. Also back up every N batches
-            (else at the end of each epoch). Defaults to None.
-        bleu_sample: int. Validation pairs translated (greedy) after each
-            epoch for `val_bleu` in the history and TensorBoard; 0 turns it
-            off. Defaults to 200.
-        strategy: str or tf.distribute.Strategy. "default", "mirrored"
-            (the GPUs of one machine) or "multi_worker" (machines listed in
-            TF_CONFIG; a custom loop, as Keras 3's fit does not run under
-            it: no backup, schedules, early stopping or BLEU sample). Only
-            the chief writes checkpoints and the model. Defaults to
-            "default".
-        cache_dir: str or None. Keep the tokenized corpus in files there
-            (`train`, `validation`) instead of in memory. Defaults to None.
-        dtype_policy: str or None. Keras dtype policy for training:
-            "mixed_float16" on GPU (Keras then scales the loss), or
-            "mixed_bfloat16"; weights stay float32 and the output layer
-            computes in float32. Defaults to None (float32).
-
-        init_from: str or None. A trained model directory to fine-tune:
-            its config, vocabularies and weights are the start (`config`
-            may then be None; if given, its architecture must be the
-            model's). Defaults to None (a new model).
-        vocab_update: "keep" the model's vocabularies, or "merge" in the
-            new data's tokens (old ids unchanged, new rows initialised).
-            Only with `init_from`. Defaults to "keep".
         optimizer: keras.optimizers.Optimizer, a function returning one
             (called under the distribution strategy's scope), or None for
-            the paper's recipe here: Adam at `learning_rate`, the gradient
+            the paper's recipe: Adam at the learning rate, the gradient
             norm clipped at `clipnorm`. The learning-rate schedules set the
-            given optimizer's rate. Defaults to None.
+            given optimizer's rate.
         loss: keras.losses.Loss or None. The training loss, given the
             logits (B, T, V), the target ids and sample weights that are 0
             on padding; None is the token cross-entropy averaged over real
             tokens (`label_smoothing` applies to it only). Not with the
-            multi_worker strategy, whose loop computes its own. Defaults
-            to None.
-        validation_bleu: bool. After training, translate the whole
-            validation set (greedy) and keep its sacreBLEU score in the
-            model's record (`validation_bleu`, with its details and
-            signature), which `keras-seq2seq train` prints. Defaults to
-            False.
-        batch_tokens: int or None. Batches of at most this many tokens per
-            side instead of `batch_size` sentences (see `make_dataset`).
-            Defaults to None.
+            multi_worker strategy, whose loop computes its own.
+        verbose: Keras fit verbosity ("auto", 0, 1, 2).
+        metadata: dict or None. Saved in config.json (e.g. the command).
+        strategy: a tf.distribute.Strategy or None for the one
+            `config.optimization.strategy` names.
 
     Returns:
         (translator, history): the trained `Translator` and the Keras
         `History`.
     """
+    if not isinstance(config, TrainingConfig):
+        raise ConfigurationError(
+            f"train() takes a TrainingConfig (e.g. TrainingConfig.create(out, model, "
+            f"epochs=10)), got {type(config).__name__}.")
+    opt, checkpoints, data, tune = (config.optimization, config.checkpoints, config.data,
+                                    config.finetune)
+    out_dir = config.out
     # First: MultiWorkerMirroredStrategy must exist before other TF work.
+    strategy = opt.strategy if strategy is None else strategy
     multi_worker = strategy == "multi_worker" or isinstance(
         strategy, tf.distribute.MultiWorkerMirroredStrategy)
     if loss is not None and multi_worker:
@@ -365,80 +292,77 @@ def train(
         strategy = make_strategy(strategy)
     chief = is_chief(strategy)
     if multi_worker:
-        if lr_schedule != "constant" or early_stopping_patience:
+        if opt.lr_schedule != "constant" or opt.patience:
             raise ConfigurationError(
                 "The multi_worker strategy trains with a constant learning rate "
                 "and without early stopping.")
-        if backup or bleu_sample:
+        if checkpoints.backup or checkpoints.bleu_sample:
             logger.info("multi_worker: no backup and no validation BLEU sample "
                         "(epoch checkpoints only).")
-        backup, bleu_sample = False, 0
+        checkpoints = checkpoints.replace(backup=False, bleu_sample=0)
     if chief:
         check_output_directory(out_dir)
+        config.save(os.path.join(out_dir, TRAINING_CONFIG_FILE))
     # Built now so that a bad label_smoothing fails before any corpus work.
     if loss is None:
-        loss = TokenCrossEntropy(label_smoothing)
+        loss = TokenCrossEntropy(opt.label_smoothing)
     base = None
-    if init_from is not None:
-        if vocab_update not in VOCAB_UPDATES:
-            raise ConfigurationError(f"vocab_update must be one of {VOCAB_UPDATES}, got "
-                                     f"{vocab_update!r}.")
-        base = load_base(init_from, config, source_language, target_language)
-        config = base.config
-        logger.info("Fine-tuning %s.", init_from)
-    elif config is None:
-        raise ConfigurationError("train() needs a config (or init_from, a model to fine-tune).")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ConfigurationError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+    model_config = config.model
+    if tune.init_from is not None:
+        base = load_base(tune.init_from, model_config, data.source_language,
+                         data.target_language)
+        model_config = base.config
+        logger.info("Fine-tuning %s.", tune.init_from)
     backup_dir = os.path.join(out_dir, BACKUP_DIR)
-    resume_epoch = _check_backup(backup_dir) if backup else None
+    resume_epoch = _check_backup(backup_dir) if checkpoints.backup else None
     if resume_epoch is not None:
         logger.info("Resuming from the backup in %s (after epoch %d).", backup_dir, resume_epoch)
-    keras.utils.set_random_seed(seed)
+    augmentation = {}
+    if train_pairs is None:
+        train_pairs, validation_pairs = read_training_data(data, opt.seed, validation_pairs)
+        augmentation = {name: getattr(data, name) for name in
+                        ("name_augmentation", "concatenate_pairs") if getattr(data, name)}
+    keras.utils.set_random_seed(opt.seed)
 
     started = time.time()
     source_tokenizer, target_tokenizer, stats = make_tokenizers(
-        train_pairs, config, base=base, vocab_update=vocab_update,
-        source_language=source_language, target_language=target_language)
+        train_pairs, model_config, data, base=base, vocab_update=tune.vocab_update)
     train_data, validation_data, validation_count = make_datasets(
-        train_pairs, validation_pairs, config, source_tokenizer, target_tokenizer,
-        batch_size=batch_size, seed=seed, cache_dir=cache_dir, batch_tokens=batch_tokens)
-    model = build_model(
-        config, source_tokenizer, target_tokenizer, strategy=strategy, optimizer=optimizer,
-        loss=loss, learning_rate=learning_rate, clipnorm=clipnorm,
-        label_smoothing=label_smoothing, dtype_policy=dtype_policy, base=base)
+        train_pairs, validation_pairs, model_config, source_tokenizer, target_tokenizer,
+        opt, cache_dir=checkpoints.cache_dir)
+    model = build_model(model_config, source_tokenizer, target_tokenizer, opt,
+                        strategy=strategy, optimizer=optimizer, loss=loss, base=base)
     total_params, recurrent_params = count_parameters(model)
     if chief:
         # float32 weights: each epoch checkpoint, the best one, the model and
         # the backup (weights + Adam's two moments, twice while it rotates).
         weight_bytes = 4 * total_params
-        check_free_space(out_dir, weight_bytes * (epochs + 2 + (6 if backup else 0)))
+        check_free_space(out_dir, weight_bytes * (opt.epochs + 2
+                                                  + (6 if checkpoints.backup else 0)))
     logger.info("Model: %d parameters (%d recurrent).", total_params, recurrent_params)
 
     run = make_callbacks(
-        model, config, source_tokenizer, target_tokenizer, out_dir,
-        validation_pairs=validation_pairs, bleu_sample=bleu_sample,
-        lr_schedule=lr_schedule, learning_rate=learning_rate, lr_decay_start=lr_decay_start,
-        lr_decay_factor=lr_decay_factor, early_stopping_patience=early_stopping_patience,
-        max_minutes=max_minutes, backup=backup, backup_every_batches=backup_every_batches,
+        model, model_config, source_tokenizer, target_tokenizer, out_dir,
+        validation_pairs=validation_pairs, optimization=opt, checkpoints=checkpoints,
         extra=callbacks, make_directories=chief)
     if multi_worker:
         history = keras.callbacks.History()
         history.history = fit_multi_worker(
-            model, model.optimizer, strategy, train_data, validation_data, epochs,
+            model, model.optimizer, strategy, train_data, validation_data, opt.epochs,
             on_epoch_end=(_chief_checkpoints(model, run.checkpoint_dir, run.best_path)
                           if chief else None),
-            time_limit_seconds=max_minutes * 60 if max_minutes else None,
-            verbose=verbose != 0, label_smoothing=label_smoothing,
+            time_limit_seconds=opt.max_minutes * 60 if opt.max_minutes else None,
+            verbose=verbose != 0, label_smoothing=opt.label_smoothing,
         )
     else:
-        history = fit(model, train_data, validation_data, epochs, run, verbose=verbose)
+        history = fit(model, train_data, validation_data, opt.epochs, run, verbose=verbose)
     if validation_data is not None and os.path.exists(run.best_path):
         model.load_weights(run.best_path)
 
     record = {
-        **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
-        "batch_tokens": batch_tokens,
+        **training_record(history, opt.seed, opt.epochs, opt.batch_size, opt.learning_rate,
+                          opt.clipnorm),
+        "batch_tokens": opt.batch_tokens,
         "train_pairs": stats["pairs"],
         "validation_pairs": validation_count,
         "pairs_over_length_limit": stats["too_long"],
@@ -446,21 +370,22 @@ def train(
         "recurrent_parameters": recurrent_params,
         "training_seconds": round(time.time() - started, 1),
         "resumed_after_epoch": resume_epoch,
-        "dtype_policy": dtype_policy or "float32",
-        "lr_schedule": lr_schedule,
-        "label_smoothing": label_smoothing,
-        **({"init_from": os.path.abspath(init_from), "vocab_update": vocab_update}
-           if init_from else {}),
+        "dtype_policy": opt.mixed_precision or "float32",
+        "lr_schedule": opt.lr_schedule,
+        "label_smoothing": opt.label_smoothing,
+        **({"init_from": os.path.abspath(tune.init_from), "vocab_update": tune.vocab_update}
+           if tune.init_from else {}),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         **(metadata or {}),
+        **augmentation,
     }
     record["strategy"] = type(strategy).__name__
     record["replicas"] = strategy.num_replicas_in_sync
     translator = Translator(
-        model, config, source_tokenizer, target_tokenizer, metadata=record
+        model, model_config, source_tokenizer, target_tokenizer, metadata=record
     )
     interrupted = False
-    if chief and validation_bleu and validation_pairs is not None:
+    if chief and checkpoints.validation_bleu and validation_pairs is not None:
         try:
             translator.metadata.update(score_validation(translator, validation_pairs))
         except KeyboardInterrupt:
@@ -478,21 +403,39 @@ def train(
     return translator, history
 
 
+def read_training_data(data, seed=0, validation_pairs=None):
+    """(train_pairs, validation_pairs) from the corpora of a `DataConfig`
+    (`keras_seq2seq.data.corpora.training_data`); `validation_pairs`, when
+    given, replace the held-out ones."""
+    from keras_seq2seq.data.corpora import training_data
+
+    if not data.has_corpus:
+        raise ConfigurationError(
+            "No training data: give train_pairs, or name a corpus in the config's data "
+            "(pairs, source and target files, or tfds).")
+    train_pairs, held_out = training_data(
+        data.corpus_spec(), seed=seed, concatenate=data.concatenate_pairs,
+        name_augmentation=data.name_augmentation)
+    return train_pairs, held_out if validation_pairs is None else validation_pairs
+
+
 # The steps of `train`, each usable on its own from Python: data
 # (make_tokenizers, make_datasets), model (build_model), callbacks
-# (make_callbacks) and fit (fit).
+# (make_callbacks) and fit (fit). Each takes the sections of a
+# TrainingConfig it reads (the defaults when None).
 
 
-def make_tokenizers(train_pairs, config, base=None, vocab_update="keep", source_language="en",
-                    target_language="fr"):
-    """Step 1: the source and target tokenizers for `config`, learnt from the
-    training pairs (or, to fine-tune, the `base` translator's, kept or merged
-    with the new data's tokens).
+def make_tokenizers(train_pairs, config, data=None, base=None, vocab_update="keep"):
+    """Step 1: the source and target tokenizers for `config` (a
+    Seq2SeqConfig) in the languages of `data` (a DataConfig), learnt from
+    the training pairs (or, to fine-tune, the `base` translator's, kept or
+    merged with the new data's tokens).
 
     Returns:
         (source_tokenizer, target_tokenizer, stats): stats has "pairs" and
         "too_long" (pairs over the length limits, in words).
     """
+    data = data or DataConfig()
     source_vocab, target_vocab, stats = build_vocabularies(train_pairs, config)
     if base is not None:
         new_source, new_target = source_vocab, target_vocab
@@ -515,20 +458,24 @@ def make_tokenizers(train_pairs, config, base=None, vocab_update="keep", source_
         stats["pairs"], stats["too_long"],
     )
     source_tokenizer = make_tokenizer(config.tokenizer, source_vocab, config.lowercase,
-                                      source_language)
+                                      data.source_language)
     target_tokenizer = make_tokenizer(config.tokenizer, target_vocab, config.lowercase,
-                                      target_language)
+                                      data.target_language)
     return source_tokenizer, target_tokenizer, stats
 
 
 def make_datasets(train_pairs, validation_pairs, config, source_tokenizer, target_tokenizer,
-                  batch_size=64, seed=0, cache_dir=None, batch_tokens=None):
-    """Step 2: the tf.data pipelines (bucketed by length, teacher forcing);
-    `batch_tokens` sizes the training batches in tokens (`make_dataset`).
+                  optimization=None, cache_dir=None):
+    """Step 2: the tf.data pipelines (bucketed by length, teacher forcing),
+    batched and shuffled as `optimization` (an OptimizationConfig) says:
+    its `batch_tokens` sizes the training batches in tokens (`make_dataset`);
+    `cache_dir` keeps the tokenized pairs in files.
 
     Returns:
         (train_data, validation_data or None, validation_count).
     """
+    optimization = optimization or OptimizationConfig()
+
     def dataset(pairs, shuffle):
         cache = True
         if cache_dir:
@@ -537,14 +484,14 @@ def make_datasets(train_pairs, validation_pairs, config, source_tokenizer, targe
             pairs,
             source_tokenizer,
             target_tokenizer,
-            batch_size=batch_size,
+            batch_size=optimization.batch_size,
             reverse_source=config.reverse_source,
             max_source_length=config.max_source_length,
             max_target_length=config.max_target_length,
             shuffle=shuffle,
-            seed=seed,
+            seed=optimization.seed,
             cache=cache,
-            batch_tokens=batch_tokens if shuffle else None,
+            batch_tokens=optimization.batch_tokens if shuffle else None,
         )
 
     validation_count = 0
@@ -559,22 +506,26 @@ def make_datasets(train_pairs, validation_pairs, config, source_tokenizer, targe
     return train_data, validation_data, validation_count
 
 
-def build_model(config, source_tokenizer, target_tokenizer, strategy=None, optimizer=None,
-                loss=None, learning_rate=1e-3, clipnorm=5.0, label_smoothing=0.0,
-                dtype_policy=None, base=None):
+def build_model(config, source_tokenizer, target_tokenizer, optimization=None, strategy=None,
+                optimizer=None, loss=None, base=None):
     """Step 3: the compiled training model (a `Seq2SeqBackbone`), built under
-    the strategy's scope; see `train` for `optimizer` and `loss`. With
-    `base`, its weights are copied in (fine-tuning)."""
+    the strategy's scope, with the learning rate, clipping, label smoothing
+    and precision of `optimization` (an OptimizationConfig); see `train`
+    for `optimizer` and `loss`. With `base`, its weights are copied in
+    (fine-tuning)."""
+    opt = optimization or OptimizationConfig()
     strategy = strategy or tf.distribute.get_strategy()
+    label_smoothing = opt.label_smoothing
     if loss is None:
         loss = TokenCrossEntropy(label_smoothing)
-    with strategy.scope(), _dtype_policy(dtype_policy):
+    with strategy.scope(), _dtype_policy(opt.mixed_precision):
         model = build_training_model(config, source_tokenizer.vocabulary_size,
                                      target_tokenizer.vocabulary_size)
         if base is not None:
             transfer_weights(base.model, model)
         if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+            optimizer = keras.optimizers.Adam(learning_rate=opt.learning_rate,
+                                              clipnorm=opt.clipnorm)
         elif not isinstance(optimizer, keras.optimizers.Optimizer):
             optimizer = optimizer()
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
@@ -593,13 +544,14 @@ run's checkpoint paths."""
 
 
 def make_callbacks(model, config, source_tokenizer, target_tokenizer, out_dir,
-                   validation_pairs=None, bleu_sample=200, lr_schedule="constant",
-                   learning_rate=1e-3, lr_decay_start=5, lr_decay_factor=0.5,
-                   early_stopping_patience=None, max_minutes=None, backup=True,
-                   backup_every_batches=None, extra=(), make_directories=True):
+                   validation_pairs=None, optimization=None, checkpoints=None, extra=(),
+                   make_directories=True):
     """Step 4: the run's callbacks, in the order they must run: the BLEU
-    sample, the learning-rate schedule and early stopping, checkpoints,
-    TensorBoard, the time limit, the caller's `extra`, then the backup."""
+    sample, the learning-rate schedule and early stopping (`optimization`,
+    an OptimizationConfig), checkpoints, TensorBoard, the time limit, the
+    caller's `extra`, then the backup (`checkpoints`, a CheckpointConfig)."""
+    opt = optimization or OptimizationConfig()
+    checkpoints = checkpoints or CheckpointConfig()
     checkpoint_dir = os.path.join(out_dir, "checkpoints")
     if make_directories:
         os.makedirs(checkpoint_dir, exist_ok=True)
@@ -607,26 +559,27 @@ def make_callbacks(model, config, source_tokenizer, target_tokenizer, out_dir,
     backup_dir = os.path.join(out_dir, BACKUP_DIR)
     with_validation = validation_pairs is not None
     fit_callbacks = []
-    if with_validation and bleu_sample:
-        sample = [pair for pair, _ in zip(validation_pairs, range(bleu_sample))]
+    if with_validation and checkpoints.bleu_sample:
+        sample = [pair for pair, _ in zip(validation_pairs, range(checkpoints.bleu_sample))]
         # Before TensorBoard, which then logs the score it adds.
         fit_callbacks.append(ValidationBLEU(
             lambda: Translator(model, config, source_tokenizer, target_tokenizer), sample
         ))
     fit_callbacks += learning_rate_callbacks(
-        lr_schedule, learning_rate, with_validation, lr_decay_start,
-        lr_decay_factor, early_stopping_patience,
+        opt.lr_schedule, opt.learning_rate, with_validation, opt.lr_decay_start,
+        opt.lr_decay, opt.patience,
     )
-    fit_callbacks += standard_callbacks(out_dir, best_path, with_validation, max_minutes, extra)
+    fit_callbacks += standard_callbacks(out_dir, best_path, with_validation, opt.max_minutes,
+                                        extra)
     state = backup_callback = None
-    if backup:
+    if checkpoints.backup:
         # After every callback whose state it keeps, before the backup that
         # refers to that state (see TrainingState).
         state = TrainingState(backup_dir, fit_callbacks)
         backup_callback = keras.callbacks.BackupAndRestore(
             # double_checkpoint keeps the previous backup too, for a crash
             # in the middle of writing the latest one.
-            backup_dir, save_freq=backup_every_batches or "epoch", double_checkpoint=True,
+            backup_dir, save_freq=checkpoints.backup_every or "epoch", double_checkpoint=True,
         )
         fit_callbacks += [state, backup_callback, state.restorer()]
     return TrainingCallbacks(fit_callbacks, state, backup_callback, checkpoint_dir, best_path,
@@ -684,7 +637,7 @@ def fit(model, train_data, validation_data, epochs, run, verbose="auto"):
 
 def score_validation(translator, validation_pairs):
     """Greedy sacreBLEU of `translator` on every validation pair: the
-    record entries `train(validation_bleu=True)` keeps with the model."""
+    record entries `train` keeps (`checkpoints.validation_bleu`) with the model."""
     from keras_seq2seq.evaluation import corpus_bleu
 
     sources, references = zip(*validation_pairs)

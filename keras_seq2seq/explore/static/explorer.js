@@ -305,6 +305,8 @@ function describe(model) {
 async function loadModel() {
   state.model = await api("/api/model");
   $("model-info").textContent = describe(state.model);
+  // The model's own decoding settings choose the beam size shown first.
+  if (state.model.decoding) $("beam-size").value = String(state.model.decoding.beam_size);
   const captioner = state.model.kind === "captioner";
   $("text-input").hidden = captioner;
   $("image-input").hidden = !captioner;

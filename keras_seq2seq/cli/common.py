@@ -1,0 +1,64 @@
+"""What the commands share: reading inputs, writing outputs, loading models.
+No TensorFlow at import (the parsers are built from these modules)."""
+
+import gzip
+import os
+import sys
+
+
+def load_models(paths):
+    """One model, or an ensemble of several translators; a preset name or a
+    path each (`keras_seq2seq.load` dispatches on what the directory holds)."""
+    from keras_seq2seq.model_directory import load
+    from keras_seq2seq.presets import default_model
+
+    models = [load(path) for path in (paths or [default_model()])]
+    if len(models) == 1:
+        return models[0]
+    from keras_seq2seq.translator import Ensemble
+
+    return Ensemble(models)
+
+
+def read_lines(texts, path, parser):
+    """The texts to translate: arguments, the lines of `path` or of stdin
+    (bytes: invalid UTF-8 is replaced later, not fatal)."""
+    if texts:
+        if path:
+            parser.error("give texts as arguments or --input FILE, not both")
+        return texts
+    if path:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            data = f.read()
+    else:
+        data = sys.stdin.buffer.read()
+    # Only \n (and \r\n) end a line: one output line per input line.
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def write_lines(path, lines):
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(line + "\n" for line in lines)
+    else:
+        for line in lines:
+            print(line)
+
+
+def check_writable(path, flag, parser):
+    """Refuse an output path now, not after translating everything; creates
+    nothing."""
+    if os.path.isdir(path):
+        parser.error(f"cannot write {flag} {path}: it is a directory")
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            parser.error(f"cannot write {flag} {path}: permission denied")
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        parser.error(f"cannot write {flag} {path}: no directory {parent}")
+    if not os.access(parent, os.W_OK):
+        parser.error(f"cannot write {flag} {path}: directory {parent} is not writable")
