@@ -12,14 +12,16 @@ from keras_seq2seq._lazy import lazy_exports, register_keras_proxies
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "PRESETS": "keras_seq2seq.models",
+    "ARCHITECTURES": "keras_seq2seq.models",
     "Seq2SeqConfig": "keras_seq2seq.models",
-    "get_preset": "keras_seq2seq.models",
+    "get_architecture": "keras_seq2seq.models",
+    "TrainingConfig": "keras_seq2seq.training",
     "train": "keras_seq2seq.training",
     "Translator": "keras_seq2seq.translator",
     "Ensemble": "keras_seq2seq.translator",
     "load": "keras_seq2seq.model_directory",
     "DecodingConfig": "keras_seq2seq.settings",
+    "list_presets": "keras_seq2seq.presets",
     "evaluate": "keras_seq2seq.evaluation",
     # The keras-hub classes.
     "Seq2SeqBackbone": "keras_seq2seq.models",

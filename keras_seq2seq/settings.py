@@ -86,6 +86,10 @@ class DecodingConfig(Settings):
     The defaults are what the shipped model's card recommends (beam 5,
     sentence splitting, names protected where the vocabularies allow);
     a model directory written before settings were stored loads with them.
+
+    >>> settings = DecodingConfig()
+    >>> settings.describe(), settings.replace(beam_size=1).describe()
+    ('beam 5 (alpha 0.6)', 'greedy')
     """
 
     beam_size: int = setting(5, "1 for greedy search, more for beam search.")

@@ -55,8 +55,8 @@ class Translator(Decoder):
     >>> translator = keras_seq2seq.load("en-fr")
     >>> translator.decoding.beam_size
     5
-    >>> translator.translate("Thank you.", beam_size=1)
-    'Merci.'
+    >>> translator.translate("Where is the station?")
+    'Où est la gare ?'
     """
 
     can_replace_unknown = True
@@ -238,6 +238,12 @@ class Ensemble(Decoder):
 
     Args:
         translators: list of Translator.
+
+    >>> import keras_seq2seq
+    >>> model = keras_seq2seq.load("en-fr")
+    >>> ensemble = Ensemble([model, model])  # the same model twice: the same output
+    >>> ensemble.translate("Thank you.", beam_size=1) == model.translate("Thank you.", beam_size=1)
+    True
     """
 
     def __init__(self, translators):

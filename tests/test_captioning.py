@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_seq2seq import load
 from keras_seq2seq.captioning import (
     CaptionCorpus,
     CaptionerConfig,
@@ -20,12 +21,13 @@ from keras_seq2seq.captioning import (
     read_image_list,
     train_captioner,
 )
+from keras_seq2seq.captioning.config import CaptionerTrainingConfig
 from keras_seq2seq.captioning.model import build_context_model
 from keras_seq2seq.cli import main
 from keras_seq2seq.data import CorpusError
-from keras_seq2seq.models.seq2seq import build_decoder_step_model
-from keras_seq2seq import load
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.model_directory import ModelDirectoryError
+from keras_seq2seq.models.seq2seq import build_decoder_step_model
 
 digits = pytest.importorskip("keras_seq2seq.captioning.digits")
 pytest.importorskip("sklearn")
@@ -64,10 +66,10 @@ def _small_digit_corpora():
 def trained_captioner(digit_corpora, tmp_path_factory):
     train, validation, test = digit_corpora
     out = str(tmp_path_factory.mktemp("captioner"))
-    captioner, history = train_captioner(
-        train, small_config(), out, validation, epochs=6, batch_size=32, learning_rate=3e-3,
-        verbose=0,
-    )
+    config = CaptionerTrainingConfig.create(out, small_config(), epochs=6, batch_size=32,
+                                            learning_rate=3e-3)
+    captioner, history = train_captioner(config, train_corpus=train,
+                                         validation_corpus=validation, verbose=0)
     return captioner, history, out, test
 
 
@@ -275,9 +277,11 @@ def test_frozen_backbone_trains_on_cached_features(digit_corpora, tmp_path):
                           pooling="avg")
     cache = tmp_path / "features"
     subset = train.subset(range(64))
-    captioner, history = train_captioner(subset, config, str(tmp_path / "run"),
-                                         validation.subset(range(16)), epochs=1,
-                                         feature_cache=str(cache), verbose=0)
+    run = CaptionerTrainingConfig.create(str(tmp_path / "run"), config, epochs=1,
+                                         feature_cache=str(cache))
+    captioner, history = train_captioner(run, train_corpus=subset,
+                                         validation_corpus=validation.subset(range(16)),
+                                         verbose=0)
     features = np.load(cache / "train.npy")
     assert features.shape == (64, 1280)
     np.testing.assert_allclose(
@@ -285,8 +289,7 @@ def test_frozen_backbone_trains_on_cached_features(digit_corpora, tmp_path):
             np.stack([load_image(im, 32, 32) for im in subset.images[:4]])), atol=1e-4)
     # A second run reads the cache (same numbers, no recomputation needed).
     os.utime(cache / "train.npy", (0, 0))
-    train_captioner(subset, config, str(tmp_path / "run2"), None, epochs=1,
-                    feature_cache=str(cache), verbose=0)
+    train_captioner(run.replace(out=str(tmp_path / "run2")), train_corpus=subset, verbose=0)
     assert os.stat(cache / "train.npy").st_mtime == 0
     assert isinstance(captioner.caption(subset.images[0]), str)
 
@@ -347,8 +350,8 @@ def test_unreadable_training_images_are_skipped(tmp_path, caplog):
     (tmp_path / "img" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     corpus = CaptionCorpus([os.path.join(images, n) for n in ("a.png", "b.png", "c.png")],
                            [(0, "a dark square"), (1, "a broken file"), (2, "a gray square")])
-    captioner, _ = train_captioner(corpus, small_config(), str(tmp_path / "run"), epochs=1,
-                                   verbose=0)
+    config = CaptionerTrainingConfig.create(str(tmp_path / "run"), small_config(), epochs=1)
+    captioner, _ = train_captioner(config, train_corpus=corpus, verbose=0)
     assert captioner.metadata["unreadable_images"] == 1
     assert captioner.metadata["train_captions"] == 2
     assert "broken" not in captioner.target_tokenizer.vocabulary
@@ -436,6 +439,11 @@ def test_cli_train_caption_and_export(trained_captioner, tmp_path, capsys):
     with open(os.path.join(run, "config.json")) as f:
         metadata = json.load(f)["metadata"]
     assert (metadata["lr_schedule"], metadata["lr_patience"]) == ("plateau", 2)
+    saved = CaptionerTrainingConfig.load(run)
+    assert (saved.data.digits, saved.data.digits_train, saved.data.digits_augment) == (
+        True, 200, True)
+    assert (saved.model.image_height, saved.model.pooling, saved.model.max_target_length,
+            saved.model.units, saved.model.dropout) == (32, "flatten", 12, 32, 0.2)
 
 
 def test_augmented_training_canvases_leave_validation_and_test_unchanged():
@@ -505,11 +513,15 @@ def test_local_server_serves_captions_over_rest(trained_captioner, tmp_path):
         assert status == 200  # still serving
 
 
-def test_captioner_learning_rate_schedule_is_checked_first(digit_corpora, tmp_path):
-    train, validation, _ = digit_corpora
-    with pytest.raises(ValueError, match="lr_schedule"):
-        train_captioner(train, small_config(), str(tmp_path / "run"), validation,
-                        lr_schedule="cosine")
-    with pytest.raises(ValueError, match="validation"):
-        train_captioner(train, small_config(), str(tmp_path / "run2"), None,
-                        early_stopping_patience=2)
+def test_captioner_settings_are_checked_before_training(digit_corpora, tmp_path):
+    train, _, _ = digit_corpora
+    with pytest.raises(ConfigurationError, match="lr_schedule must be one of"):
+        CaptionerTrainingConfig.create(str(tmp_path / "run"), small_config(),
+                                       lr_schedule="cosine")
+    config = CaptionerTrainingConfig.create(str(tmp_path / "run2"), small_config(), patience=2)
+    with pytest.raises(ConfigurationError, match="needs validation data"):
+        train_captioner(config, train_corpus=train)
+    with pytest.raises(ConfigurationError, match="takes a CaptionerTrainingConfig"):
+        train_captioner(train, small_config())
+    with pytest.raises(ConfigurationError, match="No captioned images"):
+        train_captioner(config.replace(out=str(tmp_path / "run3")))

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT, TINY_PAIRS, shipped_model_and_validation, write_tsv
-from keras_seq2seq.cli import TRANSLATE_BEAM_SIZE, main
+from keras_seq2seq.cli import main
 from keras_seq2seq.constants import END_ID, START_ID
 
 
@@ -45,8 +45,8 @@ def test_translate_reads_stdin_one_line_per_line(trained_translator):
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.decode("utf-8").split("\n")[:-1]
     assert len(lines) == 4
-    # The CLI's default search (beam), on each line.
-    assert lines[0] == translator.translate("Thank you.", beam_size=TRANSLATE_BEAM_SIZE)
+    # The model's stored settings (beam 5), on each line.
+    assert lines[0] == translator.translate("Thank you.")
     assert lines[1] == ""
 
 
@@ -216,8 +216,7 @@ def test_shipped_model_in_three_formats_under_60_mb():
     # The shipped SavedModel serves the CLI's default search (the model card).
     served = tf.saved_model.load(str(serving)).signatures["serving_default"]
     translations = served(text=tf.constant(sources))["translation"].numpy()
-    assert [t.decode("utf-8") for t in translations] == keras_model.translate(
-        sources, beam_size=TRANSLATE_BEAM_SIZE)
+    assert [t.decode("utf-8") for t in translations] == keras_model.translate(sources)
     assert "\n" in translations[-1].decode("utf-8")
     # int8 weights may change a word here and there; the sentence mostly stays.
     on_device = TFLiteTranslator(str(lite)).translate(sources)
@@ -288,9 +287,10 @@ def test_evaluate_reports_sacrebleu_chrf_and_perplexity(trained_translator, tmp_
     # A model that learned these pairs is far from uniform (the vocabulary size).
     assert 1.0 < report["perplexity"] < translator.target_tokenizer.vocabulary_size / 4
     assert report["perplexity_per"] == "word"
-    assert report["pairs"] == len(TINY_PAIRS) and report["beam_size"] == 2
+    assert report["pairs"] == len(TINY_PAIRS) and report["decoding"]["beam_size"] == 2
     assert report["unknown_words"] == sum(h.count("<unk>") for h in hypotheses)
-    assert report["unk_penalty"] == 0.0
+    # The settings used are recorded: the model's own, --beam-size changed.
+    assert report["decoding"] == translator.settings(beam_size=2).to_dict()
 
 
 def test_evaluate_and_translate_with_an_unk_penalty(trained_translator, tmp_path, capsys):

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO_ROOT, TINY_PAIRS, tiny_config, write_tsv
 from keras_seq2seq.training import TrainingConfig, train
 from keras_seq2seq.training.distributed import is_chief, make_strategy
-from keras_seq2seq.translator import load
+from keras_seq2seq import load
 
 
 def _free_ports(n):

@@ -44,7 +44,7 @@ def test_docstring_examples_run():
         if id(obj) in seen or not (inspect.isclass(obj) or inspect.isfunction(obj)):
             continue
         seen.add(id(obj))
-        for test in finder.find(obj, name, globs={}):
+        for test in finder.find(obj, name, module=inspect.getmodule(obj)):
             if test.examples:
                 runner.run(test)
                 ran += 1

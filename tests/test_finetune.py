@@ -12,7 +12,7 @@ from keras_seq2seq.training.finetune import (
     epoch_checkpoints,
     merge_vocabulary,
 )
-from keras_seq2seq.translator import load
+from keras_seq2seq import load
 
 # New-domain pairs: words the tiny model never saw.
 NEW_PAIRS = [

@@ -100,7 +100,7 @@ def test_every_entry_point_translates_alike_tiny_model(trained_translator, tmp_p
     translator, _, directory = trained_translator
     assert translator.decoding.beam_size == 5  # the stored default, not greedy
     texts = [s for s, _ in TINY_PAIRS] + [
-        "I am cold. Thank you.", "Where are you? I love cats!", "", "Nice to meet you here.",
+        "I am cold. Thank you.", "Where are you? I love cats!", "Nice to meet you here.",
         "Come here, we are late.", "He is hungry.",
     ]
     lite = tmp_path / "lite"

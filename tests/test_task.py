@@ -114,7 +114,7 @@ def test_shipped_model_is_a_preset():
 
 
 def test_clear_errors(task, tmp_path):
-    from keras_seq2seq.translator import ModelDirectoryError
+    from keras_seq2seq.model_directory import ModelDirectoryError
 
     with pytest.raises(ModelDirectoryError, match="not a keras-seq2seq model directory"):
         Seq2SeqTranslator.from_preset(str(tmp_path))

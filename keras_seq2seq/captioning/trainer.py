@@ -21,13 +21,17 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.captioning.captioner import Captioner
+from keras_seq2seq.captioning.config import CaptionerTrainingConfig
+from keras_seq2seq.captioning.data import read_coco, read_flickr8k, read_image_list
 from keras_seq2seq.captioning.images import ImageError, decode_image, load_image, resize_image
 from keras_seq2seq.captioning.model import build_captioning_models
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
 from keras_seq2seq.data.readers import CorpusError
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.text import WordTokenizer, split_words, vocabulary_from_counts
 from keras_seq2seq.text.vocabulary import count_tokens
 from keras_seq2seq.training.callbacks import learning_rate_callbacks
+from keras_seq2seq.training.config import TRAINING_CONFIG_FILE
 from keras_seq2seq.training.losses import TokenCrossEntropy
 from keras_seq2seq.training.trainer import (
     check_output_directory,
@@ -206,80 +210,100 @@ def _drop_unreadable(corpus, config, name):
     return (corpus.subset(good) if bad else corpus), len(bad)
 
 
-def train_captioner(
-    train_corpus,
-    config,
-    out_dir,
-    validation_corpus=None,
-    epochs=10,
-    batch_size=64,
-    learning_rate=1e-3,
-    clipnorm=5.0,
-    seed=0,
-    lr_schedule="constant",
-    lr_patience=1,
-    early_stopping_patience=None,
-    language="en",
-    feature_cache=None,
-    max_minutes=None,
-    callbacks=(),
-    metadata=None,
-    verbose="auto",
-):
+def read_caption_corpora(data, seed=0, hold_out=True):
+    """(train, validation) CaptionCorpus from a `CaptionerDataConfig`'s
+    source: the digits canvases (their own validation canvases), or a
+    corpus of files split by image (`validation_fraction`; validation None
+    at 0). With `hold_out` False, no validation: the corpus whole."""
+    if data.digits:
+        from keras_seq2seq.captioning.digits import digits_corpora
+
+        train, validation, _ = digits_corpora(
+            data.digits_train, max(1, data.digits_train // 20), 1, seed=seed,
+            augment_train=data.digits_augment)
+        return train, validation if hold_out else None
+    if data.flickr8k:
+        corpus = read_flickr8k(data.flickr8k, data.images)
+    elif data.coco:
+        corpus = read_coco(data.coco, data.images)
+    elif data.image_list:
+        corpus = read_image_list(data.image_list, data.captions, data.images)
+    else:
+        raise ConfigurationError(
+            "No captioned images: give train_corpus, or a data source in the config "
+            "(flickr8k, coco, image_list with captions, or digits).")
+    if not hold_out or not data.validation_fraction:
+        return corpus, None
+    return corpus.split(data.validation_fraction, seed)
+
+
+def train_captioner(config, *, train_corpus=None, validation_corpus=None, callbacks=(),
+                    metadata=None, verbose="auto"):
     """Build a caption vocabulary and a model, train it with `model.fit`, save it.
 
-    The run directory gets `checkpoints/` (each epoch, and the best on
-    validation loss), `logs/` (TensorBoard) and the model itself, loadable
-    with `load_captioner(out_dir)`.
+    The run directory `config.out` gets `training_config.json` (`config`
+    itself: `CaptionerTrainingConfig.load(out)` and `keras-seq2seq
+    train-captioner --config` repeat the run), `checkpoints/` (each epoch,
+    and the best on validation loss), `logs/` (TensorBoard) and the model
+    itself, loadable with `load_captioner(out)`.
 
     Args:
-        train_corpus: CaptionCorpus.
-        config: CaptionerConfig.
-        out_dir: str. Run directory (created).
-        validation_corpus: CaptionCorpus or None.
-        epochs, batch_size, learning_rate, clipnorm, seed, max_minutes,
-            callbacks, metadata, verbose: as in `keras_seq2seq.train`.
-        lr_schedule: "constant", "step" or "plateau" (halve the rate when
-            validation loss stops falling), as in `keras_seq2seq.train`.
-        lr_patience: int. "plateau": epochs without a lower validation
-            loss before the rate is halved. Validation loss of a captioner
-            trained from scratch jumps from epoch to epoch, so a patience of
-            2-3 keeps one bad epoch from halving the rate. Defaults to 1.
-        early_stopping_patience: int or None. As in `keras_seq2seq.train`.
-        language: str. Caption language (detokenisation). Defaults to "en".
-        feature_cache: str or None. Directory for cached features of a
-            frozen backbone (`train.npy`, `validation.npy`).
+        config: CaptionerTrainingConfig. The model (`config.model`), the
+            data source and the optimisation (Adam, schedule, stopping
+            rules, seed: see `CaptionerOptimizationConfig`).
+        train_corpus: CaptionCorpus, or None to read `config.data`'s source
+            (`read_caption_corpora`).
+        validation_corpus: CaptionCorpus or None. With `train_corpus` None,
+            the one held out from `config.data` when not given.
+        callbacks: extra Keras callbacks.
+        metadata: dict or None. Saved in config.json (e.g. the command).
+        verbose: Keras fit verbosity ("auto", 0, 1, 2).
 
     Returns:
         (captioner, history).
     """
+    if not isinstance(config, CaptionerTrainingConfig):
+        raise ConfigurationError(
+            f"train_captioner() takes a CaptionerTrainingConfig (e.g. CaptionerTrainingConfig."
+            f"create(out, model, epochs=10)), got {type(config).__name__}.")
+    opt, data, model_config, out_dir = (config.optimization, config.data, config.model,
+                                        config.out)
     check_output_directory(out_dir)
-    # Checked before any work (a bad schedule name fails at once).
+    config.save(os.path.join(out_dir, TRAINING_CONFIG_FILE))
+    if train_corpus is None:
+        train_corpus, held_out = read_caption_corpora(data, opt.seed,
+                                                      hold_out=validation_corpus is None)
+        validation_corpus = validation_corpus if validation_corpus is not None else held_out
+    # Checked before any image is read (early stopping needs validation data).
     schedule_callbacks = learning_rate_callbacks(
-        lr_schedule, learning_rate, validation_corpus is not None,
-        early_stopping_patience=early_stopping_patience, plateau_patience=lr_patience,
+        opt.lr_schedule, opt.learning_rate, validation_corpus is not None,
+        decay_start=opt.lr_decay_start, decay_factor=opt.lr_decay,
+        early_stopping_patience=opt.patience, plateau_patience=opt.lr_patience,
     )
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(opt.seed)
     started = time.time()
-    train_corpus, bad_train = _drop_unreadable(train_corpus, config, "train")
+    train_corpus, bad_train = _drop_unreadable(train_corpus, model_config, "train")
     bad_validation = 0
     if validation_corpus is not None:
         validation_corpus, bad_validation = _drop_unreadable(
-            validation_corpus, config, "validation"
+            validation_corpus, model_config, "validation"
         )
 
-    vocabulary = build_caption_vocabulary([c for _, c in train_corpus.pairs], config)
-    tokenizer = WordTokenizer(vocabulary, config.lowercase, language)
-    image_encoder, caption_model, end_to_end = build_captioning_models(config, len(vocabulary))
-    model = end_to_end if config.backbone_trainable else caption_model
+    vocabulary = build_caption_vocabulary([c for _, c in train_corpus.pairs], model_config)
+    tokenizer = WordTokenizer(vocabulary, model_config.lowercase, data.language)
+    image_encoder, caption_model, end_to_end = build_captioning_models(model_config,
+                                                                       len(vocabulary))
+    model = end_to_end if model_config.backbone_trainable else caption_model
 
     def dataset(corpus, shuffle, cache_name):
         features = None
-        if not config.backbone_trainable:
-            cache = os.path.join(feature_cache, cache_name) if feature_cache else None
-            features = image_features(image_encoder, corpus.images, config, cache_file=cache,
-                                      progress=verbose != 0)
-        return caption_dataset(corpus, tokenizer, config, batch_size, shuffle, seed, features)
+        if not model_config.backbone_trainable:
+            cache = (os.path.join(data.feature_cache, cache_name) if data.feature_cache
+                     else None)
+            features = image_features(image_encoder, corpus.images, model_config,
+                                      cache_file=cache, progress=verbose != 0)
+        return caption_dataset(corpus, tokenizer, model_config, opt.batch_size, shuffle,
+                               opt.seed, features)
 
     train_data, stats = dataset(train_corpus, True, "train.npy")
     validation_data = None
@@ -288,26 +312,29 @@ def train_captioner(
     logger.info("Captions: %d for training (%d too long), vocabulary %d words.",
                 stats["captions"], stats["too_long"], len(vocabulary))
 
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    if opt.label_smoothing:  # the plain cross-entropy too, as the translation trainer's
+        metrics.append(keras.metrics.SparseCategoricalCrossentropy(name="nll", from_logits=True))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
-        loss=TokenCrossEntropy(),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        optimizer=keras.optimizers.Adam(learning_rate=opt.learning_rate, clipnorm=opt.clipnorm),
+        loss=TokenCrossEntropy(opt.label_smoothing), weighted_metrics=metrics,
     )
     checkpoint_dir = os.path.join(out_dir, "checkpoints")
     os.makedirs(checkpoint_dir, exist_ok=True)
     best_path = os.path.join(checkpoint_dir, "best.weights.h5")
     fit_callbacks = schedule_callbacks + standard_callbacks(
-        out_dir, best_path, validation_data is not None, max_minutes, callbacks)
-    history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
+        out_dir, best_path, validation_data is not None, opt.max_minutes, callbacks)
+    history = model.fit(train_data, validation_data=validation_data, epochs=opt.epochs,
                         callbacks=fit_callbacks, verbose=verbose,
                         shuffle=False)  # the dataset shuffles itself
     if validation_data is not None and os.path.exists(best_path):
         model.load_weights(best_path)
 
     record = {
-        **training_record(history, seed, epochs, batch_size, learning_rate, clipnorm),
-        "lr_schedule": lr_schedule,
-        "lr_patience": lr_patience,
+        **training_record(history, opt.seed, opt.epochs, opt.batch_size, opt.learning_rate,
+                          opt.clipnorm),
+        "lr_schedule": opt.lr_schedule,
+        "lr_patience": opt.lr_patience,
         "train_images": len(train_corpus.images),
         "train_captions": stats["captions"],
         "captions_over_length_limit": stats["too_long"],
@@ -317,7 +344,7 @@ def train_captioner(
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         **(metadata or {}),
     }
-    captioner = Captioner(end_to_end, config, tokenizer, metadata=record)
+    captioner = Captioner(end_to_end, model_config, tokenizer, metadata=record)
     captioner.save(out_dir)
     with open(os.path.join(out_dir, "history.json"), "w") as f:
         json.dump(record["history"], f, indent=2)

@@ -106,7 +106,7 @@ class Explorer:
             "units": self.config.units,
             "target_vocab_size": len(self.target_vocabulary),
             "max_beam": MAX_BEAM,
-            "decoding": decoder.decoding.to_dict(),
+            "decoding": self.decoder.decoding.to_dict(),
             "max_characters": MAX_CHARACTERS,
         }
         if not self.is_captioner:

@@ -96,6 +96,10 @@ class Seq2SeqConfig(ConfigMixin):
     corpus; a built model uses the actual vocabulary sizes. Each field is
     also a `keras-seq2seq train` flag (its help text is the field's), which
     overrides the field of the chosen architecture (`ARCHITECTURES`).
+
+    >>> config = get_architecture("cpu", attention="luong", units=256)
+    >>> config.attention, config.units, config.reverse_source
+    ('luong', 256, True)
     """
 
     source_vocab_size: int = setting(

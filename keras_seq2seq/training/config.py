@@ -277,6 +277,13 @@ class TrainingConfig(Settings):
 
     `model` is the network (a `Seq2SeqConfig`); unset, it is the template
     `architecture` names, or, with `finetune.init_from`, the trained model's.
+
+    >>> config = TrainingConfig.create("runs/en-fr", architecture="seed_toy",
+    ...                                pairs=["pairs.tsv"], epochs=3)
+    >>> config.optimization.epochs, config.data.pairs
+    (3, ('pairs.tsv',))
+    >>> config.replace(learning_rate=2e-3).optimization.learning_rate
+    0.002
     """
 
     out: typing.Optional[str] = setting(
