@@ -91,6 +91,7 @@ def main(argv=None):
                                                                      else argv)
 
     from keras_seq2seq.captioning import CaptionerConfig, train_captioner
+    from keras_seq2seq.captioning.config import CaptionerTrainingConfig
     from keras_seq2seq.captioning.digits import digits_corpora
     from keras_seq2seq.evaluation import corpus_bleu
 
@@ -107,12 +108,13 @@ def main(argv=None):
         max_target_length=12,
     )
     started = time.time()
-    captioner, history = train_captioner(
-        train, config, args.out, validation, epochs=args.epochs, batch_size=args.batch_size,
+    run = CaptionerTrainingConfig.create(
+        args.out, config, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes,
         lr_schedule=args.lr_schedule, lr_patience=args.lr_patience,
-        verbose=2, metadata={"command": command},
     )
+    captioner, history = train_captioner(run, train_corpus=train, validation_corpus=validation,
+                                         verbose=2, metadata={"command": command})
     minutes = (time.time() - started) / 60
     references = [c for _, c in test.pairs]
     results = {"command": command, "training_minutes": round(minutes, 1),

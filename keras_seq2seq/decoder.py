@@ -151,14 +151,14 @@ class Decoder:
         (B, K)), with the names protected when `settings` says so; what the
         SavedModel's `serving_default` traces and what `translate` compiles."""
         def search(batch):
-            return self._finish(batch, *self.search(batch, settings), settings)
+            return self.finish(batch, *self.search(batch, settings), settings)
 
         if not settings.protect_names:
             return search(inputs)
         return placeholders.protect_names(search, inputs, self.source_tokenizer,
                                           self.name_placeholders())
 
-    def _finish(self, inputs, tokens, scores, lengths, settings):
+    def finish(self, inputs, tokens, scores, lengths, settings):
         """Search output -> (translations (B, K) tf.string, scores (B, K))."""
         shape = tf.shape(tokens)  # (batch, beam, time)
         flat = tf.reshape(tokens, [shape[0] * shape[1], shape[2]])

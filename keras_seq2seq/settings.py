@@ -161,7 +161,8 @@ class DecodingConfig(Settings):
     def describe(self) -> str:
         """One line for reports: 'beam 5 (alpha 0.6)', 'greedy', with the
         non-default penalties."""
-        parts = ["greedy" if self.beam_size == 1 else f"beam {self.beam_size} (alpha {self.alpha:g})"]
+        search = f"beam {self.beam_size} (alpha {self.alpha:g})"
+        parts = ["greedy" if self.beam_size == 1 else search]
         if self.unk_penalty:
             parts.append(f"unk penalty {self.unk_penalty:g}")
         if self.no_repeat_ngram:

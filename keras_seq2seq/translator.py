@@ -120,13 +120,13 @@ class Translator(Decoder):
                                      f"{self.config.attention!r}).")
         return settings
 
-    def _finish(self, texts, tokens, scores, lengths, settings):
+    def finish(self, texts, tokens, scores, lengths, settings):
         if not settings.replace_unknown:
-            return super()._finish(texts, tokens, scores, lengths, settings)
+            return super().finish(texts, tokens, scores, lengths, settings)
         return self._finish_replacing_unknown(texts, tokens, scores, lengths, settings)
 
     def _finish_replacing_unknown(self, texts, tokens, scores, lengths, settings):
-        """`_finish`, with each `<unk>` replaced by its aligned source word.
+        """`finish`, with each `<unk>` replaced by its aligned source word.
 
         The alignments come from a teacher-forced pass over the chosen tokens
         (`build_alignment_model`): the same attention scores the search's

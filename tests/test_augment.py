@@ -74,7 +74,7 @@ def test_training_data_augments_training_pairs_only(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--pairs", str(corpus), "--out", str(tmp_path / "run"),
               "--name-augmentation", "2"])
-    assert "--name-augmentation: must be in [0, 1]" in capsys.readouterr().err
+    assert "name_augmentation must be in [0, 1]" in capsys.readouterr().err
 
 
 TEMPLATES = [("{} is tired .", "{} est fatigué ."), ("where is {} ?", "où est {} ?"),

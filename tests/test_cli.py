@@ -173,9 +173,8 @@ def test_export_keras_with_float16_weights(trained_translator, tmp_path, capsys)
     assert all(w.dtype == "float32" for w in reloaded.model.weights)
     sources = ["Thank you.", "Good morning!", "I am cold."]
     assert reloaded.translate(sources) == translator.translate(sources)
-    with pytest.raises(SystemExit):
-        main(["export", "--model", directory, "--format", "keras", "--quantize",
-              "dynamic-int8", "--out", str(tmp_path / "x")])
+    assert main(["export", "--model", directory, "--format", "keras", "--quantize",
+                 "dynamic-int8", "--out", str(tmp_path / "x")]) == 1
     assert "--quantize none or float16" in capsys.readouterr().err
 
 
@@ -317,10 +316,14 @@ def test_evaluate_and_translate_with_an_unk_penalty(trained_translator, tmp_path
     with pytest.raises(SystemExit):
         main(["translate", "--server", "http://localhost:1", "--unk-penalty", "inf", "Hi."])
     assert "--unk-penalty" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["export", "--model", directory, "--format", "tflite", "--unk-penalty", "inf",
-              "--out", str(tmp_path / "x")])
-    assert "--unk-penalty applies to the SavedModel" in capsys.readouterr().err
+    # Every export carries the settings it was made with: TFLite too.
+    assert main(["export", "--model", directory, "--format", "tflite", "--unk-penalty", "inf",
+                 "--beam-size", "2", "--out", str(tmp_path / "x")]) == 0
+    record = json.loads((tmp_path / "x" / "tflite_config.json").read_text(encoding="utf-8"))
+    assert record["decoding"]["unk_penalty"] == "inf" and record["decoding"]["beam_size"] == 2
+    from keras_seq2seq import load
+
+    assert load(str(tmp_path / "x")).decoding.unk_penalty == float("inf")
 
 
 def test_perplexity_matches_a_hand_computation(trained_translator):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, TINY_PAIRS, tiny_config, write_tsv
+from keras_seq2seq import load
 from keras_seq2seq.training import TrainingConfig, train
 from keras_seq2seq.training.distributed import is_chief, make_strategy
-from keras_seq2seq import load
 
 
 def _free_ports(n):

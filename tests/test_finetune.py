@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import TINY_PAIRS, tiny_config, write_tsv
+from keras_seq2seq import load
 from keras_seq2seq.cli import main
 from keras_seq2seq.training import TrainingConfig, train
 from keras_seq2seq.training.finetune import (
@@ -12,7 +13,6 @@ from keras_seq2seq.training.finetune import (
     epoch_checkpoints,
     merge_vocabulary,
 )
-from keras_seq2seq import load
 
 # New-domain pairs: words the tiny model never saw.
 NEW_PAIRS = [

@@ -42,7 +42,8 @@ def test_keras_translator_translates_sentence_by_sentence(trained_translator):
     whole = translator.translate(PARAGRAPHS[0], split_sentences=False)
     states, lengths = translator.encode(tf.constant([PARAGRAPHS[0]]))
     assert int(lengths[0]) == 7  # the whole paragraph is one encoder input
-    searched, _ = translator.translate_batch(tf.constant([PARAGRAPHS[0]]), 1, 0.6)
+    searched, _ = translator.translate_batch(tf.constant([PARAGRAPHS[0]]),
+                                             translator.settings(split_sentences=False))
     assert whole == searched[0, 0].numpy().decode("utf-8")
 
 
@@ -70,7 +71,8 @@ def test_saved_model_splits_in_the_graph_like_the_keras_model(trained_translator
     served = json.loads(result.stdout.strip().splitlines()[-1])
     assert served["t"] == translator.translate(PARAGRAPHS)
     # A paragraph's score is the sum of its sentences' scores.
-    _, first = translator.translate_batch(tf.constant(["Thank you.", "I am cold."]), 1, 0.6)
+    _, first = translator.translate_batch(tf.constant(["Thank you.", "I am cold."]),
+                                          translator.settings())
     assert served["s"][0] == pytest.approx(float(tf.reduce_sum(first[:, 0])), abs=1e-4)
     # Exported without splitting: the whole text is one sequence, as in Keras.
     whole = export_saved_model(translator, str(tmp_path), name="w", split_sentences=False)

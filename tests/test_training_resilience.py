@@ -16,10 +16,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT, TINY_PAIRS, tiny_config, write_tsv
+from keras_seq2seq import load
 from keras_seq2seq.cli import main
 from keras_seq2seq.errors import TrainingInterrupted
 from keras_seq2seq.training import CheckpointError, TrainingConfig, step_decay, train
-from keras_seq2seq import load
 
 VALIDATION = [("I am tired.", "Je suis fatigué."), ("Thank you very much.", "Merci beaucoup."),
               ("Where is he?", "Où est-il ?")]

@@ -184,7 +184,8 @@ def test_beam_size_one_equals_greedy_on_a_real_model(trained_translator):
     encoded, lengths = translator.encode(tf.constant(sources))
     from keras_seq2seq.decoding import beam_search
 
-    beam_tokens, _, _ = beam_search(translator.step, encoded, translator.max_lengths(lengths, greedy),
+    limits = translator.max_lengths(lengths, greedy)
+    beam_tokens, _, _ = beam_search(translator.step, encoded, limits,
                                     beam_size=1)
     assert beam_tokens.numpy().tolist() == greedy_tokens.numpy().tolist()
 

@@ -145,12 +145,12 @@ def test_a_wordpiece_model_trains_reloads_serves_and_runs_on_litert(tmp_path):
     from test_export_saved_model import _run_plain_tf
 
     from conftest import TINY_PAIRS, tiny_config
+    from keras_seq2seq import load
     from keras_seq2seq.evaluation import evaluate
     from keras_seq2seq.export import export_saved_model
     from keras_seq2seq.export.runner import TFLiteTranslator
     from keras_seq2seq.export.tflite import export_tflite
     from keras_seq2seq.training import TrainingConfig, train
-    from keras_seq2seq import load
 
     # Ten copies: keras-hub keeps pieces seen at least 10 times.
     pairs = TINY_PAIRS * 10

@@ -40,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq2seq.captioning import CaptionerConfig, build_captioning_models, train_captioner
+from keras_seq2seq.captioning.config import CaptionerTrainingConfig
 from keras_seq2seq.captioning.digits import digits_corpora
 from keras_seq2seq.captioning.export import export_captioner_saved_model
 
@@ -100,16 +101,21 @@ print("decoder layers shared with translation:",
 to predict the next word) and keeps the epoch with the best validation loss.
 A model this small needs a few epochs before it starts to use the image at
 all: first it learns the caption grammar, then to count, then to read.
+The run's settings are one `CaptionerTrainingConfig` (the model and the
+optimisation; the corpora are given here, so its data source stays unset),
+kept in the run directory as `training_config.json`.
 """
 
-captioner, history = train_captioner(
-    train, config, os.path.join(OUT, "05_captioner"), validation,
+run = CaptionerTrainingConfig.create(
+    os.path.join(OUT, "05_captioner"), config,
     epochs=3 if QUICK else 40, batch_size=64, learning_rate=1e-3,
     # Halve the rate after 3 epochs without a lower validation loss (the
     # validation loss of a CNN trained from scratch jumps between epochs).
     lr_schedule="plateau", lr_patience=3,
-    max_minutes=None if QUICK else 55, verbose=2,
+    max_minutes=None if QUICK else 55,
 )
+captioner, history = train_captioner(run, train_corpus=train, validation_corpus=validation,
+                                     verbose=2)
 
 import matplotlib  # noqa: E402
 

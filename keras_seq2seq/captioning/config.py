@@ -3,10 +3,6 @@ decoder) and of a captioner's training run.
 
 No TensorFlow here: `keras-seq2seq train-captioner` makes its flags from
 these classes (`keras_seq2seq.settings.add_flags`).
-
-    >>> config = CaptionerTrainingConfig.create("runs/digits", digits=True, units=64)
-    >>> config.model.image_width, config.model.pooling, config.model.units  # --digits' own
-    (96, 'flatten', 64)
 """
 
 import dataclasses
@@ -16,7 +12,7 @@ import typing
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.models.config import CELL_TYPES, ConfigMixin
 from keras_seq2seq.settings import Settings, setting
-from keras_seq2seq.training.config import OptimizationConfig, TrainingConfig, _Section
+from keras_seq2seq.training.config import OptimizationConfig, SettingsSection, TrainingConfig
 
 # Name -> (keras.applications constructor, preprocessing module). Any of
 # these runs with `weights="imagenet"` (downloaded by Keras on a machine
@@ -138,7 +134,7 @@ _FILE_SOURCES = ("flickr8k", "coco", "image_list")
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptionerDataConfig(_Section):
+class CaptionerDataConfig(SettingsSection):
     """Where a run's captioned images come from (when `train_captioner` is
     not given its corpora): one source, split by image for validation."""
 
@@ -248,7 +244,14 @@ class CaptionerTrainingConfig(Settings):
     (`training_config.json`, which `train-captioner --config` repeats).
 
     `model` unset is `data.default_model()`: the trainer's decoder sizes
-    with the data source's image size, pooling and caption length.
+    with the data source's image size, pooling and caption length (a model
+    once set is kept: `replace` with another data source leaves it as it is).
+
+    >>> config = CaptionerTrainingConfig.create("runs/digits", digits=True, units=64)
+    >>> config.model.image_width, config.model.pooling, config.model.units  # --digits' own
+    (96, 'flatten', 64)
+    >>> config.replace(epochs=3, dropout=0.0).optimization.epochs
+    3
     """
 
     out: typing.Optional[str] = setting(

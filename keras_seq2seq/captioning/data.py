@@ -59,7 +59,7 @@ class CaptionCorpus:
         return self.subset(order[n_val:]), self.subset(order[:n_val])
 
 
-def _finish(images, pairs, report):
+def finish(images, pairs, report):
     if not pairs:
         raise CorpusError(f"{report.source}: no usable (image, caption) pair. {report.summary()}")
     report.valid = len(pairs)
@@ -118,7 +118,7 @@ def read_flickr8k(token_file, image_dir):
             report.skip(number, problem)
             continue
         pairs.append((images.get(name), caption))
-    return _finish(images.paths, pairs, report)
+    return finish(images.paths, pairs, report)
 
 
 def read_image_list(image_list_file, caption_file, image_dir):
@@ -148,7 +148,7 @@ def read_image_list(image_list_file, caption_file, image_dir):
             report.skip(number, problem)
             continue
         pairs.append((images.get(name.strip()), caption.strip()))
-    return _finish(images.paths, pairs, report)
+    return finish(images.paths, pairs, report)
 
 
 def read_coco(annotations_file, image_dir):
@@ -183,4 +183,4 @@ def read_coco(annotations_file, image_dir):
             report.skip(number, problem)  # "line" = annotation number
             continue
         pairs.append((images.get(name), caption.strip()))
-    return _finish(images.paths, pairs, report)
+    return finish(images.paths, pairs, report)

@@ -22,9 +22,9 @@ import tensorflow as tf
 
 from keras_seq2seq.captioning.captioner import Captioner
 from keras_seq2seq.captioning.images import decode_image
-from keras_seq2seq.export.saved_model import ExportError, write_saved_model, write_warmup_requests
-from keras_seq2seq.export.runner import MODEL_FILES
 from keras_seq2seq.export.runner import CONFIG_FILE as TFLITE_CONFIG_FILE
+from keras_seq2seq.export.runner import MODEL_FILES
+from keras_seq2seq.export.saved_model import ExportError, write_saved_model, write_warmup_requests
 from keras_seq2seq.export.signatures import decode_step_function, state_names
 from keras_seq2seq.export.tflite import QUANTIZATIONS, TFLiteExportError, convert, frozen_weights
 from keras_seq2seq.text import save_vocabulary

@@ -5,6 +5,8 @@ import gzip
 import os
 import sys
 
+from keras_seq2seq.errors import ConfigurationError
+
 
 def load_models(paths):
     """One model, or an ensemble of several translators; a preset name or a
@@ -13,6 +15,10 @@ def load_models(paths):
     from keras_seq2seq.presets import default_model
 
     models = [load(path) for path in (paths or [default_model()])]
+    for path, model in zip(paths or [default_model()], models):
+        if model.source_tokenizer is None:
+            raise ConfigurationError(f"{path} holds a captioner, not a translator: caption "
+                                     "images with `keras-seq2seq caption`.")
     if len(models) == 1:
         return models[0]
     from keras_seq2seq.translator import Ensemble

@@ -80,9 +80,12 @@ def translate(args, parser):
         check_writable(options.output, "--output", parser)
     texts = read_lines(args.text, options.input, parser)
     if options.server or options.grpc:
-        if changes or options.model or options.n_best:
-            parser.error("--server/--grpc translate with the served model's own settings: no "
-                         "--model, --n-best or decoding flags")
+        given = [f"--{name.replace('_', '-')}" for name in changes] + [
+            flag for flag, value in (("--model", options.model), ("--n-best", options.n_best))
+            if value]
+        if given:
+            parser.error("--server/--grpc translate with the served model's own settings "
+                         f"(baked in at export): drop {', '.join(given)}")
         from keras_seq2seq.export.serving import translate_grpc, translate_rest
 
         results = (translate_rest(options.server, texts) if options.server

@@ -155,7 +155,8 @@ def create_app(explorer):
         form = flask.request.form
         try:
             prefix = json.loads(form.get("prefix", "[]"))
-            top_k, beam_size = int(form.get("top_k", 5)), int(form.get("beam_size", e.decoder.decoding.beam_size))
+            top_k = int(form.get("top_k", 5))
+            beam_size = int(form.get("beam_size", e.decoder.decoding.beam_size))
         except ValueError:
             raise ExploreError("prefix must be a JSON list; top_k and beam_size whole "
                                "numbers.") from None

@@ -67,7 +67,7 @@ class Explorer:
         self.decoder = decoder
         self.label = label
         self.config = decoder.config
-        self.is_captioner = not hasattr(decoder, "source_tokenizer")
+        self.is_captioner = decoder.source_tokenizer is None
         self.attention = self.config.attention != "none"
         self.copy = bool(self.config.copy_attention)
         self.num_states = self.config.num_layers * self.config.states_per_layer

@@ -1,5 +1,5 @@
-"""Exporters: SavedModel for TF Serving, TFLite, model directories (imported when first used, so that
-`keras_seq2seq.export.limits` loads no TensorFlow).
+"""Exporters: SavedModel for TF Serving, TFLite, model directories (imported
+when first used, so that `keras_seq2seq.export.limits` loads no TensorFlow).
 """
 
 from keras_seq2seq._lazy import lazy_exports

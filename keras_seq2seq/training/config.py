@@ -50,7 +50,10 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class _Section(Settings):
+class SettingsSection(Settings):
+    """A section of a training config (data, optimisation, ...): corpus
+    paths kept as tuples, checked once."""
+
     def _paths(self, *names):
         for name in names:
             value = getattr(self, name)
@@ -79,7 +82,7 @@ class _Section(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig(_Section):
+class DataConfig(SettingsSection):
     """The corpora a run reads (when `train` is not given its pairs), their
     augmentation and languages. The split rules are
     `keras_seq2seq.data.corpora`'s; several corpora train together."""
@@ -150,7 +153,7 @@ class DataConfig(_Section):
 
 
 @dataclasses.dataclass(frozen=True)
-class OptimizationConfig(_Section):
+class OptimizationConfig(SettingsSection):
     """The optimiser (Adam with gradient clipping, the paper's recipe), the
     batches, the learning-rate schedule, stopping rules, seed, precision and
     distribution."""
@@ -212,7 +215,7 @@ class OptimizationConfig(_Section):
 
 
 @dataclasses.dataclass(frozen=True)
-class CheckpointConfig(_Section):
+class CheckpointConfig(SettingsSection):
     """What a run keeps and watches: the backup it resumes from, the BLEU
     sample of each epoch, the final validation score and the token cache."""
 
@@ -236,7 +239,7 @@ class CheckpointConfig(_Section):
 
 
 @dataclasses.dataclass(frozen=True)
-class FinetuneConfig(_Section):
+class FinetuneConfig(SettingsSection):
     """A trained model to start from, and what becomes of its vocabularies."""
 
     init_from: typing.Optional[str] = setting(
