@@ -34,7 +34,7 @@ def main(directories):
             # Without name placeholders: the model alone, as the earlier
             # selections were measured.
             hypotheses = translator.translate([s for s, _ in pairs], batch_size=128,
-                                              protect_names=False)
+                                              protect_names=False, beam_size=1)
             bleu = corpus_bleu(hypotheses, [r for _, r in pairs]).score
             row.append(f"{name} {bleu:.2f} ({time.time() - started:.0f}s)")
         print(directory, "greedy BLEU:", "; ".join(row), flush=True)

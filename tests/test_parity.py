@@ -160,3 +160,19 @@ def test_every_entry_point_translates_alike_shipped_model(tmp_path, capsys):
     keras_bleu = corpus_bleu(reference, references).score
     int8_bleu = corpus_bleu(outputs["LiteRT int8"], references).score
     assert abs(keras_bleu - int8_bleu) < 1.0, (keras_bleu, int8_bleu)
+
+
+def test_shipped_model_gives_its_cards_examples_with_its_stored_settings():
+    """The table in saved_models/en-fr/README.md, translated with the
+    settings stored in the model directory (no keyword)."""
+    card = REPO_ROOT / "saved_models" / "en-fr" / "README.md"
+    if not card.exists():
+        pytest.skip("no shipped model in saved_models/en-fr")
+    from keras_seq2seq import load
+
+    text = card.read_text(encoding="utf-8")
+    table = text[text.index("| input | output |"):].split("\n\n")[0].splitlines()[2:]
+    rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table]
+    assert len(rows) >= 5
+    translator = load("en-fr")
+    assert translator.translate([source for source, _ in rows]) == [out for _, out in rows]

@@ -11,8 +11,8 @@ import typing
 
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.models.config import CELL_TYPES, ConfigMixin
-from keras_seq2seq.settings import Settings, setting
-from keras_seq2seq.training.config import OptimizationConfig, SettingsSection, TrainingConfig
+from keras_seq2seq.settings import setting
+from keras_seq2seq.training.config import OptimizationConfig, SectionedConfig, SettingsSection
 
 # Name -> (keras.applications constructor, preprocessing module). Any of
 # these runs with `weights="imagenet"` (downloaded by Keras on a machine
@@ -222,23 +222,8 @@ SECTIONS = {"data": CaptionerDataConfig, "optimization": CaptionerOptimizationCo
 _DATA_FIELDS = {f.name for f in dataclasses.fields(CaptionerDataConfig)}
 
 
-def _grouped(fields):
-    """{section or "model": {field: value}} for fields given flat; an
-    unknown name is an error listing the known ones."""
-    owner = {f.name: name for name, cls in {**SECTIONS, "model": CaptionerConfig}.items()
-             for f in dataclasses.fields(cls)}
-    grouped = {}
-    for name, value in fields.items():
-        if name not in owner:
-            known = sorted([*owner, "out", "model", *SECTIONS])
-            raise ConfigurationError(
-                f"Unknown CaptionerTrainingConfig field {name!r}; known: {known}.")
-        grouped.setdefault(owner[name], {})[name] = value
-    return grouped
-
-
 @dataclasses.dataclass(frozen=True)
-class CaptionerTrainingConfig(Settings):
+class CaptionerTrainingConfig(SectionedConfig):
     """Everything a captioner's training run is made from;
     `train_captioner(config)` runs it, and the run directory keeps it
     (`training_config.json`, which `train-captioner --config` repeats).
@@ -262,14 +247,14 @@ class CaptionerTrainingConfig(Settings):
     optimization: CaptionerOptimizationConfig = dataclasses.field(
         default_factory=CaptionerOptimizationConfig)
 
+    SECTIONS: typing.ClassVar[dict] = SECTIONS
+    FLAT_GROUPS: typing.ClassVar[dict] = {"model": CaptionerConfig}
+
     def __post_init__(self):
         self._check("out", isinstance(self.out, (str, os.PathLike)) and os.fspath(self.out),
                     "a run directory")
         object.__setattr__(self, "out", os.fspath(self.out))
-        for name, cls in SECTIONS.items():
-            if isinstance(getattr(self, name), dict):
-                object.__setattr__(self, name, cls.from_dict(getattr(self, name)))
-            self._check(name, isinstance(getattr(self, name), cls), f"a {cls.__name__}")
+        self._check_sections()
         if isinstance(self.model, dict):
             object.__setattr__(self, "model", CaptionerConfig.from_dict(self.model))
         if self.model is None:
@@ -285,32 +270,9 @@ class CaptionerTrainingConfig(Settings):
         data = (fields.pop("data", None) or CaptionerDataConfig()).replace(**flat)
         return cls(out=out, model=model, data=data).replace(**fields)
 
-    def replace(self, **changes):
-        """A copy with fields changed (checked again): this class's own
-        (`out`, `model`, a section) or a section's or the model's, flat."""
-        own = {f.name for f in dataclasses.fields(self)}
-        values = {k: v for k, v in changes.items() if k in own}
-        grouped = _grouped({k: v for k, v in changes.items() if k not in own})
-        for name, fields in grouped.items():
-            values[name] = values.get(name, getattr(self, name)).replace(**fields)
-        return dataclasses.replace(self, **values)
-
     def to_dict(self):
         return {"out": self.out, "model": self.model.to_dict(),
                 **{name: getattr(self, name).to_dict() for name in SECTIONS}}
-
-    @classmethod
-    def from_dict(cls, values, *, ignore_unknown=False):
-        values = dict(values or {})
-        for name, section in SECTIONS.items():
-            if isinstance(values.get(name), dict):
-                values[name] = section.from_dict(values[name], ignore_unknown=ignore_unknown)
-        return super().from_dict(values, ignore_unknown=ignore_unknown)
-
-    # JSON in a file or a run directory's training_config.json, as a
-    # translation run's.
-    save = TrainingConfig.save
-    load = classmethod(TrainingConfig.load.__func__)
 
 
 def captioner_decoding(config, max_output_tokens=None, **fields):

@@ -89,6 +89,11 @@ def main(argv=None):
             level=logging.DEBUG if args.verbose else logging.INFO,
             format="%(levelname)s %(name)s: %(message)s",
         )
+        if not args.verbose:
+            # Libraries' start-up notes through absl (grain, beside keras-hub,
+            # warns that it has no JAX profiler): TensorFlow's own C++ lines
+            # are silenced above; these are their Python twins.
+            logging.getLogger("absl").setLevel(logging.ERROR)
         try:
             args.func(args, parser)
         except TrainingInterrupted as e:

@@ -260,113 +260,51 @@ SECTIONS = {"data": DataConfig, "optimization": OptimizationConfig,
             "checkpoints": CheckpointConfig, "finetune": FinetuneConfig}
 
 
-def _by_section(fields):
-    """{section: {field: value}} for fields given flat; an unknown name is an
-    error listing the known ones."""
-    owner = {f.name: section for section, cls in SECTIONS.items()
-             for f in dataclasses.fields(cls)}
-    grouped = {}
-    for name, value in fields.items():
-        if name not in owner:
-            known = sorted([*owner, "out", "architecture", "model", *SECTIONS])
-            raise ConfigurationError(f"Unknown TrainingConfig field {name!r}; known: {known}.")
-        grouped.setdefault(owner[name], {})[name] = value
-    return grouped
+class SectionedConfig(Settings):
+    """A run's settings made of sections (settings dataclasses of their own,
+    `SECTIONS`), whose fields may also be given flat (`epochs=3`), saved as
+    JSON (a run directory's `training_config.json`). The base of
+    `TrainingConfig` and the captioner's `CaptionerTrainingConfig`."""
 
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig(Settings):
-    """Everything a training run is made from; `train(config)` runs it.
-
-    `model` is the network (a `Seq2SeqConfig`); unset, it is the template
-    `architecture` names, or, with `finetune.init_from`, the trained model's.
-
-    >>> config = TrainingConfig.create("runs/en-fr", architecture="seed_toy",
-    ...                                pairs=["pairs.tsv"], epochs=3)
-    >>> config.optimization.epochs, config.data.pairs
-    (3, ('pairs.tsv',))
-    >>> config.replace(learning_rate=2e-3).optimization.learning_rate
-    0.002
-    """
-
-    out: typing.Optional[str] = setting(
-        None, "Run directory: checkpoints, logs, the model and training_config.json.",
-        metavar="DIR")
-    architecture: str = setting(
-        DEFAULT_ARCHITECTURE, "The untrained model template that the model flags override.",
-        choices=tuple(sorted(ARCHITECTURES)))
-    model: typing.Optional[Seq2SeqConfig] = None
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    optimization: OptimizationConfig = dataclasses.field(default_factory=OptimizationConfig)
-    checkpoints: CheckpointConfig = dataclasses.field(default_factory=CheckpointConfig)
-    finetune: FinetuneConfig = dataclasses.field(default_factory=FinetuneConfig)
-
-    def __post_init__(self):
-        self._check("out", isinstance(self.out, (str, os.PathLike)) and os.fspath(self.out),
-                    "a run directory")
-        object.__setattr__(self, "out", os.fspath(self.out))
-        if self.architecture not in ARCHITECTURES:
-            raise ConfigurationError(f"Unknown architecture {self.architecture!r}; choose one "
-                                     f"of {sorted(ARCHITECTURES)}.")
-        for name, cls in SECTIONS.items():
-            value = getattr(self, name)
-            if isinstance(value, dict):
-                object.__setattr__(self, name, cls.from_dict(value))
-            self._check(name, isinstance(getattr(self, name), cls), f"a {cls.__name__}")
-        if isinstance(self.model, dict):
-            object.__setattr__(self, "model", Seq2SeqConfig.from_dict(self.model))
-        if self.model is None and self.finetune.init_from is None:
-            object.__setattr__(self, "model", get_architecture(self.architecture))
-        self._check("model", self.model is None or isinstance(self.model, Seq2SeqConfig),
-                    "a Seq2SeqConfig (or unset)")
+    SECTIONS: typing.ClassVar[dict] = {}
+    # Groups besides the sections whose fields may be given flat.
+    FLAT_GROUPS: typing.ClassVar[dict] = {}
 
     @classmethod
-    def create(cls, out, model=None, architecture=DEFAULT_ARCHITECTURE, **fields):
-        """A config from the sections' fields, given flat (`epochs=3`,
-        `pairs=["a.tsv"]`, `backup=False`); the rest are the defaults."""
-        own = {f.name for f in dataclasses.fields(cls)}
-        sections = {name: fields.pop(name) for name in list(fields) if name in own}
-        for name, values in _by_section(fields).items():
-            sections[name] = sections.get(name, SECTIONS[name]()).replace(**values)
-        return cls(out=out, model=model, architecture=architecture, **sections)
+    def grouped(cls, fields):
+        """{group: {field: value}} for fields given flat; an unknown name is
+        an error listing the known ones."""
+        groups = {**cls.SECTIONS, **cls.FLAT_GROUPS}
+        owner = {f.name: group for group, section in groups.items()
+                 for f in dataclasses.fields(section)}
+        grouped = {}
+        for name, value in fields.items():
+            if name not in owner:
+                known = sorted({*owner, *(f.name for f in dataclasses.fields(cls))})
+                raise ConfigurationError(f"Unknown {cls.__name__} field {name!r}; known: {known}.")
+            grouped.setdefault(owner[name], {})[name] = value
+        return grouped
+
+    def _check_sections(self):
+        for name, section in self.SECTIONS.items():
+            if isinstance(getattr(self, name), dict):
+                object.__setattr__(self, name, section.from_dict(getattr(self, name)))
+            self._check(name, isinstance(getattr(self, name), section), f"a {section.__name__}")
 
     def replace(self, **changes):
-        """A copy with fields changed (checked again): this class's own
-        (`out`, `model`, a whole section) or any section's, flat."""
+        """A copy with fields changed (checked again): this class's own (`out`,
+        `model`, a whole section) or any section's, flat."""
         own = {f.name for f in dataclasses.fields(self)}
         values = {k: v for k, v in changes.items() if k in own}
-        by_section = _by_section({k: v for k, v in changes.items() if k not in own})
-        for section, fields in by_section.items():
-            values[section] = values.get(section, getattr(self, section)).replace(**fields)
+        for group, fields in self.grouped({k: v for k, v in changes.items()
+                                           if k not in own}).items():
+            values[group] = values.get(group, getattr(self, group)).replace(**fields)
         return dataclasses.replace(self, **values)
-
-    def with_model(self, architecture=None, **model_changes):
-        """A copy whose model is `architecture`'s template (when given) or this
-        config's model, with `model_changes`; a fine-tuning config keeps the
-        trained model's (and takes no changes)."""
-        if self.finetune.init_from is not None:
-            if model_changes:
-                raise ConfigurationError(
-                    f"init_from keeps the trained model's settings; drop "
-                    f"{', '.join(sorted(model_changes))}.")
-            return dataclasses.replace(self, architecture=architecture or self.architecture,
-                                       model=None)
-        if architecture is not None or self.model is None:
-            name = architecture or self.architecture
-            return dataclasses.replace(self, architecture=name,
-                                       model=get_architecture(name, **model_changes))
-        return dataclasses.replace(self, model=self.model.replace(**model_changes))
-
-    def to_dict(self):
-        values = {"out": self.out, "architecture": self.architecture,
-                  "model": self.model.to_dict() if self.model is not None else None}
-        values.update({name: getattr(self, name).to_dict() for name in SECTIONS})
-        return values
 
     @classmethod
     def from_dict(cls, values, *, ignore_unknown=False):
         values = dict(values or {})
-        for name, section in SECTIONS.items():
+        for name, section in cls.SECTIONS.items():
             if isinstance(values.get(name), dict):
                 values[name] = section.from_dict(values[name], ignore_unknown=ignore_unknown)
         return super().from_dict(values, ignore_unknown=ignore_unknown)
@@ -394,3 +332,81 @@ class TrainingConfig(Settings):
         if not isinstance(values, dict):
             raise ConfigurationError(f"{path} is not a training config: no JSON object.")
         return cls.from_dict(values)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig(SectionedConfig):
+    """Everything a training run is made from; `train(config)` runs it.
+
+    `model` is the network (a `Seq2SeqConfig`); unset, it is the template
+    `architecture` names, or, with `finetune.init_from`, the trained model's.
+
+    >>> config = TrainingConfig.create("runs/en-fr", architecture="seed_toy",
+    ...                                pairs=["pairs.tsv"], epochs=3)
+    >>> config.optimization.epochs, config.data.pairs
+    (3, ('pairs.tsv',))
+    >>> config.replace(learning_rate=2e-3).optimization.learning_rate
+    0.002
+    """
+
+    out: typing.Optional[str] = setting(
+        None, "Run directory: checkpoints, logs, the model and training_config.json.",
+        metavar="DIR")
+    architecture: str = setting(
+        DEFAULT_ARCHITECTURE, "The untrained model template that the model flags override.",
+        choices=tuple(sorted(ARCHITECTURES)))
+    model: typing.Optional[Seq2SeqConfig] = None
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    optimization: OptimizationConfig = dataclasses.field(default_factory=OptimizationConfig)
+    checkpoints: CheckpointConfig = dataclasses.field(default_factory=CheckpointConfig)
+    finetune: FinetuneConfig = dataclasses.field(default_factory=FinetuneConfig)
+
+    SECTIONS: typing.ClassVar[dict] = SECTIONS
+
+    def __post_init__(self):
+        self._check("out", isinstance(self.out, (str, os.PathLike)) and os.fspath(self.out),
+                    "a run directory")
+        object.__setattr__(self, "out", os.fspath(self.out))
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigurationError(f"Unknown architecture {self.architecture!r}; choose one "
+                                     f"of {sorted(ARCHITECTURES)}.")
+        self._check_sections()
+        if isinstance(self.model, dict):
+            object.__setattr__(self, "model", Seq2SeqConfig.from_dict(self.model))
+        if self.model is None and self.finetune.init_from is None:
+            object.__setattr__(self, "model", get_architecture(self.architecture))
+        self._check("model", self.model is None or isinstance(self.model, Seq2SeqConfig),
+                    "a Seq2SeqConfig (or unset)")
+
+    @classmethod
+    def create(cls, out, model=None, architecture=DEFAULT_ARCHITECTURE, **fields):
+        """A config from the sections' fields, given flat (`epochs=3`,
+        `pairs=["a.tsv"]`, `backup=False`); the rest are the defaults."""
+        own = {f.name for f in dataclasses.fields(cls)}
+        sections = {name: fields.pop(name) for name in list(fields) if name in own}
+        for name, values in cls.grouped(fields).items():
+            sections[name] = sections.get(name, SECTIONS[name]()).replace(**values)
+        return cls(out=out, model=model, architecture=architecture, **sections)
+
+    def with_model(self, architecture=None, **model_changes):
+        """A copy whose model is `architecture`'s template (when given) or this
+        config's model, with `model_changes`; a fine-tuning config keeps the
+        trained model's (and takes no changes)."""
+        if self.finetune.init_from is not None:
+            if model_changes:
+                raise ConfigurationError(
+                    f"init_from keeps the trained model's settings; drop "
+                    f"{', '.join(sorted(model_changes))}.")
+            return dataclasses.replace(self, architecture=architecture or self.architecture,
+                                       model=None)
+        if architecture is not None or self.model is None:
+            name = architecture or self.architecture
+            return dataclasses.replace(self, architecture=name,
+                                       model=get_architecture(name, **model_changes))
+        return dataclasses.replace(self, model=self.model.replace(**model_changes))
+
+    def to_dict(self):
+        values = {"out": self.out, "architecture": self.architecture,
+                  "model": self.model.to_dict() if self.model is not None else None}
+        values.update({name: getattr(self, name).to_dict() for name in SECTIONS})
+        return values
