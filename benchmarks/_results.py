@@ -1,18 +1,27 @@
-"""Shared by the benchmark scripts: rewrite one section of RESULTS.md."""
+"""Shared by the benchmark scripts and `report.py`: where results live, how
+they are read, and a Markdown table.
 
+The scripts write only `benchmarks/results/*.json[l]`; `python
+benchmarks/report.py` renders every table of `benchmarks/RESULTS.md` from them.
+"""
+
+import json
 import pathlib
 
-RESULTS_MD = pathlib.Path(__file__).resolve().parent / "RESULTS.md"
+HERE = pathlib.Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
+RESULTS_MD = HERE / "RESULTS.md"
 
 
-def update_section(start, end, heading, lines):
-    """Replace the text between the `start` and `end` markers of RESULTS.md
-    with `lines` (markers included), or append it under `heading`."""
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else (
-        "# Benchmark results\n")
-    section = "\n".join([start, "", *lines, "", end])
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end):]
-    else:
-        text += f"\n## {heading}\n\n{section}\n"
-    RESULTS_MD.write_text(text, encoding="utf-8")
+def read(results_dir, name):
+    """One results file: a JSON document, or a list of rows for `.jsonl`."""
+    text = (pathlib.Path(results_dir) / name).read_text(encoding="utf-8")
+    if name.endswith(".jsonl"):
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)
+
+
+def table(header, rows):
+    """Markdown table lines: `header` and each row are lists of cells."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)]

@@ -5,7 +5,7 @@ left to right ("three handwritten digits: seven, two, nine"); train,
 validation and test use disjoint digit images. Trains the small CNN +
 LSTM captioner, then reports exact match and BLEU on test (greedy and beam),
 writes benchmarks/results/captioning_digits.json, a PNG grid of test images
-with their generated captions, and a section of benchmarks/RESULTS.md.
+with their generated captions (`python benchmarks/report.py` renders RESULTS.md).
 
     python benchmarks/captioning_digits.py            # about an hour here
 """
@@ -22,10 +22,7 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import update_section  # noqa: E402
 
-START = "<!-- captioning start -->"
-END = "<!-- captioning end -->"
 
 
 def exact_match(hypotheses, references):
@@ -147,50 +144,7 @@ def main(argv=None):
     save_grid(test.images[shown], [references[i] for i in shown], [greedy[i] for i in shown],
               HERE / "results" / "captioning_digits.png")
     (HERE / "results" / "captioning_digits.json").write_text(json.dumps(results, indent=2))
-    write_section(results, args.beam_size)
     print(json.dumps(results, indent=2))
-
-
-def describe_settings(r):
-    if "augment" not in r:
-        return ""
-    augment = "none"
-    if r["augment"]:
-        augment = "digit widths and brightness" + (", rotation and slant" if r["warp"] else "")
-    schedule = r["lr_schedule"]
-    if schedule == "plateau":
-        schedule = f"halved after {r['lr_patience']} epoch(s) without a lower validation loss"
-    return (f"Training augmentation: {augment}; dropout {r['dropout']}; "
-            f"learning rate: {schedule}. ")
-
-
-def write_section(r, beam):
-    g, b = r["beam1"], r[f"beam{beam}"]
-    lines = [
-        START, "",
-        f"Canvases of 1-4 real handwritten digits (scikit-learn's 1,797 8x8 digits, split "
-        f"70/15/15 by digit image before composing), 32x96 pixels; {r['train_canvases']} "
-        f"training and {r['test_canvases']} test canvases. Small CNN (3 conv blocks, "
-        f"flattened) -> Dense context -> LSTM {r['units']}; {r['parameters'] / 1e6:.1f}M "
-        "parameters, "
-        f"{r['epochs_run']} epochs, {r['training_minutes']} minutes of training"
-        + (f" (weights of the best validation epoch, {r['best_epoch']})" if "best_epoch" in r
-           else "") + ". "
-        + describe_settings(r)
-        + f"Command: `{r['command']}`",
-        "",
-        "| decoding | exact match | BLEU | exact match by digit count (1/2/3/4) | images/s |",
-        "|---|---|---|---|---|",
-    ]
-    for name, row in (("greedy", g), (f"beam {beam}", b)):
-        by_count = " / ".join(f"{100 * v:.1f}%" for v in row["exact_match_by_digit_count"].values())
-        lines.append(f"| {name} | {100 * row['exact_match']:.1f}% | {row['bleu']:.2f} | "
-                     f"{by_count} | {row['images_per_second']:.0f} |")
-    lines += ["", "Target: exact match >= 95%. Sample test images with their greedy captions "
-              "(the first test canvases and the first four wrong ones, in red): "
-              "[results/captioning_digits.png](results/captioning_digits.png).",
-              ]
-    update_section(START, END, "Image captioning (handwritten digits)", lines[2:])
 
 
 if __name__ == "__main__":

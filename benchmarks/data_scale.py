@@ -7,7 +7,7 @@ filter, cache, shuffle buffer of 20,000, length buckets) and runs 30 training
 steps of the `cpu` model; the process's peak resident memory is reported.
 With the tokenized cache in files (`--cache-dir`), memory should not grow
 with the corpus; with the in-memory cache it grows by the cached ids.
-Writes benchmarks/results/data_scale.json and a section of RESULTS.md.
+Writes benchmarks/results/data_scale.json (`python benchmarks/report.py` renders RESULTS.md).
 
     python benchmarks/data_scale.py --data ../shared/data
 """
@@ -24,10 +24,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import update_section  # noqa: E402
 
-START = "<!-- data scale start -->"
-END = "<!-- data scale end -->"
 
 
 class Repeated:
@@ -90,23 +87,7 @@ def main(argv=None):
             results["runs"].append(run)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "data_scale.json").write_text(json.dumps(results, indent=2))
-    write_section(results)
-
-
-def write_section(r):
-    lines = [START, "", "Peak resident memory of a fresh process that streams the corpus, "
-             "builds the vocabularies, makes one full pass of the input pipeline and runs 30 "
-             f"training steps of the `cpu` model. Command: `{r['command']}`", "",
-             "| tokenized cache | corpus | pairs | peak memory MB | seconds |",
-             "|---|---|---|---|---|"]
-    for run in r["runs"]:
-        lines.append(f"| {run['cache']} | {run['times']}x Tatoeba | {run['pairs']} | "
-                     f"{run['peak_mb']} | {run['seconds']} |")
-    by = {(run["cache"], run["times"]): run["peak_mb"] for run in r["runs"]}
-    lines += ["", f"4x / 1x peak memory: {by[('files', 4)] / by[('files', 1)]:.2f} with the "
-              f"cache in files, {by[('memory', 4)] / by[('memory', 1)]:.2f} with it in memory.",
-              ]
-    update_section(START, END, "Memory and corpus size", lines[2:])
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

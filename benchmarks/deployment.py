@@ -24,10 +24,7 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import update_section  # noqa: E402
 
-START = "<!-- deployment start -->"
-END = "<!-- deployment end -->"
 
 
 def _size(path):
@@ -160,48 +157,8 @@ def main(argv=None):
     results["tatoeba_pairs"] = len(tatoeba)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "deployment.json").write_text(json.dumps(results, indent=2))
-    write_section(results)
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
     print(json.dumps(results["ratios"], indent=2))
-
-
-def write_section(r):
-    rows = [
-        ("Keras (weights .h5)", r["keras"]),
-        ("SavedModel (TF Serving)", r["saved_model"]),
-        ("TFLite float32", r["tflite_none"]),
-        ("TFLite float16", r["tflite_float16"]),
-        ("TFLite dynamic int8", r["tflite_dynamic-int8"]),
-    ]
-    lines = [START, "", f"Model `{r['model']}`, Multi30k test_2016_flickr English->French "
-             f"({r['sentences']} sentences), greedy decoding. Command: `{r['command']}`", "",
-             f"Tatoeba: the first {r['tatoeba_pairs']} pairs of the model's validation split.",
-             "",
-             "| format | size MB | BLEU Multi30k | BLEU Tatoeba | same output as Keras (Multi30k) "
-             "| p50 ms | p90 ms |",
-             "|---|---|---|---|---|---|---|"]
-    for name, row in rows:
-        same = row.get("same_as_keras")
-        tatoeba = row.get("tatoeba_bleu")
-        lines.append(
-            f"| {name} | {row['bytes'] / 1e6:.1f} | {row['bleu']:.2f} | "
-            f"{'-' if tatoeba is None else f'{tatoeba:.2f}'} | "
-            f"{'-' if same is None else f'{100 * same:.1f}%'} | {row['latency_ms'][0]:.1f} | "
-            f"{row['latency_ms'][1]:.1f} |")
-    ratios = r["ratios"]
-    lines += [
-        "",
-        f"SavedModel throughput at batch 64: "
-        f"{r['saved_model']['batch64_sentences_per_second']:.0f} sentences/s.",
-        f"int8 size / float32 size: {ratios['int8_size_over_float32']:.2f} (target <= 0.3). "
-        f"TFLite int8 p50 / SavedModel batch-1 p50: "
-        f"{ratios['tflite_int8_p50_over_saved_model_p50']:.2f} (target <= 0.5). "
-        f"BLEU change on Multi30k: float16 {ratios['float16_bleu_minus_float32']:+.2f}, "
-        f"int8 {ratios['int8_bleu_minus_float32']:+.2f} (targets within 0.5 and 1.0)"
-        + (f"; on Tatoeba: float16 {ratios['float16_tatoeba_bleu_minus_float32']:+.2f}, "
-           f"int8 {ratios['int8_tatoeba_bleu_minus_float32']:+.2f}."
-           if "int8_tatoeba_bleu_minus_float32" in ratios else "."),
-    ]
-    update_section(START, END, "Deployment (size, latency, quantization)", lines[2:])
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ backward of one layer, the paths alternating in rounds:
     python benchmarks/lstm_paths.py                        # the `cpu` preset's layer
     python benchmarks/lstm_paths.py --units 1000 --embedding 1000   # sutskever2014's
 
-Writes benchmarks/results/lstm_paths.json and a section of RESULTS.md.
+Writes benchmarks/results/lstm_paths.json (`python benchmarks/report.py` renders RESULTS.md).
 """
 
 import argparse
@@ -42,7 +42,6 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import update_section  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
@@ -182,8 +181,6 @@ class FastLSTM(keras.layers.LSTM):
         return {**super().get_config(), "fast": self.fast}
 
 
-START = "<!-- lstm paths start -->"
-END = "<!-- lstm paths end -->"
 
 
 def check_against_keras(make, x, mask, h0, c0):
@@ -280,16 +277,7 @@ def main(argv=None):
     previous = json.loads(out.read_text()) if out.exists() else {}
     previous[f"B{batch}-T{steps}-E{args.embedding}-U{units}"] = results
     out.write_text(json.dumps(previous, indent=2))
-    lines = [
-        "One LSTM layer, forward + backward (gradients of the weights and inputs), a masked "
-        "batch; medians of the paths timed alternately in the same run. Command: "
-        "`python benchmarks/lstm_paths.py [--units U --embedding E]`.", "",
-        "| layer | path | ms | GFLOP/s | speed-up |", "|---|---|---|---|---|"]
-    for key, r in previous.items():
-        for name, row in r["paths"].items():
-            lines.append(f"| {key} | {name} | {row['median_ms']:.1f} | {row['gflops']:.0f} | "
-                         f"{row['speedup']:.2f}x |")
-    update_section(START, END, "LSTM paths on CPU", lines)
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

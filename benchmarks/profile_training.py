@@ -13,7 +13,8 @@ pipeline is timed apart: the time `next()` takes on the dataset iterator.
     python benchmarks/profile_training.py                 # all variants
     python benchmarks/profile_training.py --only luong --steps 20
 
-Writes benchmarks/results/profile_training.json and a section of RESULTS.md.
+Writes benchmarks/results/profile_training.json (`python benchmarks/report.py` renders
+RESULTS.md).
 Data: `--data DIR` or $KERAS_SEQ2SEQ_DATA, default ../shared/data.
 """
 
@@ -31,10 +32,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import update_section  # noqa: E402
 
-START = "<!-- profile start -->"
-END = "<!-- profile end -->"
 
 VARIANTS = {
     "none": {"attention": "none"},
@@ -198,34 +196,7 @@ def main(argv=None):
     if not args.no_write:
         (HERE / "results").mkdir(exist_ok=True)
         (HERE / "results" / "profile_training.json").write_text(json.dumps(results, indent=2))
-        write_section(results)
-
-
-def write_section(r):
-    names = list(r["variants"])
-    parts = sorted({part for v in r["variants"].values() for part in v["parts"]},
-                   key=lambda part: -max(v["parts"].get(part, 0) for v in r["variants"].values()))
-    lines = [
-        START, "",
-        f"`cpu` preset, batch {r['batch_size']}, {r['pairs']} full-Tatoeba pairs; share of the "
-        f"host time of TensorFlow ops in a training step, by the model part in the op's name. "
-        f"Command: `{r['command']}`", "",
-        "| part | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
-    ]
-    for part in parts:
-        lines.append(f"| {part} | " + " | ".join(
-            f"{100 * r['variants'][n]['parts'].get(part, 0):.1f}%" for n in names) + " |")
-    for key, label, fmt in (
-        ("input_pipeline_share", "input pipeline (share of wall time, apart)", "{:.1%}"),
-        ("wall_seconds_per_step", "wall seconds per step", "{:.3f}"),
-        ("op_seconds_per_step", "op seconds per step (both cores summed)", "{:.3f}"),
-        ("target_tokens_per_second", "target tokens/s", "{:.0f}"),
-    ):
-        lines.append(f"| {label} | " + " | ".join(
-            fmt.format(r["variants"][n][key]) for n in names) + " |")
-    lines.append("")
-    update_section(START, END, "Where the training time goes", lines[2:])
+        print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

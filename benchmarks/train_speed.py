@@ -17,7 +17,7 @@ Not a test. On the same model (1-layer LSTM, 512 units, 256-d embeddings,
 
 The two trainings alternate in rounds (A B A B ...) so that load from other
 processes on this shared machine hits both; the ratio is what to read.
-Writes benchmarks/results/train_speed.json and a section of RESULTS.md.
+Writes benchmarks/results/train_speed.json (`python benchmarks/report.py` renders RESULTS.md).
 
     python benchmarks/train_speed.py --data ../shared/data
 """
@@ -33,10 +33,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import update_section  # noqa: E402
 
-START = "<!-- train speed start -->"
-END = "<!-- train speed end -->"
 
 
 def lstm_layer_flops(batch, steps, inputs, units):
@@ -242,7 +239,7 @@ def main(argv=None):
         results["sutskever2014"] = sutskever_step_seconds(args.sutskever_steps)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "train_speed.json").write_text(json.dumps(results, indent=2))
-    write_section(results)
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
     print(json.dumps(results, indent=2))
 
 
@@ -272,53 +269,6 @@ def sutskever_step_seconds(steps, batch=128, length=20):
             times.append(time.perf_counter() - started)
     return {"parameters": int(model.count_params()), "batch": batch, "tokens": length,
             "seconds_per_step": sorted(times)[len(times) // 2], "steps_timed": steps}
-
-
-def write_section(r):
-    lines = [
-        START, "",
-        f"{r['model']}; {r['pairs']} Tatoeba pairs of at most {r['max_length']} words; "
-        f"time on CPU, the trainings alternating. Command: `{r['command']}`", "",
-        "| training | target tokens/s | achieved GFLOP/s (3x forward) | batches timed |",
-        "|---|---|---|---|",
-    ]
-    for name, label in (("ours", "ours: length buckets, batch 128 (train_on_batch, step time)"),
-                        ("ours_xla", "ours with XLA (jit_compile)"),
-                        ("ours_bf16", "ours under mixed_bfloat16 (other numerics)"),
-                        ("baseline", "baseline: pad to max length, batch 64"),
-                        ("fit", "ours under model.fit, as `train` runs it today "
-                                "(tf.data autotuning off)"),
-                        ("fit_autotune", "ours under model.fit, the path before issue 21 "
-                                         "(autotuning on)")):
-        if name not in r:
-            continue
-        row = r[name]
-        lines.append(f"| {label} | {row['tokens_per_second']:.0f} | {row['gflops']:.1f} | "
-                     f"{row['batches']} |")
-    matmul = r["matmul_gflops"]
-    lines += [
-        "",
-        f"float32 matmul in the same run: {matmul['1024']:.0f} GFLOP/s (1024x1024), "
-        f"{matmul['4096']:.0f} GFLOP/s (4096x4096).",
-        f"Speed-up in target tokens/s: {r['speedup_tokens_per_second']:.2f}x (target >= 2.5x). "
-        f"Our achieved rate / best matmul rate: {100 * r['ours_gflops_over_best_matmul']:.0f}% "
-        "(target >= 70%).",
-    ]
-    if "fit" in r:
-        lines.append(
-            f"Under model.fit: today's path / the path before issue 21: "
-            f"{r['fit_over_fit_autotune']:.2f}x target tokens/s (target >= 1.6x); its "
-            f"achieved rate / best matmul rate: {100 * r['fit_gflops_over_best_matmul']:.0f}%.")
-    if "ours_bf16" in r:
-        ratio = r["ours_bf16"]["tokens_per_second"] / r["ours"]["tokens_per_second"]
-        lines.append(f"mixed_bfloat16 / float32 target tokens/s: {ratio:.2f}x.")
-    if "sutskever2014" in r:
-        s = r["sutskever2014"]
-        lines.append(f"sutskever2014 preset ({s['parameters'] / 1e6:.0f}M parameters), batch "
-                     f"{s['batch']} of {s['tokens']} + {s['tokens']} tokens: "
-                     f"{s['seconds_per_step']:.1f} s per training step on CPU (median of "
-                     f"{s['steps_timed']}).")
-    update_section(START, END, "Training speed", lines[2:])
 
 
 if __name__ == "__main__":

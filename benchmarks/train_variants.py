@@ -34,7 +34,8 @@ what to read.
     python benchmarks/train_variants.py                  # --rounds 3 --batches 48
     python benchmarks/train_variants.py --padding        # padding share of the batches
 
-Writes benchmarks/results/train_variants.json and a section of RESULTS.md.
+Writes benchmarks/results/train_variants.json (`python benchmarks/report.py` renders
+RESULTS.md).
 Data: `--data DIR` or $KERAS_SEQ2SEQ_DATA, default ../shared/data.
 """
 
@@ -48,11 +49,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import update_section  # noqa: E402
 from profile_training import read_pairs  # noqa: E402
-
-START = "<!-- train variants start -->"
-END = "<!-- train variants end -->"
 
 # name: (sentences per batch, steps_per_execution, dtype policy, Adam kernel,
 #        decoder recurrence without mask, tokens per batch)
@@ -168,16 +165,7 @@ def main(argv=None):
         return
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "train_variants.json").write_text(json.dumps(results, indent=2))
-    lines = [
-        f"`cpu` preset (no attention), {len(pairs)} full-Tatoeba pairs, `model.fit` on "
-        f"{args.batches} fixed full batches per epoch, the variants alternating for "
-        f"{args.rounds} rounds (median). Command: `{command}`", "",
-        "| variant | target tokens/s | ratio to the first row | ratio, fastest rounds |",
-        "|---|---|---|---|"]
-    for name, row in results["variants"].items():
-        lines.append(f"| {name} | {row['target_tokens_per_second']:.0f} | "
-                     f"{row['ratio']:.2f}x | {row['fastest_round_ratio']:.2f}x |")
-    update_section(START, END, "Training-speed variants (model.fit)", lines)
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ def model_kind(path):
     return directory, ("model", read_model_record(directory).get("kind", "translator"))
 
 
-def load(path, **kwargs):
+def load(path: str, **kwargs):
     """Load whatever a directory holds: a translator or a captioner, as a
     Keras model directory (`Translator`, `Captioner`) or a TFLite export
     (`TFLiteTranslator`, `TFLiteCaptioner`).

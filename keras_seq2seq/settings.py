@@ -151,13 +151,6 @@ class DecodingConfig(Settings):
         self._check("protect_names", self.protect_names in (None, True, False),
                     "true, false or null (automatic)")
 
-    @property
-    def search_key(self):
-        """The fields that change a compiled search graph (a cache key)."""
-        return (self.beam_size, self.alpha, self.unk_penalty, self.no_repeat_ngram,
-                self.replace_unknown, self.max_input_tokens, self.max_output_tokens,
-                self.length_ratio, self.length_offset)
-
     def describe(self) -> str:
         """One line for reports: 'beam 5 (alpha 0.6)', 'greedy', with the
         non-default penalties."""

@@ -196,8 +196,9 @@ def names_kept(sources, hypotheses, references):
     return kept, total
 
 
-def evaluate(translator, pairs, decoding=None, *, batch_size=64, progress=False,
-             with_perplexity=True, **changes):
+def evaluate(translator, pairs, decoding=None, *, batch_size: int = 64,
+             progress: bool = False, with_perplexity: bool = True,
+             **changes) -> tuple[dict, list[str]]:
     """Translate the sources and score them against the references.
 
     Args:

@@ -144,8 +144,8 @@ def write_warmup_requests(version_dir, sentences=WARMUP_SENTENCES, input_name="t
     return path
 
 
-def export_saved_model(translator, base_path, name="seq2seq", version=None, decoding=None,
-                       **changes):
+def export_saved_model(translator: Translator, base_path: str, name: str = "seq2seq",
+                       version: int | None = None, decoding=None, **changes) -> str:
     """Export a Translator for TF Serving.
 
     `serving_default` is traced with the translator's decoding settings

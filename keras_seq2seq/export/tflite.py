@@ -192,8 +192,8 @@ def convert(module, quantize, signatures=SIGNATURES):
         return converter.convert()
 
 
-def export_tflite(translator, out_dir, quantize="none", max_source_tokens=None,
-                  decoding=None, **changes):
+def export_tflite(translator: Translator, out_dir: str, quantize: str = "none",
+                  max_source_tokens: int | None = None, decoding=None, **changes) -> str:
     """Write `model.tflite` (signatures `encode`, `decode_step`, `greedy`), its
     vocabularies and `tflite_config.json`, which carries the decoding
     settings the runners use: the translator's own, `decoding` and

@@ -92,7 +92,7 @@ def _attention_layers(config, dtype=None):
         keras.layers.Dense(config.units, activation="tanh", name=ATTENTION_PROJECTION,
                            dtype=dtype),
     )
-    if getattr(config, "copy_attention", False):
+    if config.copy_attention:
         # float32 under mixed precision: the gate scales probabilities that
         # are mixed in float32.
         layers += (keras.layers.Dense(1, activation="sigmoid", name=COPY_GATE,
@@ -146,7 +146,7 @@ def _recurrent_layer(config, name, dtype=None):
 def _encoder_layers(config, dtype=None):
     layers = [_recurrent_layer(config, encoder_rnn_name(i), dtype)
               for i in range(config.num_layers)]
-    if getattr(config, "bidirectional_encoder", False):
+    if config.bidirectional_encoder:
         half = _recurrent_layer(config.replace(units=config.units // 2), "encoder_rnn_0_half",
                                 dtype)
         layers[0] = keras.layers.Bidirectional(half, merge_mode="concat",
@@ -204,7 +204,7 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     y = embedding(decoder_tokens)  # (batch, target_time, embedding_dim)
     # (CaptionerConfig has no embedding_dropout field: captioners train
     # without it.)
-    embedding_dropout = getattr(config, "embedding_dropout", 0.0)
+    embedding_dropout = config.embedding_dropout
     if embedding_dropout:
         y = keras.layers.Dropout(embedding_dropout, name="decoder_embedding_dropout",
                                  dtype=dtype)(y)
@@ -371,9 +371,9 @@ class _Parts:
                              for i in range(config.num_layers)]
         self.output_projection = model.get_layer(OUTPUT_PROJECTION)
         self.attention_layers = None
-        if getattr(config, "attention", "none") != "none":
+        if config.attention != "none":
             names = (ATTENTION_KEYS, ATTENTION, ATTENTION_PROJECTION)
-            names += (COPY_GATE,) if getattr(config, "copy_attention", False) else ()
+            names += (COPY_GATE,) if config.copy_attention else ()
             self.attention_layers = tuple(model.get_layer(n) for n in names)
 
 
@@ -421,7 +421,7 @@ def build_decoder_step_model(model, config, attention_outputs=False):
     are the same computation."""
     parts = _Parts(model, config)
     attention = parts.attention_layers is not None
-    copy = getattr(config, "copy_attention", False)
+    copy = config.copy_attention
     k = config.states_per_layer
     token = keras.Input(shape=(), dtype="int32", name="token")
     state_inputs = [
