@@ -24,7 +24,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-
 def exact_match(hypotheses, references):
     return float(np.mean([h == r for h, r in zip(hypotheses, references)]))
 
@@ -145,6 +144,7 @@ def main(argv=None):
               HERE / "results" / "captioning_digits.png")
     (HERE / "results" / "captioning_digits.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-
 class Repeated:
     """The corpus read `times` times in a row, streamed."""
 

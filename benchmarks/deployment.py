@@ -26,7 +26,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-
 def _size(path):
     if os.path.isfile(path):
         return os.path.getsize(path)

@@ -20,13 +20,14 @@
     python benchmarks/finetune.py --sizes 2000 10000 --minutes 3 \\
         --average-runs /work/runs/en-fr-v4
 
-Writes benchmarks/results/finetune.json and the RESULTS.md section.
+Writes benchmarks/results/finetune.json (`python benchmarks/report.py` renders RESULTS.md).
 """
 
 import argparse
 import json
 import os
 import pathlib
+import shlex
 import sys
 import tempfile
 import time
@@ -67,8 +68,6 @@ def main():
     parser.add_argument("--work", default=None, help="Run directories go here (default: tmp).")
     parser.add_argument("--note", default="")
     args = parser.parse_args()
-
-    from _results import update_section
 
     from keras_seq2seq import load, train
     from keras_seq2seq.data import read_parallel_files
@@ -128,37 +127,12 @@ def main():
         averages.append(row)
         print(json.dumps(row), flush=True)
 
-    record = {"model": os.path.relpath(args.model, HERE.parent), "minutes": args.minutes,
+    record = {"command": shlex.join(["python", "benchmarks/finetune.py", *sys.argv[1:]]),
+              "model": os.path.relpath(args.model, HERE.parent), "minutes": args.minutes,
               "learning_rate": args.learning_rate, "max_eval_pairs": args.max_eval_pairs,
               "note": args.note, "fine_tuning": rows, "averaging": averages}
     RESULTS.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    lines = [
-        f"`python benchmarks/finetune.py --sizes {' '.join(map(str, args.sizes))} --minutes "
-        f"{args.minutes:g}` ({record['model']}; fine-tuning at {args.learning_rate:g}, from "
-        f"scratch at 2e-3 with the same architecture; greedy sacreBLEU on the first "
-        f"{args.max_eval_pairs} pairs of each set{'; ' + args.note if args.note else ''}). "
-        "Multi30k test_2016_flickr is in-domain (and looked at many times); the Tatoeba "
-        "validation split is the general domain.",
-        "",
-        "| setting | in-domain pairs | minutes | epochs | Multi30k test BLEU | Tatoeba val BLEU |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(f"| {r['setting']} | {r['pairs']} | {r['minutes']} | {r.get('epochs', '-')} "
-                     f"| {r['multi30k_test']:.2f} | {r['tatoeba_val']:.2f} |")
-    if averages:
-        lines += ["", "Checkpoint averaging (`keras-seq2seq average --run RUN --last N`), "
-                  "validation BLEU (Multi30k val / Tatoeba val):", "",
-                  "| run | epochs | the run's model (best or last epoch) | last 2 averaged | "
-                  "last 3 averaged |",
-                  "|---|---|---|---|---|"]
-        for a in averages:
-            cells = [f"{a[k]['multi30k_val']:.2f} / {a[k]['tatoeba_val']:.2f}"
-                     for k in ("model", "last 2 averaged", "last 3 averaged")]
-            lines.append(f"| {pathlib.Path(a['run']).name} | {a['epochs']} | " + " | ".join(cells)
-                         + " |")
-    update_section("<!-- finetune start -->", "<!-- finetune end -->",
-                   "Fine-tuning and checkpoint averaging", lines)
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

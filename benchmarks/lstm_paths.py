@@ -181,8 +181,6 @@ class FastLSTM(keras.layers.LSTM):
         return {**super().get_config(), "fast": self.fast}
 
 
-
-
 def check_against_keras(make, x, mask, h0, c0):
     """Max |difference| of outputs, states and all gradients, per path."""
     worst = 0.0

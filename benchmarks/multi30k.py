@@ -1,8 +1,8 @@
 """Multi30k benchmark: train, select on val, report on test_2016_flickr.
 
 Not a test: each run trains for up to an hour on two CPU cores. Every run
-appends one JSON line to `benchmarks/results/multi30k.jsonl` and rewrites the
-table in `benchmarks/RESULTS.md` from all lines.
+appends one JSON line to `benchmarks/results/multi30k.jsonl`; `python
+benchmarks/report.py` renders the table of `benchmarks/RESULTS.md` from all lines.
 
     python benchmarks/multi30k.py --pair de-en --attention none --reverse-source
     python benchmarks/multi30k.py --pair en-fr --attention luong --no-reverse-source
@@ -21,9 +21,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS_JSONL = HERE / "results" / "multi30k.jsonl"
-RESULTS_MD = HERE / "RESULTS.md"
-TABLE_START = "<!-- multi30k table start -->"
-TABLE_END = "<!-- multi30k table end -->"
+REPORT = "Results written; render RESULTS.md with: python benchmarks/report.py"
 
 
 def parse_args(argv=None):
@@ -91,7 +89,8 @@ def main(argv=None):
         row.update(evaluate_test(translator, list(files("test_2016_flickr")),
                                  args.evaluate_only, target, args.beam_size, name))
         RESULTS_JSONL.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-        return write_table()
+        print(REPORT)
+        return
 
     overrides = {"attention": args.attention, "reverse_source": args.reverse_source,
                  "tokenizer": args.tokenizer}
@@ -147,7 +146,7 @@ def main(argv=None):
     RESULTS_JSONL.parent.mkdir(exist_ok=True)
     with open(RESULTS_JSONL, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
-    write_table()
+    print(REPORT)
 
 
 def read_rows():
@@ -190,46 +189,6 @@ def evaluate_test(translator, test, out, target, beam_size, name):
             print(f"{name} {key}: BLEU {report['bleu']} chrF {report['chrf']} "
                   f"<unk> {report['unknown_words']}", flush=True)
     return row
-
-
-def write_table():
-    rows = read_rows()
-    lines = [
-        TABLE_START,
-        "| pair | attention | source | tokens | greedy BLEU | beam BLEU | greedy chrF | beam chrF "
-        "| perplexity | greedy / beam BLEU, no `<unk>` written | parameters | epochs | minutes "
-        "| command |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        beam_key = next((k for k in r if k.startswith("beam") and k.endswith("_bleu")
-                         and "_nounk" not in k), None)
-        beam_chrf = beam_key.replace("_bleu", "_chrf") if beam_key else None
-        nounk = beam_key.replace("_bleu", "_nounk_bleu") if beam_key else None
-        # Rows measured before the <unk> penalty existed have no such figures.
-        no_unk = (f"{r['greedy_nounk_bleu']:.2f} / {r[nounk]:.2f}"
-                  if "greedy_nounk_bleu" in r and nounk in r else "-")
-        # Perplexity is per target token: per piece for word-piece models,
-        # so not comparable with the word models' figure.
-        per_piece = " (per piece)" if r.get("tokenizer") == "wordpiece" else ""
-        lines.append(
-            f"| {r['pair']} | {r['attention']} | {'reversed' if r['reverse_source'] else 'as is'} "
-            f"| {'word pieces' if r.get('tokenizer') == 'wordpiece' else 'words'} "
-            f"| {r['greedy_bleu']:.2f} | {r[beam_key]:.2f} | {r['greedy_chrf']:.2f} "
-            f"| {r[beam_chrf]:.2f} | {r['perplexity']:.2f}{per_piece} | {no_unk} "
-            f"| {r['parameters'] / 1e6:.1f}M "
-            f"| {r['epochs_run']} | {r['training_minutes']:.0f} | `{r['command']}` |"
-        )
-    lines.append(TABLE_END)
-    table = "\n".join(lines)
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
-    if TABLE_START in text:
-        before = text[: text.index(TABLE_START)]
-        after = text[text.index(TABLE_END) + len(TABLE_END):]
-        text = before + table + after
-    else:
-        text += "\n## Multi30k (test_2016_flickr, sacreBLEU 13a, cased)\n\n" + table + "\n"
-    RESULTS_MD.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import json
 import os
 import pathlib
 import re
+import shlex
+import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -102,6 +104,7 @@ def main():
             "examples": [{"source": s, "output": o} for (s, _), o in
                          list(zip(items, outputs))[:: len(PEOPLE)]],
             "corpus_counts": counts,
+            "command": shlex.join(["python", "benchmarks/names.py", *sys.argv[1:]]),
         }
         print(f"{args.label}, beam {beam_size}: {row['names_kept']} of {row['names']} names "
               f"kept ({100 * row['share_kept']:.1f}%); every name in "

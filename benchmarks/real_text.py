@@ -21,14 +21,16 @@ sentences translated one by one; with sentence splitting and without.
     python benchmarks/real_text.py --plot   # the PNG from every row so far
 
 Rows are appended to benchmarks/results/real_text.jsonl; from all of them
-the script draws benchmarks/results/bleu_by_length.png and rewrites the
-real-text tables of benchmarks/RESULTS.md (`--plot` does only that).
+the script draws benchmarks/results/bleu_by_length.png (`--plot` does only
+that); `python benchmarks/report.py` renders the tables of benchmarks/RESULTS.md.
 """
 
 import argparse
 import json
 import os
 import pathlib
+import shlex
+import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -115,7 +117,8 @@ def run(args):
             row = {"label": args.label, "model": args.model, "beam_size": beam_size,
                    "no_repeat_ngram": ngram, "replace_unknown": args.replace_unknown,
                    "protect_names": args.protect_names, "date": time.strftime("%Y-%m-%d"),
-                   "under_load": args.under_load}
+                   "under_load": args.under_load,
+                   "command": shlex.join(["python", "benchmarks/real_text.py", *sys.argv[1:]])}
             for name, pairs in sets.items():
                 report, hypotheses = evaluate(translator, pairs, beam_size=beam_size,
                                      batch_size=args.batch_size, no_repeat_ngram=ngram,
@@ -205,67 +208,6 @@ def _setting(row):
     return ", ".join([search, *extra])
 
 
-def write_results():
-    """The tables of RESULTS.md's real-text section, from every row so far."""
-    from _results import update_section
-
-    rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines()]
-    lines = [
-        "Command: `python benchmarks/real_text.py` (see its docstring); rows in "
-        "`benchmarks/results/real_text.jsonl`. sacreBLEU 13a, cased, one reference. "
-        "Buckets are source words. `<unk>`: how many the outputs hold; repeats: share of "
-        "outputs in which a word 3-gram occurs twice; names kept: source numbers and "
-        "capitalised words (not first in the sentence) that the reference writes verbatim, "
-        "and the share of them the output writes too (`evaluation.names_kept`; - for rows "
-        "measured before it existed). Rows marked * were measured while a "
-        "training shared the two cores (BLEU is unaffected, sentences/s is).",
-        "",
-        "| model | decoding | set | pairs | BLEU | <= 9 | 10-14 | 15-24 | 25+ | `<unk>` | "
-        "repeats | names kept | sentences/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        for name in ("tatoeba_validation", "multi30k_val", "multi30k_test_2016_flickr"):
-            r = row[name]
-            buckets = " | ".join(
-                "-" if b["bleu"] is None else f"{b['bleu']:.2f} ({b['pairs']})"
-                for b in r["by_length"])
-            star = "*" if row.get("under_load") else ""
-            kept = r.get("names_kept")
-            names = f"{kept[0] / kept[1]:.1%} of {kept[1]}" if kept and kept[1] else "-"
-            lines.append(
-                f"| {row['label']} | {_setting(row)} | {name.replace('_', ' ')} | {r['pairs']} "
-                f"| {r['bleu']:.2f} | {buckets} | {r['unknown_words']} | "
-                f"{r['repeated_trigram_share']:.1%} | {names} | "
-                f"{r['sentences_per_second']}{star} |")
-    lines += [
-        "",
-        "Paragraphs: 3 consecutive validation sentences (Tatoeba, one sentence and 4+ words "
-        "each) joined with spaces, translated as one input; BLEU against the 3 references "
-        "joined.",
-        "",
-        "| model | decoding | paragraphs | one by one | split (default) | whole "
-        "(`--no-split-sentences`) | outputs of 3 sentences | split = one by one |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        p = row.get("paragraphs")
-        if p:
-            lines.append(
-                f"| {row['label']} | {_setting(row)} | {p['paragraphs']} | "
-                f"{p['bleu_sentence_by_sentence']:.2f} | {p['bleu_paragraphs_split']:.2f} | "
-                f"{p['bleu_paragraphs_whole']:.2f} | {p['split_outputs_with_3_sentences']:.1%} "
-                f"| {p['split_equals_sentence_by_sentence']:.1%} |")
-    lines += ["", "![BLEU by source length](results/bleu_by_length.png)"]
-    if any(row["label"].startswith(PAIRS_LABEL) for row in rows):
-        lines += ["", "The paper's comparison on the same data (`benchmarks/length_pairs.py`): "
-                  "![BLEU by source length, attention and reversal on the same data]"
-                  "(results/bleu_by_length_pairs.png)"]
-    update_section("<!-- real text start -->", "<!-- real text end -->",
-                   "Real text: length, `<unk>`, repetition, paragraphs", lines)
-    print("RESULTS.md updated")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "saved_models" / "en-fr"))
@@ -285,12 +227,12 @@ def main():
     parser.add_argument("--under-load", action="store_true",
                         help="Record that a training shared the CPUs during the run.")
     parser.add_argument("--plot", action="store_true",
-                        help="Only draw the plot and write RESULTS.md's tables.")
+                        help="Only draw the plots from the rows so far.")
     args = parser.parse_args()
     if not args.plot:
         run(args)
     plot()
-    write_results()
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@ instance limit (256 strings each).
     python benchmarks/serving_load.py                      # 8 and 32 clients, 60 s
     python benchmarks/serving_load.py --clients 8 --seconds 10
 
-Writes benchmarks/results/serving_load.json and the RESULTS.md section.
+Writes benchmarks/results/serving_load.json (`python benchmarks/report.py` renders
+RESULTS.md).
 """
 
 import argparse
 import json
 import os
 import pathlib
+import shlex
 import sys
 import tempfile
 import threading
@@ -96,8 +98,6 @@ def main():
     # As `keras-seq2seq serve` does, before TensorFlow is imported.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1" if args.onednn else "0")
 
-    from _results import update_section
-
     from keras_seq2seq import load
     from keras_seq2seq.export import export_saved_model
     from keras_seq2seq.export.serving import LocalServer, translate_rest
@@ -122,29 +122,12 @@ def main():
         time.sleep(5)
         burst["rss_after_5s_mb"] = round(rss_mb())
         print(json.dumps({"burst": burst}), flush=True)
-    record = {"model": os.path.relpath(args.model, HERE.parent), "beam_size": args.beam_size,
+    record = {"command": shlex.join(["python", "benchmarks/serving_load.py", *sys.argv[1:]]),
+              "model": os.path.relpath(args.model, HERE.parent), "beam_size": args.beam_size,
               "onednn": os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1",
               "cpu_count": os.cpu_count(), "note": args.note, "loads": rows, "burst": burst}
     RESULTS.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    lines = [
-        f"`python benchmarks/serving_load.py` ({record['model']}, beam {args.beam_size}, "
-        f"{os.cpu_count()} CPU cores, REST on loopback, 3 sentences per request, default "
-        f"limits, oneDNN {'on' if record['onednn'] else 'off (as `serve`)'}"
-        f"{'; ' + args.note if args.note else ''}):",
-        "",
-        "| clients | seconds | requests | failures | p50 s | p99 s | requests/s | RSS before MB "
-        "| RSS after MB |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(f"| {r['clients']} | {r['seconds']} | {r['requests']} | {r['failures']} | "
-                     f"{r['p50_s']} | {r['p99_s']} | {r['requests_per_s']} | "
-                     f"{r['rss_before_mb']} | {r['rss_after_mb']} |")
-    lines += ["", f"Then 20 requests of 256 strings (the instance limit): RSS "
-              f"{burst['rss_before_mb']} MB before, {burst['rss_after_mb']} MB after, "
-              f"{burst['rss_after_5s_mb']} MB 5 s later."]
-    update_section("<!-- serving load start -->", "<!-- serving load end -->",
-                   "Serving under load", lines)
+    print("Results written; render RESULTS.md with: python benchmarks/report.py")
 
 
 if __name__ == "__main__":

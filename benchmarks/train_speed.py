@@ -35,7 +35,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-
 def lstm_layer_flops(batch, steps, inputs, units):
     # 4 gates, each a (inputs + units) x units matrix-vector product per
     # example and step; 2 FLOPs per multiply-add.

@@ -4,9 +4,9 @@ The site shows, without copying them into docs/:
 
 - `reference/cli.md`: the CLI reference, generated from the parsers
   (`docs/gen_cli.py`), so it cannot drift from `keras-seq2seq --help`;
-- `benchmarks/RESULTS.md` and its figures (`benchmarks/results/*.png`):
-  the results page that `benchmarks/report.py` writes, as it is, so its own
-  relative image links resolve;
+- `benchmarks/RESULTS.md` and the files it links to (`benchmarks/results/`:
+  figures and the raw results): the page that `benchmarks/report.py` writes,
+  as it is, so its own relative links resolve;
 - `changelog.md`: CHANGELOG.md (issue 33's migration list);
 - `model-card.md`: the shipped model's card, `saved_models/en-fr/README.md`.
 
@@ -39,17 +39,38 @@ def generated_pages() -> dict:
         sys.path.insert(0, docs_dir)
     import gen_cli
 
-    pages = {"reference/cli.md": gen_cli.render()}
+    pages = {"reference/cli.md": gen_cli.render(), "benchmarks/results/index.md": _raw_results()}
     for uri, path in INCLUDED.items():
         with open(os.path.join(ROOT, path), encoding="utf-8") as f:
             pages[uri] = f.read()
     return pages
 
 
+def _raw_results() -> str:
+    """A page listing the raw results files, for RESULTS.md's link to `results/`."""
+    lines = ["# Raw benchmark results", "",
+             "The files `benchmarks/report.py` renders into the "
+             "[benchmark results](../RESULTS.md), one per benchmark:", ""]
+    for path in sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*"))):
+        name = os.path.basename(path)
+        if os.path.isfile(path) and name != "index.md":
+            lines.append(f"- [{name}]({name})")
+    return "\n".join(lines) + "\n"
+
+
+def on_page_markdown(markdown, page, config, files):
+    # A link to the folder becomes a link to its listing page.
+    if page.file.src_uri == "benchmarks/RESULTS.md":
+        markdown = markdown.replace("](results/)", "](results/index.md)")
+    return markdown
+
+
 def on_files(files, config):
     for uri, content in generated_pages().items():
         files.append(File.generated(config, uri, content=content))
-    for path in sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*.png"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*"))):
+        if not os.path.isfile(path):
+            continue
         uri = "benchmarks/results/" + os.path.basename(path)
         files.append(File.generated(config, uri, abs_src_path=path))
     return files

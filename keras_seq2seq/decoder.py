@@ -20,6 +20,7 @@ from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.settings import DecodingConfig
 from keras_seq2seq.text import placeholders
+from keras_seq2seq.text.long_sentences import long_sentence_limit, split_long_sentences
 from keras_seq2seq.text.sentences import join_translations, split_sentences_batch
 
 
@@ -246,9 +247,16 @@ class Decoder:
         if settings.split_sentences and n_best is None:
             pieces = split_sentences_batch(texts)
             texts = [sentence for p in pieces for sentence in p[1::2]]
+        # Sentences over the input or output limits: translated in clauses.
+        groups = None
+        if n_best is None and self.source_tokenizer is not None:
+            texts, groups = split_long_sentences(texts, self.source_tokenizer,
+                                                 self.long_sentence_limit(settings))
         # Batches of similar lengths: less padding, fewer wasted steps.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results = self.decode_batches(texts, settings, batch_size, n_best, progress, order)
+        if groups is not None:
+            results = [" ".join(results[a:b]) for a, b in groups]
         if pieces is not None:
             joined, position = [], 0
             for p in pieces:
@@ -257,6 +265,16 @@ class Decoder:
                 position += count
             results = joined
         return results[0] if single else results
+
+    def long_sentence_limit(self, settings: DecodingConfig) -> int:
+        """Most source pieces translated in one piece (`keras_seq2seq.text.
+        long_sentences`): the input limit (and an export's fixed source
+        length) and two thirds of the output cap."""
+        limit = settings.max_input_tokens
+        fixed = getattr(self, "max_source_tokens", None)
+        if fixed:
+            limit = min(limit, fixed)
+        return long_sentence_limit(limit, settings.max_output_tokens)
 
     # Name placeholders (`keras_seq2seq.text.placeholders`).
 
