@@ -251,7 +251,8 @@ class Decoder:
         groups = None
         if n_best is None and self.source_tokenizer is not None:
             texts, groups = split_long_sentences(texts, self.source_tokenizer,
-                                                 self.long_sentence_limit(settings))
+                                                 self.long_sentence_limit(settings),
+                                                 settings.max_input_tokens)
         # Batches of similar lengths: less padding, fewer wasted steps.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results = self.decode_batches(texts, settings, batch_size, n_best, progress, order)

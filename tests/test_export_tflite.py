@@ -83,10 +83,16 @@ def test_runner_survives_any_string_and_truncates_long_input(exported):
     out = runner.translate(nasty)
     assert len(out) == len(nasty) and out[:2] == ["", ""]
     assert out[-1] == translator.translate("Thank you.")
-    assert all(len(t.split()) <= runner.decoding.max_output_tokens for t in out)
-    # Documented truncation: words past max_source_tokens are dropped.
+    settings = runner.decoding
+    parts = -(-settings.max_input_tokens // runner.long_sentence_limit(settings))
+    assert all(len(t.split()) <= parts * settings.max_output_tokens for t in out)
+    # Nothing silently dropped: a sentence over max_source_tokens is
+    # translated in parts that fit (text/long_sentences.py).
     long = " ".join(["cold"] * 30)
-    assert runner.translate(long) == runner.translate(" ".join(["cold"] * 12))
+    limit = runner.long_sentence_limit(settings)
+    assert limit <= 12
+    chunks = [" ".join(["cold"] * n) for n in (limit,) * (30 // limit) + (30 % limit,) if n]
+    assert runner.translate(long) == " ".join(runner.translate(chunks))
 
 
 @pytest.mark.parametrize("quantize", ["float16", "dynamic-int8"])

@@ -372,13 +372,20 @@ export function longSentenceLimit(inputLimit, maxOutputTokens) {
  * @param {string} sentence
  * @param {(word: string) => number} countPieces
  * @param {number} limit
+ * @param {number} [maxPieces] The settings' max_input_tokens: tokens past
+ *   this many pieces are left out first (the bound on one input's work).
  * @returns {string[]}
  */
-export function splitLongSentence(sentence, countPieces, limit) {
-  const tokens = whitespaceSplit(sentence);
-  const counts = tokens.map(countPieces);
+export function splitLongSentence(sentence, countPieces, limit, maxPieces = Infinity) {
+  let tokens = whitespaceSplit(sentence);
+  if (tokens.length < 2) return [sentence];
+  let counts = tokens.map(countPieces);
   const total = counts.reduce((a, b) => a + b, 0);
   if (total <= limit) return [sentence];
+  let kept = 0;
+  for (let sum = 0; kept < tokens.length && sum + counts[kept] <= maxPieces; kept++) sum += counts[kept];
+  tokens = tokens.slice(0, Math.max(kept, 1));
+  counts = counts.slice(0, Math.max(kept, 1));
   const parts = [];
   cut(0, tokens.length);
   return parts;
@@ -827,7 +834,8 @@ export class Translator {
    */
   sentenceParts(sentence, d) {
     const limit = longSentenceLimit(Math.min(d.max_input_tokens, this.maxSourceTokens), d.max_output_tokens);
-    return splitLongSentence(sentence, (w) => this.sourceTokenizer.encode(w).length, limit);
+    if ([...sentence].length <= limit) return [sentence]; // a piece covers a character at least
+    return splitLongSentence(sentence, (w) => this.sourceTokenizer.encode(w).length, limit, d.max_input_tokens);
   }
 
   /**

@@ -70,7 +70,7 @@ if (args.tool) {
     const d = translator.settings(changes);
     for await (const line of readLines()) write(translator.sentenceParts(input(line), d));
   } else {
-    for await (const line of readLines()) write(tools[args.tool](input(line)));
+    for await (const line of readLines()) write(JSON.stringify(tools[args.tool](input(line))));
   }
 } else {
   const start = performance.now();

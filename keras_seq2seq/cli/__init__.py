@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from keras_seq2seq.cli import caption, captioning, deploy, train, translate
+from keras_seq2seq.cli import caption, captioning, deploy, train, translate, web
 from keras_seq2seq.errors import Seq2SeqError, TrainingInterrupted
 
 # Quiet TensorFlow's C++ start-up logging; set before anything imports TF.
@@ -34,6 +34,7 @@ def build_parser():
     train.add_average_parser(subparsers)
     captioning.add_parsers(subparsers)
     caption.add_parser(subparsers)
+    web.add_parser(subparsers)
     return parser
 
 

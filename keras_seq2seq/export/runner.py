@@ -120,8 +120,9 @@ class LiteRTDecoder(Decoder):
 class TFLiteTranslator(LiteRTDecoder):
     """Translate with a directory written by `export_tflite`.
 
-    Sources longer than the export's `max_source_tokens` are truncated to
-    it (documented truncation, as with the Keras model's `max_input_tokens`).
+    A sentence longer than the export's `max_source_tokens` (or than the
+    output cap allows) is translated in parts cut at clause boundaries
+    (`Decoder.translate`, `keras_seq2seq.text.long_sentences`).
 
     Args:
         directory: str. Holds model.tflite, the vocabularies and

@@ -7,7 +7,10 @@ every runner. A sentence whose pieces exceed `long_sentence_limit` is cut
 into parts that fit, at the clause boundary nearest its middle (after a
 comma, semicolon, colon or dash, or before a conjunction), recursively;
 a part with no boundary is cut at the limit. The parts are translated as
-sentences of their own and joined with a space.
+sentences of their own and joined with a space. The settings'
+`max_input_tokens` (200 pieces by default) still bounds a sentence as a
+whole: its tokens past that many pieces are left out before the cut, so
+no input can ask for unbounded work.
 
 The limit is the input limit and two thirds of the output cap: a French
 translation runs about 1.2 pieces per English piece, so a part of 66
@@ -43,7 +46,7 @@ def _bare_word(token):
     return token[letters[0]: letters[-1] + 1].lower()
 
 
-def split_long_sentence(sentence, count_pieces, limit):
+def split_long_sentence(sentence, count_pieces, limit, max_pieces=None):
     """Cut `sentence` into parts of at most `limit` pieces where it can.
 
     Args:
@@ -51,6 +54,9 @@ def split_long_sentence(sentence, count_pieces, limit):
         count_pieces: callable, list of str (whitespace-separated tokens)
             -> list of int (the source pieces of each).
         limit: int.
+        max_pieces: int or None. The settings' `max_input_tokens`: a
+            sentence's tokens past this many pieces are left out first
+            (the bound on the work one input can ask for). None: no bound.
 
     Returns:
         A list of str: `[sentence]` when it fits, else its parts (its
@@ -62,6 +68,12 @@ def split_long_sentence(sentence, count_pieces, limit):
     counts = [int(c) for c in count_pieces(tokens)]
     if sum(counts) <= limit:
         return [sentence]
+    if max_pieces is not None:
+        kept, total = 0, 0
+        while kept < len(tokens) and total + counts[kept] <= max_pieces:
+            total += counts[kept]
+            kept += 1
+        tokens, counts = tokens[: max(kept, 1)], counts[: max(kept, 1)]
     parts = []
 
     def cut(begin, end):
@@ -99,7 +111,7 @@ def piece_counter(tokenizer):
     return count
 
 
-def split_long_sentences(sentences, tokenizer, limit):
+def split_long_sentences(sentences, tokenizer, limit, max_pieces=None):
     """`split_long_sentence` over a list: (the parts of every sentence in
     order, the (start, end) slice of the parts of each sentence)."""
     count = piece_counter(tokenizer)
@@ -110,6 +122,6 @@ def split_long_sentences(sentences, tokenizer, limit):
         if len(sentence) <= limit:
             parts.append(sentence)
         else:
-            parts.extend(split_long_sentence(sentence, count, limit))
+            parts.extend(split_long_sentence(sentence, count, limit, max_pieces))
         groups.append((start, len(parts)))
     return parts, groups

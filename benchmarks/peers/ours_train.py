@@ -1,0 +1,61 @@
+"""`keras-seq2seq train` with checkpoints by the clock (our systems of the race).
+
+    python benchmarks/peers/ours_train.py --minutes 20,40,60 -- \
+        --out /work/peers-runs/ours-copy-s0 --pairs ... (any `keras-seq2seq train` flags)
+
+Runs the project's own `keras-seq2seq train` command in this process,
+unchanged (same flags, same parser, same `train()`), with one extra Keras
+callback (`clock.keras_callback`): at each of `--minutes` after the first
+training batch starts it saves the weights to RUN/clock/minNNN.weights.h5
+and records them in RUN/clock.json; at the last minute it stops training
+after the current batch. Keras then finishes the epoch's bookkeeping (its
+validation pass and checkpoints) and `train()` saves the run's model
+directory (config, vocabularies), which `evaluate.py` loads before reading
+each clock checkpoint's weights into it. The command's own `--max-minutes`
+stays a backstop. Runs in the project's venv.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import clock  # noqa: E402
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if "--" not in argv:
+        sys.exit(__doc__)
+    split = argv.index("--")
+    p = argparse.ArgumentParser()
+    p.add_argument("--minutes", default="20,40,60")
+    args = p.parse_args(argv[:split])
+    minutes = clock.parse_minutes(args.minutes)
+    train_argv = ["train", *argv[split + 1:]]
+    process_started = time.time()
+
+    import keras_seq2seq.training as training
+    from keras_seq2seq import cli
+
+    original = training.train
+
+    def train_with_clock(config, *a, callbacks=(), **kw):
+        os.makedirs(config.out, exist_ok=True)
+        clock.update_clock(config.out, system="ours", checkpoints=[],
+                           process_started_unix=process_started,
+                           command=["keras-seq2seq", *train_argv])
+        callback = clock.keras_callback(config.out, minutes)
+        result = original(config, *a, callbacks=(*callbacks, callback), **kw)
+        clock.update_clock(config.out, finished_unix=time.time())
+        return result
+
+    training.train = train_with_clock
+    return cli.main(train_argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
