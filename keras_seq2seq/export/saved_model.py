@@ -6,7 +6,9 @@ base path); a new export adds the next version. Signatures:
 - `serving_default`: `text` tf.string (batch,) -> `translation` tf.string
   (batch,), `score` float32 (batch,). Sentence splitting (a text of several
   sentences is translated sentence by sentence and joined with its own
-  separators; the score is the sum over its sentences), normalisation,
+  separators; the score is the sum over its sentences), long sentences cut
+  at clause boundaries (`keras_seq2seq.text.long_sentences`: translated in
+  parts joined with a space, as every other runner does), normalisation,
   tokenization, source reversal, encoding, batched decoding with the
   model's decoding settings (a `DecodingConfig`: beam size, penalties,
   n-gram blocking, limits), name placeholders
@@ -32,6 +34,7 @@ import tensorflow as tf
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.export.signatures import decode_step_function, memory_names, state_names
 from keras_seq2seq.settings import DecodingConfig
+from keras_seq2seq.text.long_sentences import split_long_sentences_graph
 from keras_seq2seq.text.sentences import sentence_mask, split_sentences_graph
 from keras_seq2seq.translator import Translator
 
@@ -59,7 +62,7 @@ class _ServingModule(tf.Module):
         output_names = state_names(config) + memory_names(config)
 
         def search(sentences):
-            return translator.translate_batch(sentences, settings)
+            return translate_long_sentences(translator, sentences, settings)
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(text):
@@ -80,6 +83,32 @@ class _ServingModule(tf.Module):
         self.encode = encode
         self.decode_step = decode_step_function(self.decoder_step_model, config)
         self.encoders = {"encode": encode}
+
+
+def translate_long_sentences(translator, sentences, settings):
+    """`translator.translate_batch` with the sentences over the long-sentence
+    limit translated in parts (`keras_seq2seq.text.long_sentences`, as
+    `Decoder.translate` does) and each sentence's parts joined with a space.
+
+    Args:
+        translator: Translator.
+        sentences: tf.string (N,).
+        settings: DecodingConfig.
+
+    Returns:
+        (translations tf.string (N, 1), scores float32 (N, 1)): the score of
+        a sentence is the sum of its parts' scores.
+    """
+    if translator.source_tokenizer is None:
+        return translator.translate_batch(sentences, settings)
+    parts, row_splits = split_long_sentences_graph(
+        sentences, translator.source_tokenizer, translator.long_sentence_limit(settings),
+        settings.max_input_tokens)
+    translations, scores = translator.translate_batch(parts, settings)
+    joined = tf.strings.reduce_join(
+        tf.RaggedTensor.from_row_splits(translations[:, 0], row_splits), axis=1, separator=" ")
+    score = tf.reduce_sum(tf.RaggedTensor.from_row_splits(scores[:, 0], row_splits), axis=1)
+    return joined[:, None], score[:, None]
 
 
 def translate_sentences(translate_batch, text):

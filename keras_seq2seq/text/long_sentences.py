@@ -15,11 +15,16 @@ no input can ask for unbounded work.
 The limit is the input limit and two thirds of the output cap: a French
 translation runs about 1.2 pieces per English piece, so a part of 66
 pieces leaves the 100-piece output room. The same rules, token for token,
-are the JavaScript runner's (`splitLongSentence` in web/seq2seq.mjs), and
-`Decoder.translate` applies them for every Python runner.
+are the JavaScript runner's (`splitLongSentence` in web/seq2seq.mjs) and the
+TF Serving SavedModel's (`split_long_sentences_graph`, core TensorFlow ops
+only, in `serving_default`'s graph); `Decoder.translate` applies them for
+every Python runner through the same graph function, compiled once per
+tokenizer (`split_long_sentences`). `split_long_sentence` is the plain
+Python statement of the rules, the reference the tests hold both to.
 """
 
 import re
+import weakref
 
 import tensorflow as tf
 
@@ -104,6 +109,118 @@ def split_long_sentence(sentence, count_pieces, limit, max_pieces=None):
     return parts
 
 
+# The same rules in core TensorFlow ops, for the SavedModel's graph (stock TF
+# Serving: no tensorflow-text) and, compiled once, for the Python runners.
+_SPACE_CLASS = r"[\t\n\v\f\r ]"
+_CLAUSE_END_RE = r"(?s).*[,;:\x{2013}\x{2014}]"
+
+
+def _conjunction_pattern():
+    # A token whose letters, from the first to the last, spell a conjunction
+    # in any case: ASCII case classes, not RE2's (?i), which also folds
+    # U+017F (long s) and U+212A (Kelvin) where str.lower() does not.
+    words = "|".join(
+        "".join(f"[{c}{c.upper()}]" for c in word) for word in sorted(CONJUNCTIONS))
+    return rf"[^\pL]*(?:{words})[^\pL]*"
+
+
+_CONJUNCTION_RE = _conjunction_pattern()
+_NO_BOUND = 2**62
+
+
+def split_long_sentences_graph(sentences, tokenizer, limit, max_pieces=None):
+    """`split_long_sentence` for a batch, in core TensorFlow ops.
+
+    Args:
+        sentences: tf.string (B,).
+        tokenizer: a source tokenizer (`encode`: tf.string (N,) -> ragged
+            ids (N, None)).
+        limit: int or int scalar tensor.
+        max_pieces: int, int scalar tensor or None (no bound).
+
+    Returns:
+        (parts tf.string (P,), row_splits int64 (B + 1,)): the parts of
+        sentence b are `parts[row_splits[b]:row_splits[b + 1]]`, exactly
+        `split_long_sentence`'s; a sentence that fits (or of fewer than two
+        tokens, or of at most `limit` characters) is its one part, byte for
+        byte.
+    """
+    sentences = tf.convert_to_tensor(sentences, tf.string)
+    limit = tf.cast(limit, tf.int64)
+    max_pieces = tf.constant(_NO_BOUND, tf.int64) if max_pieces is None else tf.cast(
+        max_pieces, tf.int64)
+    # Valid UTF-8 to read (what a Python str is); a sentence that is passed
+    # through keeps its own bytes.
+    text = tf.strings.unicode_transcode(sentences, "UTF-8", "UTF-8", errors="replace",
+                                        replacement_char=0xFFFD)
+    # A piece covers at least one character that is not a space: a sentence
+    # of at most `limit` characters fits, without tokenizing it.
+    candidate = tf.strings.length(text, unit="UTF8_CHAR") > tf.cast(limit, tf.int32)
+    text = tf.where(candidate, text, "")
+    words = tf.strings.split(tf.strings.regex_replace(text, _SPACE_CLASS, " "), " ")
+    words = tf.ragged.boolean_mask(words, tf.not_equal(words, ""))  # (B, None)
+    tokens = words.flat_values  # (N,)
+    starts = words.row_starts()
+    n_tokens = words.row_lengths()
+    counts = tf.cast(tokenizer.encode(tokens).row_lengths(), tf.int64)
+    # cum[i]: the pieces of the tokens before token i (all sentences in a row).
+    cum = tf.concat([[0], tf.cumsum(counts)], axis=0)
+    total = tf.gather(cum, starts + n_tokens) - tf.gather(cum, starts)
+    long = (n_tokens >= 2) & (total > limit)
+    # Tokens past `max_pieces` pieces are left out (at least one is kept).
+    rows = words.value_rowids()
+    fits = tf.cast(cum[1:] - tf.gather(cum, tf.gather(starts, rows)) <= max_pieces, tf.int64)
+    kept = tf.maximum(tf.math.unsorted_segment_sum(fits, rows, tf.size(n_tokens)), 1)
+    # A cut may come before token i when token i - 1 ends a clause or is a
+    # dash, or token i is a conjunction (i - 1 is only read inside a span).
+    ends_clause = tf.strings.regex_full_match(tokens, _CLAUSE_END_RE) | tf.equal(tokens, "-")
+    cut_before = tf.concat([[False], ends_clause], axis=0)[:-1] | tf.strings.regex_full_match(
+        tokens, _CONJUNCTION_RE)
+
+    def body(begin, end, sentence, through):
+        span_total = tf.gather(cum, end) - tf.gather(cum, begin)
+        active = ~through & (span_total > limit) & (end - begin >= 2)
+        # The cuts a span may take: before each of its tokens but the first.
+        at = tf.ragged.range(tf.where(active, begin + 1, 0), tf.where(active, end, 0))
+        i = at.flat_values
+        span = at.value_rowids()
+        first = tf.gather(begin, span)
+        left = tf.gather(cum, i) - tf.gather(cum, first)
+        boundary = tf.gather(cut_before, i)
+        distance = tf.where(boundary, tf.abs(2 * left - tf.gather(span_total, span)), _NO_BOUND)
+        n_spans = tf.size(begin)
+        nearest = tf.math.unsorted_segment_min(distance, span, n_spans)
+        # The first boundary at the nearest distance (the Python's strict <).
+        chosen = tf.where(boundary & tf.equal(distance, tf.gather(nearest, span)), i, _NO_BOUND)
+        best = tf.math.unsorted_segment_min(chosen, span, n_spans)
+        # No boundary: the longest prefix that fits, at least one token.
+        prefix = tf.math.unsorted_segment_sum(tf.cast(left <= limit, tf.int64), span, n_spans)
+        best = tf.where(best < _NO_BOUND, best, begin + tf.maximum(prefix, 1))
+        # Each active span becomes its two halves, in place.
+        new_begin = tf.stack([begin, best], axis=1)
+        new_end = tf.stack([tf.where(active, best, end), end], axis=1)
+        keep = tf.stack([tf.ones_like(active), active], axis=1)
+        pair = tf.stack([sentence, sentence], axis=1)
+        pair_through = tf.stack([through, through], axis=1)
+        return (tf.boolean_mask(new_begin, keep), tf.boolean_mask(new_end, keep),
+                tf.boolean_mask(pair, keep), tf.boolean_mask(pair_through, keep))
+
+    def cond(begin, end, sentence, through):
+        span_total = tf.gather(cum, end) - tf.gather(cum, begin)
+        return tf.reduce_any(~through & (span_total > limit) & (end - begin >= 2))
+
+    spans = (starts, starts + tf.where(long, tf.minimum(kept, n_tokens), 0),
+             tf.range(tf.size(n_tokens, out_type=tf.int64), dtype=tf.int64), ~long)
+    begin, end, sentence, through = tf.while_loop(
+        cond, body, spans, shape_invariants=(tf.TensorShape([None]),) * 4)
+    joined = tf.strings.reduce_join(
+        tf.gather(tokens, tf.ragged.range(begin, end)), axis=1, separator=" ")
+    parts = tf.where(through, tf.gather(sentences, sentence), joined)
+    row_splits = tf.RaggedTensor.from_value_rowids(
+        parts, sentence, nrows=tf.size(sentences, out_type=tf.int64)).row_splits
+    return parts, row_splits
+
+
 def piece_counter(tokenizer):
     """`count_pieces` for a source tokenizer: tokens -> their piece counts."""
     def count(tokens):
@@ -111,17 +228,55 @@ def piece_counter(tokenizer):
     return count
 
 
+_CHUNK = 4096
+# The compiled `split_long_sentences_graph` of each tokenizer.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled_splitter(tokenizer):
+    splitter = _COMPILED.get(tokenizer)
+    if splitter is None:
+        # A weak reference: the cache must not keep its own key alive.
+        owner = weakref.ref(tokenizer)
+        splitter = tf.function(
+            lambda sentences, limit, max_pieces: split_long_sentences_graph(
+                sentences, owner(), limit, max_pieces),
+            autograph=False,
+            input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int64),
+                             tf.TensorSpec([], tf.int64)])
+        _COMPILED[tokenizer] = splitter
+    return splitter
+
+
 def split_long_sentences(sentences, tokenizer, limit, max_pieces=None):
     """`split_long_sentence` over a list: (the parts of every sentence in
-    order, the (start, end) slice of the parts of each sentence)."""
-    count = piece_counter(tokenizer)
+    order, the (start, end) slice of the parts of each sentence).
+
+    Runs `split_long_sentences_graph` (compiled once per tokenizer), the
+    SavedModel's code, on the sentences longer than `limit` characters.
+    """
+    # A piece covers at least one character that is not a space: a sentence
+    # of at most `limit` characters fits.
+    long = [i for i, sentence in enumerate(sentences) if len(sentence) > limit]
+    cut = {}
+    if long:
+        splitter = _compiled_splitter(tokenizer)
+        bound = _NO_BOUND if max_pieces is None else int(max_pieces)
+        for start in range(0, len(long), _CHUNK):
+            chunk = long[start : start + _CHUNK]
+            parts, splits = splitter(tf.constant([sentences[i] for i in chunk], tf.string),
+                                     tf.constant(int(limit), tf.int64),
+                                     tf.constant(bound, tf.int64))
+            parts = [p.decode("utf-8") for p in parts.numpy()]
+            splits = splits.numpy().tolist()
+            for k, i in enumerate(chunk):
+                cut[i] = parts[splits[k] : splits[k + 1]]
     parts, groups = [], []
-    for sentence in sentences:
+    for i, sentence in enumerate(sentences):
         start = len(parts)
-        # A piece covers at least one character that is not a space.
-        if len(sentence) <= limit:
-            parts.append(sentence)
+        if i in cut:
+            parts.extend(cut[i])
         else:
-            parts.extend(split_long_sentence(sentence, count, limit, max_pieces))
+            parts.append(sentence)
         groups.append((start, len(parts)))
     return parts, groups

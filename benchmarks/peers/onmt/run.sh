@@ -3,6 +3,7 @@
 #
 #   benchmarks/peers/onmt/run.sh lstm        /work/peers-runs/onmt-lstm
 #   benchmarks/peers/onmt/run.sh transformer /work/peers-runs/onmt-transformer
+#   (extra arguments after the run directory go to onmt_train)
 #
 # Environment: DATA (default /work/peers-data, from prepare_data.py),
 # ONMT_ENV (default /work/peers-env/onmt, from install_onmt.sh),
@@ -13,6 +14,7 @@
 # RUN/setup.json; the race clock starts with the training loop.
 set -euo pipefail
 system=${1:?lstm or transformer}; run=${2:?run directory (outside the repository)}
+shift 2  # anything else goes to onmt_train (smoke runs: -bucket_size 4096 -report_every 10)
 here=$(cd "$(dirname "$0")" && pwd)
 DATA=${DATA:-/work/peers-data}
 ONMT_ENV=${ONMT_ENV:-/work/peers-env/onmt}
@@ -36,4 +38,4 @@ json.dump({"spm_seconds": round(t1 - t0, 1), "build_vocab_seconds": round(t2 - t
           open(path, "w"), indent=2)
 PY
 "$py" "$here/clock_train.py" --run "$run" --system "onmt-$system" \
-    --minutes "${MINUTES:-20,40,60}" -- -config "$run/config.yaml" 2>&1 | tee "$run/train.log"
+    --minutes "${MINUTES:-20,40,60}" -- -config "$run/config.yaml" "$@" 2>&1 | tee "$run/train.log"
