@@ -84,7 +84,9 @@ class Clock:
 
 def keras_callback(run_dir, minutes=DEFAULT_MINUTES, save=None, stop=True):
     """A Keras callback that saves the weights at each of `minutes` (checked
-    after every batch) and, with `stop`, ends training at the last one.
+    after every training and validation batch) and, with `stop`, ends
+    training at the last one (after the current training batch, or at the
+    end of the current validation pass).
 
     `save(model, path)` defaults to `model.save_weights(path)`; files go to
     RUN/clock/minNNN.weights.h5.
@@ -104,6 +106,14 @@ def keras_callback(run_dir, minutes=DEFAULT_MINUTES, save=None, stop=True):
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
+            self._check(logs)
+
+        def on_test_batch_end(self, batch, logs=None):
+            # A minute that passes during a validation pass is saved then
+            # (the weights are those of the last training step), not after it.
+            self._check(None)
+
+        def _check(self, logs):
             elapsed = time.monotonic() - self.started
             for minute in self.clock.due(elapsed):
                 path = os.path.join(run_dir, "clock", f"{minute_tag(minute)}.weights.h5")

@@ -142,8 +142,11 @@ def train(args):
     clock.update_clock(run, system="kerashub", checkpoints=[], process_started_unix=process_started,
                        command=sys.argv)
     lower = cfg["lowercase"]
-    train_en, train_fr = (read_lines(os.path.join(args.data, f"train.{l}"), lower) for l in ("en", "fr"))
-    valid_en, valid_fr = (read_lines(os.path.join(args.data, f"valid.{l}"), lower) for l in ("en", "fr"))
+    def lines(split, lang):
+        return read_lines(os.path.join(args.data, f"{split}.{lang}"), lower)
+
+    train_en, train_fr = lines("train", "en"), lines("train", "fr")
+    valid_en, valid_fr = lines("valid", "en"), lines("valid", "fr")
     started = time.time()
     for lang, texts in (("en", train_en), ("fr", train_fr)):
         vocab = learn_vocabulary(texts, cfg["vocab_size"])
@@ -164,10 +167,12 @@ def train(args):
     with open(os.path.join(run, "setup.json"), "w") as f:
         json.dump({"vocabulary_seconds": round(vocab_seconds, 1), "parameters": params,
                    "versions": {p: md.version(p) for p in
-                                ("keras", "keras-hub", "tensorflow", "tensorflow-text")}}, f, indent=2)
+                                ("keras", "keras-hub", "tensorflow", "tensorflow-text")}},
+                  f, indent=2)
     print(f"vocabularies {cfg['source_vocab']} / {cfg['target_vocab']} in {vocab_seconds:.0f}s; "
           f"{params:,} parameters", flush=True)
-    train_data = dataset(train_en, train_fr, source_tok, target_tok, cfg, shuffle=True, seed=args.seed)
+    train_data = dataset(train_en, train_fr, source_tok, target_tok, cfg, shuffle=True,
+                         seed=args.seed)
     valid_data = dataset(valid_en, valid_fr, source_tok, target_tok, cfg, shuffle=False)
     minutes = clock.parse_minutes(args.minutes)
     transformer.fit(train_data, validation_data=valid_data, epochs=args.epochs,

@@ -106,8 +106,9 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     (out / "eval").mkdir(parents=True, exist_ok=True)
     counts, cleaned = {}, 0
-    for name, pairs, prefix in [("train", train, out / "train"), ("valid", valid, out / "valid")] + [
-            (k, v, out / "eval" / k) for k, v in sets.items()]:
+    outputs = [("train", train, out / "train"), ("valid", valid, out / "valid")]
+    outputs += [(k, v, out / "eval" / k) for k, v in sets.items()]
+    for name, pairs, prefix in outputs:
         counts[name], changed = write_pairs(pairs, prefix)
         cleaned += changed
     if full and counts != EXPECTED:

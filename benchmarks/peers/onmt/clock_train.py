@@ -1,6 +1,7 @@
 """`onmt_train` with checkpoints by the clock (OpenNMT-py 3.5.1).
 
-    python benchmarks/peers/onmt/clock_train.py --run RUN --minutes 20,40,60 -- -config RUN/config.yaml
+    python benchmarks/peers/onmt/clock_train.py --run RUN --minutes 20,40,60 -- \
+        -config RUN/config.yaml
 
 Runs in the OpenNMT-py venv. OpenNMT-py saves checkpoints by steps
 (`save_checkpoint_steps`), not by time. Two ways to get the 20/40/60-minute
@@ -73,8 +74,9 @@ def install(run_dir, minutes):
             self.model_saver.save(step, moving_average=self.moving_average)
             path = f"{self.model_saver.base_path}_step_{step}.pt"
             own, children = _peak_rss_mb()
+            saved = time.monotonic() - state["started"]
             clock.add_checkpoint(run_dir, minute, elapsed, step, path,
-                                 save_seconds=round(time.monotonic() - state["started"] - elapsed, 1),
+                                 save_seconds=round(saved - elapsed, 1),
                                  peak_rss_mb=own, peak_rss_children_mb=children)
             print(f"[clock] {minute:g} min: step {step}, saved {path}", flush=True)
         if schedule.finished:

@@ -46,7 +46,8 @@ def main(data, vocab_size=8000):
     sp = spm.SentencePieceProcessor(model_file=model)
     for split in ("train", "valid"):
         for lang in ("en", "fr"):
-            encode(sp, os.path.join(data, f"{split}.{lang}"), os.path.join(out, f"{split}.{lang}.sp"))
+            encode(sp, os.path.join(data, f"{split}.{lang}"),
+                   os.path.join(out, f"{split}.{lang}.sp"))
     for name in sorted(os.listdir(os.path.join(data, "eval"))):
         if name.endswith(".en"):
             encode(sp, os.path.join(data, "eval", name), os.path.join(out, "eval", name + ".sp"))

@@ -1,0 +1,48 @@
+"""benchmarks/peers: the clock schedule and the race's plot and table, on
+fake numbers in a temporary directory (no peer environment, no model)."""
+
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+PEERS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "peers"
+
+
+def _module(name):
+    spec = importlib.util.spec_from_file_location(f"peers_{name}", PEERS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_clock_schedule_and_file(tmp_path):
+    clock = _module("clock")
+    assert clock.parse_minutes("20,40,60") == (20.0, 40.0, 60.0)
+    with pytest.raises(ValueError):
+        clock.parse_minutes("40,20")
+    assert [clock.minute_tag(m) for m in (20, 0.5, 1.5)] == ["min020", "min000.5", "min001.5"]
+    schedule = clock.Clock((20, 40, 60))
+    assert schedule.due(1199) == [] and schedule.due(2500) == [20, 40]
+    assert schedule.due(3600) == [60] and schedule.finished
+    clock.add_checkpoint(str(tmp_path), 20, 1200.04, 3000, tmp_path / "a.pt")
+    assert clock.read_clock(str(tmp_path))["checkpoints"][0]["step"] == 3000
+
+
+def test_plot_and_table_on_fake_numbers(tmp_path):
+    plot = _module("plot")
+    rows = [{"system": system, "run": f"{system}-{seed}", "minute": minute, "set": name,
+             "search": search, "bleu": bleu + minute / 10 + seed, "chrf": 50.0}
+            for system, bleu in (("ours", 30.0), ("onmt-lstm", 31.0))
+            for seed in ((0, 1) if system == "ours" else (0,))
+            for minute in (20, 40, 60)
+            for name in ("tatoeba_valid", "multi30k_val")
+            for search in ("greedy", "beam5")]
+    results = tmp_path / "peers.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = plot.plot(plot.read_rows(results), tmp_path / "peers.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = plot.table(plot.read_rows(results), "beam5")
+    assert "| ours | Tatoeba validation (16,357) | 32.50 / 50.0 (2 runs) | 34.50" in text
+    assert "| onmt-lstm | Multi30k val (1,014) | 33.00 / 50.0 |" in text
