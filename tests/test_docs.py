@@ -272,6 +272,7 @@ RUN_PAGES = textwrap.dedent("""
 """)
 
 
+@pytest.mark.docs_examples
 def test_runnable_python_blocks_run(tmp_path):
     """The marked blocks of every page run, with the shipped model."""
     pages = {p.id: p.values[0] for p in _runnable()}
