@@ -135,7 +135,10 @@ def test_export_cli(trained_translator, tmp_path, capsys):
     assert (tmp_path / "m" / "1" / "saved_model.pb").exists()
 
 
+@pytest.mark.slow
 def test_shipped_model_saved_model_parity_on_200_real_sentences(tmp_path):
+    """(Slow: the default run has the tiny model's all-paths parity test,
+    tests/test_parity.py, and `-m slow` the shipped model's on every path.)"""
     translator, validation = shipped_model_and_validation(200)
     sources = [s for s, _ in validation]
     directory = export_saved_model(translator, str(tmp_path), name="en-fr")

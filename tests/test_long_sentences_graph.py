@@ -120,7 +120,7 @@ def test_graph_in_a_tf_function_and_empty_batch(tiny_tokenizer):
     assert split_long_sentences([], tiny_tokenizer, 6, 12) == ([], [])
 
 
-def _real_long_sentences(count=200):
+def _real_long_sentences(count=60):
     path = DATA_DIR / "multi30k" / "val.en.gz"
     if path.exists():
         with gzip.open(path, "rt", encoding="utf-8") as f:
