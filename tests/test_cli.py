@@ -228,7 +228,10 @@ def test_shipped_model_bleu_on_real_validation_split():
 
     translator, validation = shipped_model_and_validation(500)
     sources, references = zip(*validation)
-    bleu = corpus_bleu(translator.translate(list(sources), batch_size=128), references)
+    # Greedy, as this floor was set (beam 5 is the stored default; evaluate
+    # figures with it are in the model card, measured with the CLI).
+    bleu = corpus_bleu(translator.translate(list(sources), batch_size=128, beam_size=1),
+                       references)
     # The model card gives BLEU on the whole split; a 500-pair sample
     # scatters a few points around it.
     assert bleu.score > 20, str(bleu)

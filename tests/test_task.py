@@ -62,8 +62,7 @@ def test_keras_file_and_preset_round_trips_in_a_fresh_process(task, tmp_path):
     path, preset = tmp_path / "tiny.keras", tmp_path / "preset"
     task.save(str(path))
     task.save_to_preset(str(preset))
-    expected = [task.generate(SOURCES, beam_size=1), task.generate(SOURCES, beam_size=3),
-                task.generate(SOURCES)]
+    expected = [task.generate(SOURCES, beam_size=1), task.generate(SOURCES, beam_size=1)]
     # `import keras_seq2seq` alone (no class named) makes the file loadable,
     # imported before Keras or after it; the classes are imported on load.
     for imports in ("import keras_seq2seq, json, sys\n"
@@ -75,7 +74,7 @@ def test_keras_file_and_preset_round_trips_in_a_fresh_process(task, tmp_path):
             f"task = keras.saving.load_model({str(path)!r})\n"
             f"preset = keras_seq2seq.Seq2SeqTranslator.from_preset({str(preset)!r})\n"
             f"print(json.dumps([type(task).__name__, task.generate({SOURCES!r}, beam_size=1), "
-            f"task.generate({SOURCES!r}, beam_size=3), preset.generate({SOURCES!r})]))")
+            f"preset.generate({SOURCES!r}, beam_size=1)]))")
         assert got == ["Seq2SeqTranslator", *expected], imports
     # The decoding settings are the task's; the vocabulary rule the preprocessor's.
     loaded = keras.saving.load_model(str(path))
@@ -83,7 +82,7 @@ def test_keras_file_and_preset_round_trips_in_a_fresh_process(task, tmp_path):
     assert loaded.config() == task.config()
     assert task.config().min_frequency == task.translator().config.min_frequency
     fresh = Seq2SeqTranslator.from_preset(str(preset), load_weights=False)
-    assert fresh.generate(SOURCES) != expected[1]  # untrained weights
+    assert fresh.generate(SOURCES, beam_size=1) != expected[0]  # untrained weights
 
 
 def test_fit_on_raw_string_pairs(trained_translator, tmp_path):

@@ -25,6 +25,7 @@ VALIDATION = [("I am tired.", "Je suis fatigué."), ("Thank you very much.", "Me
               ("Where is he?", "Où est-il ?")]
 
 
+@pytest.mark.slow  # the default run has tests/test_training_config.py's repeated run
 def test_same_seed_same_weights_on_cpu(tmp_path):
     runs = {}
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):

@@ -22,6 +22,7 @@ def run_tutorial(name, tmp_path, quick=True, timeout=600, **env):
     return result.stdout
 
 
+@pytest.mark.docs_examples
 def test_tutorial_01_walkthrough(tmp_path):
     out = run_tutorial("01_seq2seq_walkthrough.py", tmp_path)
     assert "encoder input (reversed source): ['you', 'meet', 'to', 'nice']" in out
@@ -34,6 +35,7 @@ def test_tutorial_01_walkthrough(tmp_path):
     assert (tmp_path / "01_training_curve.png").stat().st_size > 1000
 
 
+@pytest.mark.docs_examples
 def test_tutorial_05_image_captioning(tmp_path):
     import pytest
 
