@@ -88,6 +88,7 @@ def _names_kept(translator, names):
     return sum(out == f"où est {n} ?" for n, out in zip(names, outputs)) / len(names), outputs
 
 
+@pytest.mark.slow  # a training that checks learning; the augmentation itself is tested above
 def test_augmentation_teaches_a_copy_model_names_it_never_saw(tmp_path):
     """Word pieces and copy attention, trained on pairs whose only names are
     Tom and Mary: with the augmentation it writes new names letter for

@@ -237,6 +237,7 @@ def test_shipped_model_bleu_on_real_validation_split():
     assert bleu.score > 20, str(bleu)
 
 
+@pytest.mark.slow  # test_paragraphs and the card-examples test (a paragraph) cover it by default
 def test_shipped_model_translates_paragraphs_as_well_as_their_sentences():
     """3-sentence paragraphs of validation sentences: within 1 BLEU of the same
     sentences one by one, and 3 sentences out."""

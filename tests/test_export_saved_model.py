@@ -96,6 +96,9 @@ def test_serving_signature_survives_any_string(exported):
     assert out["translation"].shape == (2,)
 
 
+# Slow: the tiny all-paths parity test exports beam 5 by default; attention exports:
+# test_copy_attention, test_export_tflite
+@pytest.mark.slow
 def test_beam_export_and_attention_model(tmp_path):
     from conftest import tiny_config
     from keras_seq2seq.training import TrainingConfig, train

@@ -3,6 +3,7 @@
 import itertools
 
 import keras
+import pytest
 
 from conftest import require_data
 from keras_seq2seq.models import get_architecture
@@ -33,6 +34,7 @@ def test_the_articles_single_pair_is_learned_exactly(tmp_path):
     assert translator.target_tokenizer.vocabulary_size == 8
 
 
+@pytest.mark.slow  # a training on the real corpus; the loss falls on tiny data in the default run
 def test_loss_falls_on_2000_real_tatoeba_pairs(tmp_path):
     (path,) = require_data("tatoeba/eng-fra.tsv.gz")
     from keras_seq2seq.data import read_tsv_pairs

@@ -238,6 +238,9 @@ def test_ensemble_needs_a_shared_target_vocabulary(trained_translator, tmp_path)
         Ensemble([])
 
 
+# Slow: a training; attention models train, save and reload in test_copy_attention and
+# test_bidirectional
+@pytest.mark.slow
 def test_attention_model_trains_saves_and_reloads(tmp_path):
     from keras_seq2seq.training import TrainingConfig, train
 

@@ -139,6 +139,9 @@ def test_segmentation_matches_keras_hub_on_real_german_words():
     assert len(unique) > 3000 and not mismatches, mismatches[:5]
 
 
+# Slow: a training; word-piece models are served and run on LiteRT in test_copy_attention
+# and test_parity
+@pytest.mark.slow
 def test_a_wordpiece_model_trains_reloads_serves_and_runs_on_litert(tmp_path):
     """The whole path: config -> learned pieces -> training -> load ->
     SavedModel in plain TensorFlow -> TFLite/LiteRT, all with the same text."""
