@@ -18,8 +18,6 @@ import glob
 import os
 import sys
 
-from mkdocs.structure.files import File
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # (page in the site, file in the repository)
@@ -66,6 +64,9 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def on_files(files, config):
+    # Imported here so that tests can read generated_pages() without mkdocs.
+    from mkdocs.structure.files import File
+
     for uri, content in generated_pages().items():
         files.append(File.generated(config, uri, content=content))
     for path in sorted(glob.glob(os.path.join(ROOT, "benchmarks", "results", "*"))):

@@ -179,6 +179,8 @@ def test_settings_are_checked_once_with_clear_messages():
     assert config.replace(units=16).model.units == 16 and model.units == 8
 
 
+# The same mechanism (SectionedConfig) is repeated by tests/test_training_config.py by default.
+@pytest.mark.slow
 def test_a_run_repeated_from_its_training_config_gives_the_same_weights(tmp_path, capsys):
     pytest.importorskip("sklearn")
     import keras

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import TINY_PAIRS
 from keras_seq2seq.decoder import fit_verbosity
 
@@ -51,6 +53,8 @@ def test_commands_print_no_tensorflow_log_lines(trained_translator):
     assert verbose.stdout == quiet.stdout and len(verbose.stderr) > len(quiet.stderr)
 
 
+# The default run has test_progress_verbosity_follows_the_stream and the quiet-commands test.
+@pytest.mark.slow
 def test_training_into_a_pipe_logs_one_line_per_epoch(tmp_path):
     corpus = tmp_path / "pairs.tsv"
     corpus.write_text("".join(f"{s}\t{t}\n" for s, t in TINY_PAIRS * 4), encoding="utf-8")

@@ -227,6 +227,8 @@ def test_a_resumed_run_keeps_the_best_epoch_and_the_whole_history(tmp_path, mid_
         np.testing.assert_array_equal(a, b)
 
 
+# The default run has the in-process Ctrl-C test below and the resumed-run test above.
+@pytest.mark.slow
 def test_ctrl_c_saves_a_backup_and_the_same_command_resumes(tmp_path):
     out = tmp_path / "run"
     command = _validated_command(tmp_path, out)
