@@ -225,6 +225,35 @@ def serving_load(d):
     return lines
 
 
+def web(d):
+    r = read(d, "web.json")
+    model = r.get("model", "saved_models/en-fr/tflite")
+    lines = [f"{source('web.json')} Command: `{r['command']}` ({r['sentences']} sentences of "
+             f"{r['source']}, beam {r['beam_size']}, {r['cpus']} CPU cores, `{model}`, "
+             "dynamic-range int8). Node's figure is the time inside its searches; the page's "
+             "is per sentence as the page reports it.", ""]
+    runners = [("Python LiteRT runner (`TFLiteTranslator`)", r["python_litert"],
+                "load_ms", "load"),
+               (f"Node {r['node_wasm'].get('node', '')} + LiteRT.js (WASM)", r["node_wasm"],
+                None, None),
+               ("Chromium + LiteRT.js (WASM, Web Worker)", r["chromium_wasm"],
+                "page_load_ms", "page load")]
+    body = []
+    for name, x, load_key, load_name in runners:
+        load = f"{x[load_key]:.0f} ({load_name})" if load_key else "-"
+        body.append([name, x["threads"], load, f"{x['first_translation_ms']:.0f}",
+                     f"{x['sentences_per_s']:.2f}",
+                     f"{x['sentences_per_s'] / r['python_litert']['sentences_per_s']:.2f}"])
+    lines += table(["runner", "threads", "load ms", "first translation ms", "sentences/s",
+                    "ratio to Python"], body)
+    b = r["download_bytes"]
+    lines += ["", f"Download for the page with the model: {b['total'] / 1e6:.1f} MB (page "
+              f"{b['page'] / 1e3:.0f} kB, LiteRT.js runtime "
+              f"{b['litert_runtime_threaded'] / 1e6:.1f} MB, model export "
+              f"{b['model_export'] / 1e6:.1f} MB)."]
+    return lines
+
+
 def train_speed(d):
     r = read(d, "train_speed.json")
     lines = [f"{source('train_speed.json')} {r['model']}; {r['pairs']} Tatoeba pairs of at "
@@ -480,6 +509,13 @@ SECTIONS = [
         transcribed("deployment_sizes_later"),
     ]),
     ("Serving under load", [serving_load]),
+    ("In the browser and in Node (LiteRT.js)", [
+        "The same int8 `.tflite` export through three runners on the same sentences and "
+        "cores, one after the other. Their outputs are compared by `tests/test_web.py`: on the "
+        "50 validation sentences of the default test run, greedy and beam 5, at least 99% "
+        "are equal and any difference is a near-tie.",
+        web,
+    ]),
     ("Training speed", [
         "The first three rows time `train_on_batch` steps, the last two `model.fit` on the "
         "same batches. The speed-up over the baseline is padding: the baseline pads every "

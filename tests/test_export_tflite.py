@@ -127,6 +127,15 @@ def test_attention_and_gru_models_export(tmp_path, cell_type, attention):
     sources = [s for s, _ in TINY_PAIRS[:5]]
     assert runner.translate(sources) == translator.translate(sources)
     assert runner.translate(sources, beam_size=2) == translator.translate(sources, beam_size=2)
+    if cell_type == "gru":
+        # The JavaScript runner (web/) on a word-level GRU without attention: the
+        # same output as the Python LiteRT runner, greedy and beam 2 (issue 35).
+        from test_web import node_translate
+
+        for beam in (1, 2):
+            js = node_translate(sources, model=str(tmp_path / "lite"),
+                                extra=["--beam-size", str(beam)])
+            assert [r["text"] for r in js] == runner.translate(sources, beam_size=beam)
 
 
 def test_errors(exported, tmp_path):

@@ -29,7 +29,8 @@ def main():
         sentences = [line.strip() for line in f if line.strip()][: args.count]
     results = {"command": "python web/bench.py " + " ".join(sys.argv[1:]),
                "sentences": len(sentences), "source": "Multi30k val.en, first lines",
-               "beam_size": args.beam_size, "cpus": os.cpu_count()}
+               "beam_size": args.beam_size, "cpus": os.cpu_count(),
+               "model": os.path.relpath(args.model, ROOT)}
 
     from keras_seq2seq.export.runner import TFLiteTranslator
 
