@@ -254,6 +254,69 @@ def web(d):
     return lines
 
 
+def peers_race(d):
+    runs = {r["system"]: r for r in read(d, "peers_runs.jsonl")}
+    lines = [f"{source('peers_runs.jsonl')} Each system trained for 60 minutes of wall clock on "
+             "the same 2 cores, one at a time on an otherwise idle machine, checkpoints saved "
+             "by the clock (`benchmarks/peers/README.md` has one command per system and what "
+             "each recipe is). Sentences/s = steps x batch (sentences) / seconds; epochs of "
+             "the 174,921 training pairs.", ""]
+    body = []
+    for system, r in sorted(runs.items()):
+        steps = ", ".join(f"{c['step']:,}" for c in r["checkpoints"]) or "-"
+        body.append([system, f"{r['parameters'] / 1e6:.2f}M" if r.get("parameters") else "-",
+                     steps, f"{r['steps_per_s']:.2f}" if "steps_per_s" in r else "-",
+                     f"{r['sentences_per_s']:.0f}" if "sentences_per_s" in r else "-",
+                     r.get("epochs", "-"),
+                     f"{r['checkpoint_mb']:.1f}" if "checkpoint_mb" in r else "-",
+                     f"{r['peak_rss_mb']:,}" if r.get("peak_rss_mb") else "-",
+                     ", ".join(f"{k} {v}" for k, v in sorted(r.get("versions", {}).items()))])
+    lines += table(["system", "parameters", "steps at 20 / 40 / 60 min", "steps/s",
+                    "training sentences/s", "epochs", "checkpoint MB", "peak RSS MB",
+                    "versions"], body)
+    scores = read(d, "peers.jsonl")
+    cells = {}
+    for r in scores:
+        cells.setdefault((r["system"], r["set"], r["search"]), {}).setdefault(
+            float(r["minute"]), []).append((r["bleu"], r["chrf"]))
+    minutes = sorted({m for v in cells.values() for m in v})
+    body = []
+    for (system, name, search), values in sorted(cells.items()):
+        row = [system, name, search]
+        for m in minutes:
+            got = values.get(m)
+            row.append("-" if not got else
+                       f"{sum(b for b, _ in got) / len(got):.2f} / "
+                       f"{sum(c for _, c in got) / len(got):.1f}"
+                       + (f" ({len(got)} runs)" if len(got) > 1 else ""))
+        body.append(row)
+    lines += ["", f"{source('peers.jsonl')} BLEU / chrF (sacreBLEU 13a, cased; chrF defaults) "
+              "of each clock checkpoint, detokenized output against the same references. "
+              "Command: `python benchmarks/peers/evaluate.py RUN ...`; the figure: `python "
+              "benchmarks/peers/plot.py`.", "",
+              *table(["system", "set", "search", *(f"{m:g} min" for m in minutes)], body),
+              "", "![BLEU against training minutes](results/peers_bleu.png)"]
+    return lines
+
+
+def decode_speed(d):
+    r = read(d, "decode_speed.json")
+    lines = [f"{source('decode_speed.json')} Command: `{r['command']}` ({r['sentences']} "
+             f"sentences of {r['source']}, {r['threads']} threads, `{r['model']}`). "
+             "Sentences/s exclude loading; the ratio is to ours (Keras) in the same batch and "
+             "beam, measured in the same run.", ""]
+    lines += table(["system", "batch", "beam", "sentences/s", "ratio to ours (Keras)"],
+                   [[x["system"], x["batch"], x["beam"], f"{x['sentences_per_s']:.1f}",
+                     f"{x['ratio_to_ours_keras']:.2f}" if "ratio_to_ours_keras" in x else "-"]
+                    for x in r["rows"]])
+    if r.get("whole_commands"):
+        lines += ["", "The whole commands, start-up included:", ""]
+        lines += table(["command", "sentences", "seconds"],
+                       [[f"`{w['command']}`" + (f" ({w['note']})" if w.get("note") else ""),
+                         w["sentences"], w["seconds"]] for w in r["whole_commands"].values()])
+    return lines
+
+
 def train_speed(d):
     r = read(d, "train_speed.json")
     lines = [f"{source('train_speed.json')} {r['model']}; {r['pairs']} Tatoeba pairs of at "
@@ -508,6 +571,8 @@ SECTIONS = [
         deployment,
         transcribed("deployment_sizes_later"),
     ]),
+    ("The peer race (issue 34)", [peers_race]),
+    ("Decoding speed against the peers", [decode_speed]),
     ("Serving under load", [serving_load]),
     ("In the browser and in Node (LiteRT.js)", [
         "The same int8 `.tflite` export through three runners on the same sentences and "
@@ -570,9 +635,13 @@ SECTIONS = [
 def render(results_dir=RESULTS_DIR):
     out = [PREAMBLE]
     for heading, parts in SECTIONS:
+        try:
+            rendered = [part if isinstance(part, str) else "\n".join(part(results_dir))
+                        for part in parts]
+        except FileNotFoundError:
+            continue  # a benchmark not run yet (the peer race): no section
         out.append(heading if heading.startswith("#") else f"## {heading}")
-        for part in parts:
-            out.append(part if isinstance(part, str) else "\n".join(part(results_dir)))
+        out.extend(rendered)
     return "\n\n".join(out) + "\n"
 
 

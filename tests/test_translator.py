@@ -44,6 +44,11 @@ def test_model_directory_contents(trained_translator):
     assert os.listdir(os.path.join(directory, "logs"))
 
 
+# The default run loads models in fresh processes elsewhere: a model directory
+# by the CLI in a subprocess, translating as this process does
+# (tests/test_cli.py::test_translate_reads_stdin_one_line_per_line), a .keras
+# file and a preset (tests/test_task.py, tests/test_parity.py).
+@pytest.mark.slow
 def test_load_in_a_fresh_process_translates_the_same(trained_translator, tmp_path):
     """The classic failure of the Keras example: inference after reloading."""
     translator, _, directory = trained_translator
