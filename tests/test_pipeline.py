@@ -153,3 +153,52 @@ def test_cache_in_memory_in_files_or_not(tokenizers, tmp_path, cache):
     assert pairs.reads == (3 if cache == "none" else 1)
     if cache == "file":
         assert any(name.startswith("train") for name in os.listdir(tmp_path / "cache"))
+
+
+class _CountingPairs:
+    """A re-iterable corpus that counts how often it is read."""
+
+    def __init__(self, pairs):
+        self.pairs, self.reads = pairs, 0
+
+    def __iter__(self):
+        self.reads += 1
+        return iter(self.pairs)
+
+
+# Keras warns at the end of each epoch of a dataset of unknown length; the
+# trainer silences it the same way.
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")
+def test_prefill_tokenizes_before_training_and_changes_no_batch(tokenizers, tmp_path):
+    import keras
+
+    rng = np.random.default_rng(3)
+    pairs = [(" ".join(rng.choice(WORDS, int(n))), " ".join(rng.choice(WORDS, int(n))))
+             for n in rng.integers(1, 12, size=300)]
+    for cache in (True, str(tmp_path / "cache" / "train")):
+        corpus = _CountingPairs(pairs)
+        filled = make_dataset(corpus, *tokenizers, batch_size=16, shuffle=True, seed=4,
+                              cache=cache, prefill=True)
+        assert corpus.reads == 1  # read (and tokenized) before any epoch
+        plain = make_dataset(pairs, *tokenizers, batch_size=16, shuffle=True, seed=4,
+                             cache=cache is True)
+        # Two epochs: the same batches in the same order as without prefill,
+        # and the corpus is not read again.
+        for _ in range(2):
+            for (x1, y1, w1), (x2, y2, w2) in zip(filled, plain, strict=True):
+                assert np.array_equal(x1["encoder_tokens"], x2["encoder_tokens"])
+                assert np.array_equal(y1, y2) and np.array_equal(w1, w2)
+        assert corpus.reads == 1
+    # model.fit reads the same cache: no epoch reads the corpus.
+    vocab_size = len(SPECIAL_TOKENS) + len(WORDS)
+    encoder = keras.Input((None,), dtype="int32", name="encoder_tokens")
+    decoder = keras.Input((None,), dtype="int32", name="decoder_tokens")
+    source = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(vocab_size, 4)(encoder))
+    hidden = keras.layers.Embedding(vocab_size, 4)(decoder) + keras.layers.Reshape((1, 4))(source)
+    model = keras.Model({"encoder_tokens": encoder, "decoder_tokens": decoder},
+                        keras.layers.Dense(vocab_size)(hidden))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    corpus = _CountingPairs(pairs)
+    model.fit(make_dataset(corpus, *tokenizers, batch_size=16, prefill=True), epochs=2,
+              verbose=0)
+    assert corpus.reads == 1

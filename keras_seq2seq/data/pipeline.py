@@ -67,6 +67,7 @@ def make_dataset(
     preprocessor=None,
     batch_tokens=None,
     autotune=False,
+    prefill=False,
 ):
     """Build the training (or validation) dataset.
 
@@ -107,6 +108,11 @@ def make_dataset(
             `model.fit` epoch over the same cached batches take 1.1-1.3x longer
             by the median (rounds that waited, benchmarks/RESULTS.md); the
             batches and their order are the same either way.
+        prefill: bool. With `cache`, tokenize every pair now, before the
+            dataset is returned (`fill_cache`), instead of during the first
+            epoch, where the tokenizer competes with training for the
+            cores. The batches and their order are the same either way.
+            Defaults to False.
 
     Returns:
         A tf.data.Dataset of Keras `(inputs, targets, sample_weight)`.
@@ -128,6 +134,8 @@ def make_dataset(
         dataset = dataset.cache(cache)
     elif cache:
         dataset = dataset.cache()
+    if cache and prefill:
+        fill_cache(dataset)
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if bucket_boundaries:
@@ -152,6 +160,20 @@ def make_dataset(
         )
     dataset = dataset.map(keras_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return with_autotune(dataset.prefetch(tf.data.AUTOTUNE), autotune)
+
+
+def fill_cache(dataset):
+    """Iterate `dataset` (ending in `.cache()`) once, inside tf.data, so
+    that its cache is complete: later iterations, and every dataset built
+    on it, read the cached elements. Returns the number of elements.
+
+    The first pass of a cached pipeline otherwise happens during the first
+    training epoch: the corpus is tokenized in tf.data's threads while
+    `model.fit` runs, and on two cores the shipped recipe's first epoch
+    took about twice as long as its later ones (the peer race,
+    benchmarks/peers/README.md).
+    """
+    return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, *_: count + 1))
 
 
 def with_autotune(dataset, enabled):

@@ -327,9 +327,12 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
     started = time.time()
     source_tokenizer, target_tokenizer, stats = make_tokenizers(
         train_pairs, model_config, data, base=base, vocab_update=tune.vocab_update)
+    tokenizing = time.time()
     train_data, validation_data, validation_count = make_datasets(
         train_pairs, validation_pairs, model_config, source_tokenizer, target_tokenizer,
         opt, cache_dir=checkpoints.cache_dir)
+    logger.info("Tokenized the training and validation pairs in %.0f s.",
+                time.time() - tokenizing)
     model = build_model(model_config, source_tokenizer, target_tokenizer, opt,
                         strategy=strategy, optimizer=optimizer, loss=loss, base=base)
     total_params, recurrent_params = count_parameters(model)
@@ -492,6 +495,8 @@ def make_datasets(train_pairs, validation_pairs, config, source_tokenizer, targe
             seed=optimization.seed,
             cache=cache,
             batch_tokens=optimization.batch_tokens if shuffle else None,
+            # Tokenize now, not in the first epoch beside training.
+            prefill=True,
         )
 
     validation_count = 0
