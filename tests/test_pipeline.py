@@ -155,17 +155,6 @@ def test_cache_in_memory_in_files_or_not(tokenizers, tmp_path, cache):
         assert any(name.startswith("train") for name in os.listdir(tmp_path / "cache"))
 
 
-class _CountingPairs:
-    """A re-iterable corpus that counts how often it is read."""
-
-    def __init__(self, pairs):
-        self.pairs, self.reads = pairs, 0
-
-    def __iter__(self):
-        self.reads += 1
-        return iter(self.pairs)
-
-
 # Keras warns at the end of each epoch of a dataset of unknown length; the
 # trainer silences it the same way.
 @pytest.mark.filterwarnings("ignore:Your input ran out of data")
