@@ -292,8 +292,8 @@ def peers_race(d):
         body.append(row)
     lines += ["", f"{source('peers.jsonl')} BLEU / chrF (sacreBLEU 13a, cased; chrF defaults) "
               "of each clock checkpoint, detokenized output against the same references. "
-              "Command: `python benchmarks/peers/evaluate.py RUN ...`; the figure: `python "
-              "benchmarks/peers/plot.py`.", "",
+              "Command: `python benchmarks/peers/evaluate.py RUN ...`; the figure (greedy, both "
+              "sets): `python benchmarks/peers/plot.py --search greedy`.", "",
               *table(["system", "set", "search", *(f"{m:g} min" for m in minutes)], body),
               "", "![BLEU against training minutes](results/peers_bleu.png)"]
     return lines
@@ -571,7 +571,11 @@ SECTIONS = [
         deployment,
         transcribed("deployment_sizes_later"),
     ]),
-    ("The peer race (issue 34)", [peers_race]),
+    ("The peer race (issue 34)", [
+        "A system of `benchmarks/peers/README.md` without a row here has not run yet; a "
+        "search or set without a cell was not scored yet.",
+        peers_race,
+    ]),
     ("Decoding speed against the peers", [decode_speed]),
     ("Serving under load", [serving_load]),
     ("In the browser and in Node (LiteRT.js)", [

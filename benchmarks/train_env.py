@@ -34,10 +34,12 @@ ROOT = HERE.parent
 
 SETTINGS = {
     "default": {},
-    "glibc-no-mmap": {"MALLOC_MMAP_THRESHOLD_": "4294967296",
-                      "MALLOC_TRIM_THRESHOLD_": "4294967296"},
+    # keras_seq2seq.training.allocator's values: 32 MiB is the largest mmap
+    # threshold glibc accepts (a larger value is ignored).
+    "glibc-no-mmap": {"MALLOC_MMAP_THRESHOLD_": "33554432",
+                      "MALLOC_TRIM_THRESHOLD_": "2147483647"},
     "interop-1": {"TF_NUM_INTEROP_THREADS": "1"},
-    "both": {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296",
+    "both": {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "2147483647",
              "TF_NUM_INTEROP_THREADS": "1"},
 }
 

@@ -387,3 +387,20 @@ def test_learning_rate_callbacks_shared_by_the_trainers():
     assert step.schedule(3) == 0.25 and stop.patience == 2
     with pytest.raises(ValueError, match="lr_schedule"):
         learning_rate_callbacks("cosine", 1e-3, True)
+
+
+def test_the_training_commands_keep_large_allocations_on_glibc():
+    import platform
+
+    from keras_seq2seq.training.allocator import keep_large_allocations
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        assert keep_large_allocations() in (True, False)  # no effect, no error
+        return
+    # In a fresh process: glibc takes both thresholds.
+    result = subprocess.run([sys.executable, "-c",
+                             "from keras_seq2seq.training.allocator import "
+                             "keep_large_allocations as k; print(k())"],
+                            capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert result.stdout.strip() == "True", result.stderr[-2000:]

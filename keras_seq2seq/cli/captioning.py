@@ -70,6 +70,9 @@ def captioner_training_config(args, parser):
 
 def run(args, parser):
     config = captioner_training_config(args, parser)
+    from keras_seq2seq.training.allocator import keep_large_allocations
+
+    keep_large_allocations()  # as `train` does
     from keras_seq2seq.captioning.trainer import train_captioner
 
     command = shlex.join(["keras-seq2seq", *getattr(args, "argv", [])])
