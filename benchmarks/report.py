@@ -317,6 +317,22 @@ def decode_speed(d):
     return lines
 
 
+def train_env(d):
+    r = read(d, "train_env.json")
+    lines = [f"{source('train_env.json')} Command: `{r['command']}` (the race's recipe on the "
+             f"first {r['pairs']:,} training pairs, steps/s over {r['window_steps']} steps after "
+             f"the first ones, a fresh process per setting, {r['cpus']} CPU cores).", ""]
+    base = {x["round"]: x["steps_per_s"] for x in r["rows"] if x["setting"] == "default"}
+    lines += table(["round", "setting", "environment", "steps/s", "ratio to default",
+                    "user CPU s", "system CPU s"],
+                   [[x["round"], x["setting"],
+                     ", ".join(f"{k}={v}" for k, v in r["settings"][x["setting"]].items())
+                     or "-", f"{x['steps_per_s']:.2f}",
+                     f"{x['steps_per_s'] / base[x['round']]:.2f}" if x["round"] in base else "-",
+                     f"{x['user_s']:.1f}", f"{x['system_s']:.1f}"] for x in r["rows"]])
+    return lines
+
+
 def train_speed(d):
     r = read(d, "train_speed.json")
     lines = [f"{source('train_speed.json')} {r['model']}; {r['pairs']} Tatoeba pairs of at "
@@ -594,6 +610,12 @@ SECTIONS = [
         "runs in the second table), so read ratios within one run.",
         train_speed,
         transcribed("train_speed_earlier"),
+    ]),
+    ("Process settings for training (glibc's allocator)", [
+        "`keras-seq2seq train` sets the allocator values itself since 2026-12-05 "
+        "(`keras_seq2seq/training/allocator.py`); one round on an otherwise idle but noisy "
+        "host, so read the ratio, not the absolute figures.",
+        train_env,
     ]),
     ("Training-speed variants (model.fit)", [
         "Larger batches are faster per token but change the optimisation (fewer updates per "
