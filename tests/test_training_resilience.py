@@ -392,11 +392,9 @@ def test_learning_rate_callbacks_shared_by_the_trainers():
 def test_the_training_commands_keep_large_allocations_on_glibc():
     import platform
 
-    from keras_seq2seq.training.allocator import keep_large_allocations
 
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        assert keep_large_allocations() in (True, False)  # no effect, no error
-        return
+        pytest.skip("mallopt is glibc's; elsewhere keep_large_allocations does nothing")
     # In a fresh process: glibc takes both thresholds.
     result = subprocess.run([sys.executable, "-c",
                              "from keras_seq2seq.training.allocator import "

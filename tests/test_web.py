@@ -78,14 +78,15 @@ def start_node_translate(lines, model=None, extra=()):
 def finish_node_translate(started, timeout=600):
     """One {text, parts} per line of the started run."""
     process, out, err = started
-    try:
-        process.wait(timeout)
-    finally:
-        process.kill()
-    out.seek(0)
-    err.seek(0)
-    assert process.returncode == 0, err.read()[-2000:]
-    return [json.loads(line) for line in out.read().split("\n") if line]
+    with out, err:
+        try:
+            process.wait(timeout)
+        finally:
+            process.kill()
+        out.seek(0)
+        err.seek(0)
+        assert process.returncode == 0, err.read()[-2000:]
+        return [json.loads(line) for line in out.read().split("\n") if line]
 
 
 def node_translate(lines, model=None, extra=(), timeout=600):
