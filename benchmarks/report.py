@@ -319,17 +319,28 @@ def decode_speed(d):
 
 def train_env(d):
     r = read(d, "train_env.json")
-    lines = [f"{source('train_env.json')} Command: `{r['command']}` (the race's recipe on the "
-             f"first {r['pairs']:,} training pairs, steps/s over {r['window_steps']} steps after "
-             f"the first ones, a fresh process per setting, {r['cpus']} CPU cores).", ""]
+    lines = [f"{source('train_env.json')} Command: `{r['command']}` (the race's recipe on "
+             f"{r['sample']:,} pairs drawn at random from its training corpora, "
+             f"{r['sample_mean_source_words']} source words on average; steps/s over "
+             f"{r['window_steps']} steps after the first {r['skip_steps']}, the same batches "
+             f"for every setting, a fresh process per setting, {r['cpus']} CPU cores).", ""]
+
+    def what(setting):
+        parts = [f"{k}={v}" for k, v in setting["env"].items()] + setting["flags"]
+        if not setting["mallopt"]:
+            parts.append("glibc thresholds as they come")
+        if setting.get("one_hot_copy"):
+            parts.append("copy distribution from one-hot sources")
+        return ", ".join(parts) or "-"
+
     base = {x["round"]: x["steps_per_s"] for x in r["rows"] if x["setting"] == "default"}
-    lines += table(["round", "setting", "environment", "steps/s", "ratio to default",
-                    "user CPU s", "system CPU s"],
-                   [[x["round"], x["setting"],
-                     ", ".join(f"{k}={v}" for k, v in r["settings"][x["setting"]].items())
-                     or "-", f"{x['steps_per_s']:.2f}",
+    lines += table(["round", "setting", "differs from the command by", "steps/s",
+                    "ratio to default", "user CPU s", "system CPU s", "peak RSS"],
+                   [[x["round"], x["setting"], what(r["settings"][x["setting"]]),
+                     f"{x['steps_per_s']:.2f}",
                      f"{x['steps_per_s'] / base[x['round']]:.2f}" if x["round"] in base else "-",
-                     f"{x['user_s']:.1f}", f"{x['system_s']:.1f}"] for x in r["rows"]])
+                     f"{x['user_s']:.1f}", f"{x['system_s']:.1f}",
+                     f"{x['peak_rss_mb'] / 1024:.1f} GB"] for x in r["rows"]])
     return lines
 
 

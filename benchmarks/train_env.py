@@ -1,21 +1,30 @@
-"""Training steps/s of the shipped recipe under process-level settings.
+"""Training steps/s of the race recipe under process settings and variants.
 
-    python benchmarks/train_env.py [--pairs 30000] [--steps 120] [--rounds 2]
+    python benchmarks/train_env.py [--sample 20000] [--steps 100] [--rounds 1]
 
 The race (benchmarks/peers/) showed the shipped recipe at about 0.95 steps/s
 on 2 cores where a profile of the model alone gave 3.5, with a third of
 the CPU time in the kernel (vmstat's `sy`). This runs the unchanged
-`keras-seq2seq train` command of the race (ours.sh's flags, on the first
-`--pairs` training pairs) in a fresh process per setting, measures the
-steps/s between step 20 and step 20 + `--steps` (a callback, then stops),
-and the process's user and system CPU seconds over that window. Settings:
+`keras-seq2seq train` command of the race (ours.sh's flags) in a fresh
+process per setting, on `--sample` pairs drawn at random from the race's
+training corpora (full Tatoeba and Multi30k train), so that sentence
+lengths are as in the race; it measures the steps/s between step `--skip`
+and step `--skip` + `--steps` (a callback, then stops) and the process's
+user and system CPU seconds over that window. Every setting sees the same
+batches in the same order. Settings:
 
-- default;
-- `glibc-no-mmap`: MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ raised
-  (glibc serves large tensors from mmap and returns them at once: every
-  step then faults fresh zeroed pages in);
+- `plain`: glibc's allocator as it comes (the race's first run);
+- `default`: the command as it is (it raises glibc's mmap and trim
+  thresholds itself, keras_seq2seq.training.allocator);
+- `tf-bfc`: TensorFlow's BFC allocator on CPU (TF_CPU_ALLOCATOR_USE_BFC),
+  which keeps every block it has allocated for reuse, large ones included
+  (glibc hands blocks over 32 MiB to mmap whatever the threshold);
 - `interop-1`: TF_NUM_INTEROP_THREADS=1;
-- both.
+- `one-hot-copy`: copy attention as it was computed until 2026-12-05, a
+  product of the attention weights with one-hot sources (B, S, V) instead
+  of a scatter-add (keras_seq2seq.models.seq2seq.copy_log_probs);
+- `no-copy`: the recipe without copy attention (`--no-copy-attention`),
+  what copy attention costs per step.
 
 Rounds alternate the settings (the host is shared and noisy: read the
 ratios within a round). Writes benchmarks/results/train_env.json.
@@ -32,25 +41,48 @@ import tempfile
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 
+# Each setting: environment variables for the child process, extra flags
+# for `keras-seq2seq train`, whether the command may raise glibc's
+# thresholds (the child makes keep_large_allocations a no-op otherwise) and
+# whether the child puts the one-hot copy distribution back.
 SETTINGS = {
-    "default": {},
-    # keras_seq2seq.training.allocator's values: 32 MiB is the largest mmap
-    # threshold glibc accepts (a larger value is ignored).
-    "glibc-no-mmap": {"MALLOC_MMAP_THRESHOLD_": "33554432",
-                      "MALLOC_TRIM_THRESHOLD_": "2147483647"},
-    "interop-1": {"TF_NUM_INTEROP_THREADS": "1"},
-    "both": {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "2147483647",
-             "TF_NUM_INTEROP_THREADS": "1"},
+    "plain": {"env": {}, "flags": [], "mallopt": False, "one_hot_copy": False},
+    "default": {"env": {}, "flags": [], "mallopt": True, "one_hot_copy": False},
+    "tf-bfc": {"env": {"TF_CPU_ALLOCATOR_USE_BFC": "true"}, "flags": [], "mallopt": True,
+               "one_hot_copy": False},
+    "interop-1": {"env": {"TF_NUM_INTEROP_THREADS": "1"}, "flags": [], "mallopt": True,
+                  "one_hot_copy": False},
+    "one-hot-copy": {"env": {}, "flags": [], "mallopt": True, "one_hot_copy": True},
+    "no-copy": {"env": {}, "flags": ["--no-copy-attention"], "mallopt": True,
+                "one_hot_copy": False},
 }
 
 CHILD = r"""
 import json, os, resource, sys, time
 
 import keras_seq2seq.training as training
+import keras_seq2seq.training.allocator as allocator
 from keras_seq2seq import cli
 
 skip, steps, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+mallopt, one_hot_copy = sys.argv[4] == "1", sys.argv[5] == "1"
+if not mallopt:
+    allocator.keep_large_allocations = lambda: False
 import keras
+
+if one_hot_copy:
+    import keras_seq2seq.models.seq2seq as seq2seq
+
+    def copy_log_probs(logits, weights, gate, source_tokens):
+        # The formula before the scatter-add, for comparison only.
+        vocab_size = logits.shape[-1]
+        generated = keras.ops.softmax(logits, axis=-1)
+        sources = keras.ops.one_hot(keras.ops.cast(source_tokens, "int32"), vocab_size)
+        copied = keras.ops.einsum("bts,bsv->btv", keras.ops.cast(weights, "float32"), sources)
+        mixed = gate * generated + (1.0 - gate) * copied
+        return keras.ops.log(keras.ops.maximum(mixed, seq2seq.COPY_EPSILON))
+
+    seq2seq.copy_log_probs = copy_log_probs
 
 
 class Window(keras.callbacks.Callback):
@@ -68,7 +100,8 @@ class Window(keras.callbacks.Callback):
             with open(out, "w") as f:
                 json.dump({"steps_per_s": steps / seconds, "seconds": seconds,
                            "user_s": r1.ru_utime - self.r0.ru_utime,
-                           "system_s": r1.ru_stime - self.r0.ru_stime}, f)
+                           "system_s": r1.ru_stime - self.r0.ru_stime,
+                           "peak_rss_mb": r1.ru_maxrss / 1024}, f)
             self.model.stop_training = True
 
 
@@ -80,54 +113,80 @@ def train(config, *a, callbacks=(), **kw):
 
 
 training.train = train
-cli.main(sys.argv[4:])
+cli.main(sys.argv[6:])
 """
 
 
-def recipe(data, pairs, out):
-    """ours.sh's `keras-seq2seq train` flags (the v6 recipe with copy attention)."""
-    return ["train", "--pairs", f"{data}/tatoeba/eng-fra-full.tsv.gz",
-            "--source", f"{data}/multi30k/train.en.gz", "--target", f"{data}/multi30k/train.fr.gz",
+def race_sample(data, size, path, seed=0):
+    """`size` pairs drawn at random from the race's training corpora (the
+    full Tatoeba export and Multi30k train), written as a TSV to `path`."""
+    import gzip
+    import random
+
+    with gzip.open(f"{data}/tatoeba/eng-fra-full.tsv.gz", "rt", encoding="utf-8") as f:
+        pairs = [line.rstrip("\n").split("\t")[:2] for line in f]
+    with gzip.open(f"{data}/multi30k/train.en.gz", "rt", encoding="utf-8") as en, \
+            gzip.open(f"{data}/multi30k/train.fr.gz", "rt", encoding="utf-8") as fr:
+        pairs += [[s.strip(), t.strip()] for s, t in zip(en, fr)]
+    pairs = [p for p in pairs if len(p) == 2 and all(p)]
+    sample = random.Random(seed).sample(pairs, size)
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{s}\t{t}\n" for s, t in sample)
+    return sum(len(s.split()) for s, _ in sample) / size
+
+
+def recipe(data, pairs_file, out):
+    """ours.sh's `keras-seq2seq train` flags (the v6 recipe with copy
+    attention), on `pairs_file` instead of the corpora."""
+    return ["train", "--pairs", pairs_file,
             "--validation-source", f"{data}/multi30k/val.en.gz",
-            "--validation-target", f"{data}/multi30k/val.fr.gz", "--validation-fraction", "0.1",
+            "--validation-target", f"{data}/multi30k/val.fr.gz",
             "--architecture", "cpu", "--attention", "luong", "--tokenizer", "wordpiece",
             "--shared-vocabulary", "--copy-attention", "--name-augmentation", "0.6",
             "--embedding-dim", "192", "--source-vocab-size", "8000", "--target-vocab-size",
             "8000", "--max-length", "100", "--dropout", "0.3", "--embedding-dropout", "0.2",
             "--epochs", "1", "--batch-size", "128", "--learning-rate", "2e-3",
             "--lr-schedule", "plateau", "--seed", "0", "--bidirectional-encoder",
-            "--max-examples", str(pairs), "--bleu-sample", "0", "--no-backup", "--out", out]
+            "--bleu-sample", "0", "--no-backup", "--out", out]
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=os.environ.get("KERAS_SEQ2SEQ_DATA",
                                                     str(ROOT.parent / "shared" / "data")))
-    p.add_argument("--pairs", type=int, default=30000)
+    p.add_argument("--sample", type=int, default=20000)
     p.add_argument("--skip", type=int, default=20)
-    p.add_argument("--steps", type=int, default=120)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--only", action="append", choices=sorted(SETTINGS))
     p.add_argument("--out", default=str(HERE / "results" / "train_env.json"))
     args = p.parse_args(argv)
     names = args.only or list(SETTINGS)
     rows = []
-    for round_ in range(args.rounds):
-        for name in names:
-            with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs_file = os.path.join(tmp, "sample.tsv")
+        mean_words = race_sample(args.data, args.sample, pairs_file)
+        for round_ in range(args.rounds):
+            for name in names:
+                setting = SETTINGS[name]
                 result = os.path.join(tmp, "window.json")
+                run_dir = os.path.join(tmp, f"run-{round_}-{name}")
                 env = {**os.environ, "OMP_NUM_THREADS": "2", "TF_CPP_MIN_LOG_LEVEL": "3",
-                       "PYTHONPATH": str(ROOT), **SETTINGS[name]}
+                       "PYTHONPATH": str(ROOT), **setting["env"]}
                 subprocess.run([sys.executable, "-c", CHILD, str(args.skip), str(args.steps),
-                                result, *recipe(args.data, args.pairs, os.path.join(tmp, "run"))],
+                                result, "1" if setting["mallopt"] else "0",
+                                "1" if setting["one_hot_copy"] else "0",
+                                *recipe(args.data, pairs_file, run_dir), *setting["flags"]],
                                env=env, check=True, stdout=subprocess.DEVNULL)
                 with open(result) as f:
                     row = {"round": round_, "setting": name, **json.load(f)}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+                os.remove(result)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     result = {"command": "python benchmarks/train_env.py " + " ".join(
                   sys.argv[1:] if argv is None else argv),
-              "pairs": args.pairs, "window_steps": args.steps, "cpus": os.cpu_count(),
+              "sample": args.sample, "sample_mean_source_words": round(mean_words, 2),
+              "skip_steps": args.skip, "window_steps": args.steps, "cpus": os.cpu_count(),
               "settings": {n: SETTINGS[n] for n in names}, "rows": rows}
     pathlib.Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

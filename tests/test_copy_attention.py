@@ -156,3 +156,9 @@ def test_copy_model_loads_exports_and_serves_the_same(copy_models, tmp_path):
 
     export_tflite(translator, str(tmp_path / "lite"), quantize="none", max_source_tokens=12)
     assert TFLiteTranslator(str(tmp_path / "lite")).translate(sources) == expected
+    # The copy distribution is a scatter-add (TFLite's SCATTER_ND): LiteRT.js
+    # in Node runs it too, to the same translations.
+    from test_web import node_translate
+
+    js = node_translate(sources, model=str(tmp_path / "lite"))  # its stored settings
+    assert [r["text"] for r in js] == expected

@@ -187,6 +187,26 @@ def test_js_long_sentence_parts_equal_python(runner):
     assert all(len(p) > 1 for p in expected[:2] + expected[3:])
 
 
+def test_js_name_masking_equals_python(runner):
+    import tensorflow as tf
+
+    from keras_seq2seq.text.placeholders import mask_names, usable_placeholders
+
+    texts = ["The museum is closed on Tuesdays.", "My birthday is in JULY.",
+             "Let's meet next Thursday evening with Zbigniew.",
+             "We saw Alexander and Svetlana in September.", "Ask Mohammed, Tom and Aleksandra.",
+             "Julyx and Mayday are not months."] + _tatoeba_lines(2000)
+    names = usable_placeholders(runner.source_tokenizer, runner.target_tokenizer)
+    masked, used, words = mask_names(tf.constant(texts), runner.source_tokenizer, names)
+    expected = [{"masked": m.decode(), "used": u, "words": [w.decode() for w in row]}
+                for m, u, row in zip(masked.numpy(), used.numpy().tolist(), words.numpy())]
+    assert node_tool("mask", texts) == expected
+    # Day and month names are never masked (CALENDAR_WORDS), names are.
+    assert "Tuesdays" in expected[0]["masked"] and "JULY" in expected[1]["masked"]
+    assert "Thursday" in expected[2]["masked"] and "Zbigniew" not in expected[2]["masked"]
+    assert "September" in expected[3]["masked"] and "Svetlana" not in expected[3]["masked"]
+
+
 # Translations: the JS runner against the Python LiteRT runner.
 
 def _validation(count):

@@ -263,6 +263,11 @@ export class Tokenizer {
 export const PLACEHOLDERS = ['Tom', 'Boston', 'Mary', 'John', 'Alice', 'Jack', 'Emma', 'Bob', 'Jane'];
 const ATTEMPTS = 2;
 const MIN_PIECES = 3;
+// Never masked: English day and month names, also in the plural
+// (CALENDAR_WORDS in keras_seq2seq/text/placeholders.py).
+const CALENDAR = new RegExp('^(?:' + ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday',
+  'Saturday', 'Sunday', 'January', 'February', 'March', 'April', 'May', 'June', 'July',
+  'August', 'September', 'October', 'November', 'December'].join('|') + ')s?$', 'i');
 const whitespaceSplit = (s) => s.split(/[\t\n\v\f\r ]+/).filter((w) => w);
 
 /**
@@ -298,7 +303,8 @@ export function maskNames(sentence, source, placeholders, offset = 0) {
     const [, prefix, word, suffix] = match;
     const pieces = source.encode(word);
     const rare = pieces.length >= MIN_PIECES || pieces.includes(UNK_ID);
-    const candidate = /^\p{Lu}\p{L}+$/u.test(word) && rare && position > 0;
+    const candidate = /^\p{Lu}\p{L}+$/u.test(word) && rare && position > 0 &&
+      !CALENDAR.test(word);
     return {prefix, word, suffix, candidate};
   });
   const free = placeholders.map((name) => !parts.some((p) => p.word === name));

@@ -5,16 +5,18 @@
 // LiteRT.js (WASM, in Node). --json writes one JSON object per line
 // (text, parts with their ms and smallest search gap). --tool runs a
 // text-side function on each line instead (split, tokenize, normalize,
-// parts), for the tests that hold the JS text side to the Python one.
+// mask, parts), for the tests that hold the JS text side to the Python one.
 
 import readline from 'node:readline';
 import {parseArgs} from 'node:util';
 
 import {loadLiteRtNode, readExport} from './litert-node.mjs';
-import {Tokenizer, Translator, checkConfig, normalize, splitSentences} from './seq2seq.mjs';
+import {
+  Tokenizer, Translator, checkConfig, maskNames, normalize, splitSentences, usablePlaceholders,
+} from './seq2seq.mjs';
 
 const USAGE = 'usage: node web/translate.mjs --model DIR [--beam-size N] [--no-repeat-ngram N] ' +
-  '[--unk-penalty X] [--threads N] [--json] [--tool split|normalize|tokenize|parts]';
+  '[--unk-penalty X] [--threads N] [--json] [--tool split|normalize|tokenize|mask|parts]';
 
 function fail(message) {
   process.stderr.write(`translate.mjs: error: ${message}\n`);
@@ -58,10 +60,14 @@ if (args.tool) {
   const m = files.config.model;
   const source = new Tokenizer(files.sourceVocab.replace(/\n$/, '').split('\n'),
     {kind: m.tokenizer ?? 'word', lowercase: !!m.lowercase, language: files.config.source_language ?? 'en'});
+  const target = new Tokenizer(files.targetVocab.replace(/\n$/, '').split('\n'),
+    {kind: m.tokenizer ?? 'word', lowercase: !!m.lowercase, language: files.config.target_language ?? 'fr'});
+  const placeholders = usablePlaceholders(source, target);
   const tools = {
     split: (text) => splitSentences(text),
     normalize: (text) => normalize(text, !!m.lowercase),
     tokenize: (text) => source.encode(text),
+    mask: (text) => maskNames(text, source, placeholders),
   };
   if (!(args.tool in tools) && args.tool !== 'parts') fail(`unknown --tool ${args.tool}`);
   if (args.tool === 'parts') {

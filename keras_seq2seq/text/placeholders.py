@@ -16,7 +16,8 @@ that starts with a capital, has 2+ letters, and that the source vocabulary
 cuts into `min_pieces` pieces or more or cannot spell (`<unk>`): words the
 model knows whole ("Paris", "Monday", "French") are translated as before. A
 capitalised word the model could have translated but knows only in pieces
-("Tu ##es ##day") is copied instead: the measured trade is in RESULTS.md.
+(a rare capitalised noun) is copied instead: the measured trade is in RESULTS.md.
+Day and month names (`CALENDAR_WORDS`, also in the plural) are never masked.
 Each occurrence gets the next placeholder that the sentence does not hold
 already; a sentence with more rare names than placeholders keeps the rest.
 
@@ -43,6 +44,15 @@ PLACEHOLDERS = ("Tom", "Boston", "Mary", "John", "Alice", "Jack", "Emma", "Bob",
 # placeholders from the first, then from the second.
 ATTEMPTS = 2
 MIN_PIECES = 3
+# Capitalised words that are not names, however the vocabulary cuts them:
+# English day and month names, also in the plural. As placeholders they came
+# back untranslated ("Mon anniversaire est à July.", benchmarks/everyday:
+# five of v6's day and month sentences); left alone, the model translates
+# them. web/seq2seq.mjs has the same list.
+CALENDAR_WORDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                  "Sunday", "January", "February", "March", "April", "May", "June", "July",
+                  "August", "September", "October", "November", "December")
+_CALENDAR = "(?i)(?:" + "|".join(CALENDAR_WORDS) + ")s?"
 
 _HAS_LETTER = r"(?s).*\pL.*"
 # Leading non-letters, the first run of letters, the rest of the token.
@@ -99,7 +109,8 @@ def mask_names(sentences, source_tokenizer, placeholders, offset=0, min_pieces=M
     rare = (pieces.row_lengths() >= min_pieces) | tf.reduce_any(
         tf.equal(pieces, UNK_ID), axis=1)
     position = tf.ragged.range(tokens.row_lengths()).flat_values
-    candidate = tf.strings.regex_full_match(word, r"\p{Lu}\pL+") & rare & (position > 0)
+    candidate = (tf.strings.regex_full_match(word, r"\p{Lu}\pL+") & rare & (position > 0)
+                 & ~tf.strings.regex_full_match(word, _CALENDAR))
 
     # Placeholders the sentence holds already are not used: (N, P).
     names = tf.constant(placeholders)
