@@ -402,3 +402,23 @@ def test_the_training_commands_keep_large_allocations_on_glibc():
                             capture_output=True, text=True, timeout=120,
                             env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
     assert result.stdout.strip() == "True", result.stderr[-2000:]
+
+
+def test_the_training_commands_ask_tensorflow_for_its_bfc_allocator(monkeypatch):
+    import tensorflow  # noqa: F401  (imported already: nothing changes)
+
+    from keras_seq2seq.training.allocator import use_bfc_allocator
+
+    # After TensorFlow is imported, the variable is left as it is and the
+    # answer says whether it holds.
+    monkeypatch.delenv("TF_CPU_ALLOCATOR_USE_BFC", raising=False)
+    assert use_bfc_allocator() is False and "TF_CPU_ALLOCATOR_USE_BFC" not in os.environ
+    monkeypatch.setenv("TF_CPU_ALLOCATOR_USE_BFC", "1")
+    assert use_bfc_allocator() is True
+    # Before: it is set, in a fresh process (importing only the allocator).
+    code = ("import os; from keras_seq2seq.training.allocator import use_bfc_allocator as u; "
+            "print(u(), os.environ.get('TF_CPU_ALLOCATOR_USE_BFC'))")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=dict(env, PYTHONPATH=str(REPO_ROOT)))
+    assert result.stdout.strip() == "True true", result.stderr[-2000:]

@@ -70,9 +70,10 @@ def captioner_training_config(args, parser):
 
 def run(args, parser):
     config = captioner_training_config(args, parser)
-    from keras_seq2seq.training.allocator import keep_large_allocations
+    from keras_seq2seq.training.allocator import keep_large_allocations, use_bfc_allocator
 
-    keep_large_allocations()  # as `train` does
+    use_bfc_allocator()  # as `train` does
+    keep_large_allocations()
     from keras_seq2seq.captioning.trainer import train_captioner
 
     command = shlex.join(["keras-seq2seq", *getattr(args, "argv", [])])

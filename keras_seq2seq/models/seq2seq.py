@@ -151,9 +151,17 @@ class CopyDistribution(keras.layers.Layer):
     def __init__(self, **kwargs):
         kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
+        # The logits arrive with the decoder's padding mask; the output has
+        # none (as the ops this layer replaced gave none): the loss masks
+        # padding with its sample weights. Without this, Keras warns that
+        # the mask is dropped.
+        self.supports_masking = True
 
     def call(self, logits, weights, gate, source_tokens):
         return copy_log_probs(logits, weights, gate, source_tokens)
+
+    def compute_mask(self, *args, **kwargs):
+        return None
 
     def compute_output_spec(self, logits, weights, gate, source_tokens):
         return keras.KerasTensor(logits.shape, dtype="float32")
