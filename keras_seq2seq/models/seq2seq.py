@@ -157,13 +157,17 @@ class CopyDistribution(keras.layers.Layer):
         # the mask is dropped.
         self.supports_masking = True
 
-    def call(self, logits, weights, gate, source_tokens):
+    # The gate comes first: Keras orders a functional model's layers by a
+    # walk from its outputs through each layer's inputs in order, and
+    # `.weights.h5` files name layers by that order (dense_2 is the copy
+    # gate, dense_3 the output projection in every saved copy model).
+    def call(self, gate, logits, weights, source_tokens):
         return copy_log_probs(logits, weights, gate, source_tokens)
 
     def compute_mask(self, *args, **kwargs):
         return None
 
-    def compute_output_spec(self, logits, weights, gate, source_tokens):
+    def compute_output_spec(self, gate, logits, weights, source_tokens):
         return keras.KerasTensor(logits.shape, dtype="float32")
 
 
@@ -261,7 +265,7 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     if len(attention_layers) < 4:
         return logits
     gate = attention_layers[3](keras.layers.Concatenate(dtype=dtype)([context, query, embedded]))
-    return CopyDistribution(name="copy_distribution")(logits, weights, gate, memory[3])
+    return CopyDistribution(name="copy_distribution")(gate, logits, weights, memory[3])
 
 
 @register_keras_class
@@ -494,7 +498,7 @@ def build_decoder_step_model(model, config, attention_outputs=False):
                 [context, query, keras.ops.expand_dims(embedded, 1)]
             ))
             logits = CopyDistribution(name="copy_distribution")(
-                logits, weights, gate, memory_inputs[3])
+                gate, logits, weights, memory_inputs[3])
         logits = logits[:, 0]
         if attention_outputs:
             new_states = [*new_states, weights[:, 0]] + ([gate[:, 0]] if copy else [])
