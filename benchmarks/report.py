@@ -333,9 +333,9 @@ def train_env(d):
             parts.append("copy distribution from one-hot sources")
         return ", ".join(parts) or "-"
 
-    base = {x["round"]: x["steps_per_s"] for x in r["rows"] if x["setting"] == "default"}
+    base = {x["round"]: x["steps_per_s"] for x in r["rows"] if x["setting"] == "plain"}
     lines += table(["round", "setting", "differs from the command by", "steps/s",
-                    "ratio to default", "user CPU s", "system CPU s", "peak RSS"],
+                    "ratio to plain", "user CPU s", "system CPU s", "peak RSS"],
                    [[x["round"], x["setting"], what(r["settings"][x["setting"]]),
                      f"{x['steps_per_s']:.2f}",
                      f"{x['steps_per_s'] / base[x['round']]:.2f}" if x["round"] in base else "-",
@@ -622,10 +622,13 @@ SECTIONS = [
         train_speed,
         transcribed("train_speed_earlier"),
     ]),
-    ("Process settings for training (glibc's allocator)", [
-        "`keras-seq2seq train` sets the allocator values itself since 2026-12-05 "
-        "(`keras_seq2seq/training/allocator.py`); one round on an otherwise idle but noisy "
-        "host, so read the ratio, not the absolute figures.",
+    ("Process settings and copy attention in training", [
+        "Where the race's steps went (benchmarks/peers/: 0.92 steps/s for ours against 1.90 for "
+        "OpenNMT-py's LSTM, a third of our CPU time in the kernel). Measured on 2026-12-05 "
+        "before `keras-seq2seq train` asked for TensorFlow's BFC allocator: `default` here is "
+        "the command with glibc's thresholds only, and `tf-bfc` is what it does since "
+        "(`keras_seq2seq/training/allocator.py`). `one-hot-copy` is copy attention as it was "
+        "computed before the same day. One round on an otherwise idle host: read the ratios.",
         train_env,
     ]),
     ("Training-speed variants (model.fit)", [

@@ -34,6 +34,7 @@ from keras_hub.src.utils.tensor_utils import is_float_dtype  # noqa: E402
 
 from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor  # noqa: E402
 from keras_seq2seq.models.seq2seq import (  # noqa: E402
+    COPY_DISTRIBUTION,
     COPY_GATE,
     OUTPUT_PROJECTION,
     Seq2SeqBackbone,
@@ -61,7 +62,8 @@ DEPARTURES = {
                "fixed lengths are `encoder_sequence_length` / `decoder_sequence_length`, which "
                "the harness runs set.",
 }
-FLOAT32_LAYERS = (OUTPUT_PROJECTION, COPY_GATE)
+# The copy distribution has no weights; it mixes float32 probabilities.
+FLOAT32_LAYERS = (OUTPUT_PROJECTION, COPY_GATE, COPY_DISTRIBUTION)
 
 SPECIALS = ["<pad>", "<unk>", "<start>", "<end>"]
 VOCABULARY = SPECIALS + ["i", "am", "cold", "hungry", "thank", "you", "j", "'", "ai", "froid",
@@ -112,7 +114,7 @@ class KerasHubHarnessTest(TestCase):
             self.assertEqual(keras.backend.standardize_dtype(spec.dtype), "float32")
             head = [layer for layer in backbone._flatten_layers()
                     if layer.name in FLOAT32_LAYERS]
-            self.assertLen(head, 2 if init_kwargs.get("copy_attention") else 1)
+            self.assertLen(head, 3 if init_kwargs.get("copy_attention") else 1)
             checked = 0
             for layer in backbone._flatten_layers(include_self=False):
                 if isinstance(layer, (keras.layers.Softmax, keras.layers.InputLayer)):

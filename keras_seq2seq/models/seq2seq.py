@@ -40,6 +40,7 @@ ATTENTION_KEYS = "attention_keys"
 ATTENTION = "attention"
 ATTENTION_PROJECTION = "attention_projection"
 COPY_GATE = "copy_gate"
+COPY_DISTRIBUTION = "copy_distribution"
 # Copy attention's floor on a token's probability before the log: keeps
 # log-probabilities finite (>= -20.7) where neither softmax nor copy puts mass.
 COPY_EPSILON = 1e-9
@@ -265,7 +266,7 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     if len(attention_layers) < 4:
         return logits
     gate = attention_layers[3](keras.layers.Concatenate(dtype=dtype)([context, query, embedded]))
-    return CopyDistribution(name="copy_distribution")(gate, logits, weights, memory[3])
+    return CopyDistribution(name=COPY_DISTRIBUTION)(gate, logits, weights, memory[3])
 
 
 @register_keras_class
@@ -497,7 +498,7 @@ def build_decoder_step_model(model, config, attention_outputs=False):
             gate = parts.attention_layers[3](keras.layers.Concatenate()(
                 [context, query, keras.ops.expand_dims(embedded, 1)]
             ))
-            logits = CopyDistribution(name="copy_distribution")(
+            logits = CopyDistribution(name=COPY_DISTRIBUTION)(
                 gate, logits, weights, memory_inputs[3])
         logits = logits[:, 0]
         if attention_outputs:
