@@ -66,8 +66,10 @@ SETTINGS = {
 CHILD = r"""
 import json, os, resource, sys, time
 
-import keras_seq2seq.training as training
 import keras_seq2seq.training.allocator as allocator
+
+allocator.use_bfc_allocator()  # as the command does, before `training.train` imports TensorFlow
+import keras_seq2seq.training as training
 from keras_seq2seq import cli
 
 skip, steps, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]

@@ -38,6 +38,13 @@ def main(argv=None):
     train_argv = ["train", *argv[split + 1:]]
     process_started = time.time()
 
+    # `keras-seq2seq train` asks for TensorFlow's BFC allocator before it
+    # imports TensorFlow; reading `training.train` below imports it first,
+    # so do what the command does, here, before that (a race run on
+    # 2026-12-05 ran without it for this reason and was stopped).
+    from keras_seq2seq.training.allocator import use_bfc_allocator
+
+    use_bfc_allocator()
     import keras_seq2seq.training as training
     from keras_seq2seq import cli
 
