@@ -160,8 +160,9 @@ class CopyDistribution(keras.layers.Layer):
 
     # The gate comes first: Keras orders a functional model's layers by a
     # walk from its outputs through each layer's inputs in order, and
-    # `.weights.h5` files name layers by that order (dense_2 is the copy
-    # gate, dense_3 the output projection in every saved copy model).
+    # `.weights.h5` files name layers by that order (in the shipped model
+    # dense_2 is the copy gate and dense_3 the output projection, as they
+    # were before this layer existed).
     def call(self, gate, logits, weights, source_tokens):
         return copy_log_probs(logits, weights, gate, source_tokens)
 
