@@ -47,8 +47,9 @@ MIN_PIECES = 3
 # Capitalised words that are not names, however the vocabulary cuts them:
 # English day and month names, also in the plural. As placeholders they came
 # back untranslated ("Mon anniversaire est à July.", benchmarks/everyday:
-# five of v6's day and month sentences); left alone, the model translates
-# them. web/seq2seq.mjs has the same list.
+# five of v6's day and month sentences); left alone, v6 translates two of
+# those five ("en septembre", "un mercredi"). web/seq2seq.mjs has the same
+# list.
 CALENDAR_WORDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
                   "Sunday", "January", "February", "March", "April", "May", "June", "July",
                   "August", "September", "October", "November", "December")
