@@ -5,6 +5,7 @@ import pytest
 
 from keras_seq2seq.constants import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID
 from keras_seq2seq.data.pipeline import bucket_batch_sizes, make_dataset
+from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.text import WordTokenizer
 
 WORDS = ["a", "b", "c", "d", "e", "f", "g", "h"]
@@ -107,6 +108,26 @@ def test_batch_tokens_sizes_each_bucket_in_tokens(tokenizers):
     shortest = min(batches, key=lambda b: b[1].shape[1])
     longest = max(batches, key=lambda b: b[1].shape[1])
     assert len(shortest[0]) > 2 * len(longest[0])
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+def test_default_shuffle_mixes_a_corpus_stored_in_order(tokenizers, prefill):
+    # Two corpora one after the other, as a run reads them: 300 pairs whose
+    # source is "a", then 300 whose source is "h". A uniform shuffle puts both
+    # in the first batch; a small buffer (the old default was 20,000 pairs,
+    # here 50) only mixes neighbours, so the epoch starts with "a" alone.
+    pairs = [("a", "b")] * 300 + [("h", "g")] * 300
+
+    def first_batch_sources(**kwargs):
+        dataset = make_dataset(pairs, *tokenizers, batch_size=40, bucket_boundaries=None,
+                               shuffle=True, seed=1, prefill=prefill, **kwargs)
+        inputs, _, _ = next(iter(dataset))
+        return set(inputs["encoder_tokens"].numpy()[:, 0].tolist())
+
+    assert first_batch_sources() == set(_ids("a h"))
+    assert first_batch_sources(shuffle_buffer=50) == set(_ids("a"))
+    with pytest.raises(ConfigurationError, match="shuffle_buffer"):
+        make_dataset(pairs, *tokenizers, shuffle_buffer=0)
 
 
 def test_autotuning_is_off_by_default_and_changes_no_batch(tokenizers):

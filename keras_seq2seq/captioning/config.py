@@ -194,7 +194,7 @@ class CaptionerDataConfig(SettingsSection):
 
 # The translation trainer's options that this trainer has not (one device,
 # float32, batches counted in captions); they must stay at their defaults.
-UNSUPPORTED_OPTIMIZATION = ("batch_tokens", "mixed_precision", "strategy")
+UNSUPPORTED_OPTIMIZATION = ("batch_tokens", "shuffle_buffer", "mixed_precision", "strategy")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -60,7 +60,7 @@ def make_dataset(
     max_source_length=50,
     max_target_length=50,
     shuffle=True,
-    shuffle_buffer=20000,
+    shuffle_buffer=None,
     seed=0,
     bucket_boundaries=DEFAULT_BUCKET_BOUNDARIES,
     cache=True,
@@ -83,7 +83,15 @@ def make_dataset(
         max_target_length: int. Longer targets (without `<end>`) are
             dropped. Defaults to 50.
         shuffle: bool. Shuffle each epoch. Defaults to True.
-        shuffle_buffer: int. Shuffle buffer size. Defaults to 20000.
+        shuffle_buffer: int or None. Pairs in the shuffle buffer. Defaults
+            to None: the whole training set, so that every epoch is a
+            uniform shuffle. A smaller buffer bounds memory (with a file
+            `cache`) but only mixes neighbouring pairs: on corpora stored
+            in an order (Tatoeba's export is sorted by length, and a run's
+            corpora follow one another) each epoch then goes from short
+            sentences to long ones and from one corpus to the next, and
+            the model forgets what the epoch began with
+            (benchmarks/peers/README.md, "Shuffling").
         seed: int. Shuffle seed. Defaults to 0.
         bucket_boundaries: sequence of int or None. Length bucket edges;
             None pads every batch to its own longest sentence without
@@ -119,6 +127,8 @@ def make_dataset(
     """
     if batch_size < 1:
         raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}.")
+    if shuffle_buffer is not None and shuffle_buffer < 1:
+        raise ConfigurationError(f"shuffle_buffer must be >= 1, got {shuffle_buffer}.")
     if batch_tokens is not None and not bucket_boundaries:
         raise ConfigurationError("batch_tokens needs bucket_boundaries: a batch's size in "
                                  "tokens is set per length bucket.")
@@ -134,9 +144,12 @@ def make_dataset(
         dataset = dataset.cache(cache)
     elif cache:
         dataset = dataset.cache()
-    if cache and prefill:
-        fill_cache(dataset)
+    count = fill_cache(dataset) if cache and prefill else None
     if shuffle:
+        if shuffle_buffer is None:
+            # The pairs kept are at most the pairs read; a buffer larger
+            # than the dataset is simply never full.
+            shuffle_buffer = max(1, count if count is not None else sum(1 for _ in pairs))
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if bucket_boundaries:
         boundaries = sorted(b for b in bucket_boundaries if b > 0)

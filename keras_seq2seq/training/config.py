@@ -164,6 +164,11 @@ class OptimizationConfig(SettingsSection):
         None, "Size training batches in tokens instead of sentences: each length bucket's "
         "batches hold about N tokens per side (more short sentences, fewer long ones); "
         "--batch-size then sets only the validation batches.", metavar="N")
+    shuffle_buffer: typing.Optional[int] = setting(
+        None, "Training pairs in the shuffle buffer (unset: all of them, a uniform shuffle "
+        "each epoch). A smaller buffer bounds memory with --cache-dir but only mixes "
+        "neighbours: a corpus stored in order (by length, or one corpus after another) then "
+        "trains in that order.", metavar="PAIRS")
     learning_rate: float = setting(1e-3, "Adam's learning rate.")
     clipnorm: typing.Optional[float] = setting(
         5.0, "Gradient norm clipping (the paper: 5).")
@@ -195,6 +200,7 @@ class OptimizationConfig(SettingsSection):
         self._whole("epochs", 1)
         self._whole("batch_size", 1)
         self._whole("batch_tokens", 1, optional=True)
+        self._whole("shuffle_buffer", 1, optional=True)
         for name in ("learning_rate", "lr_decay"):
             self._check(name, _number(getattr(self, name)) and getattr(self, name) > 0, "> 0")
         self._check("clipnorm", self.clipnorm is None
