@@ -107,6 +107,59 @@ def test_beam_size_one_equals_greedy(seed):
     np.testing.assert_allclose(beam_log_probs.numpy()[:, 0], greedy_log_probs.numpy(), rtol=1e-5)
 
 
+def reference_beam_search(log_matrix, max_lengths, beam_size, alpha):
+    """The search `beam_search` documents, written the plain way: every
+    (beam, token) candidate of a sentence scored and ranked at each step,
+    in float32 (ties: lower beam, then lower token). `beam_search` ranks a
+    top_k per beam instead; the two must agree."""
+    results = []
+    for limit in max_lengths:
+        beams = [([], np.float32(0.0 if j == 0 else -1e9), 0, False) for j in range(beam_size)]
+        for t in range(max(limit, 1)):
+            if all(finished for *_, finished in beams):
+                break
+            candidates = []
+            for j, (tokens, log_prob, length, finished) in enumerate(beams):
+                row = log_matrix[tokens[-1] if tokens else START_ID]
+                if finished:
+                    row = np.full(VOCAB, -1e9, np.float32)
+                    row[PAD_ID] = 0.0
+                new_length = length + (not finished)
+                penalty = np.float32(((5.0 + new_length) / 6.0) ** alpha)
+                for token in range(VOCAB):
+                    total = np.float32(log_prob + row[token])
+                    candidates.append((-(total / penalty), j * VOCAB + token, j, token, total,
+                                       new_length))
+            candidates.sort(key=lambda c: c[:2])
+            beams = [(beams[j][0] + [token], total, new_length,
+                      beams[j][3] or token == END_ID or t + 1 >= limit)
+                     for _, _, j, token, total, new_length in candidates[:beam_size]]
+        results.append(beams)
+    return results
+
+
+@pytest.mark.parametrize("seed,beam_size,alpha", [(0, 2, 0.6), (1, 5, 0.6), (2, 5, 0.0),
+                                                  (3, 10, 0.6)])
+def test_ranking_a_top_k_per_beam_equals_ranking_every_candidate(seed, beam_size, alpha):
+    # beam_size 10 is more than the 8 tokens: each beam then offers all of them.
+    rng = np.random.default_rng(seed)
+    matrix = rng.dirichlet(np.ones(VOCAB) * 0.7, size=VOCAB).astype(np.float32)
+    log_matrix = np.log(matrix).astype(np.float32)
+    max_lengths = [1, 4, 7, 9]
+    table = tf.constant(log_matrix)
+
+    def step(ids, states):
+        return tf.gather(table, ids), states
+
+    tokens, _, log_probs = beam_search(step, [tf.zeros([len(max_lengths)])],
+                                       tf.constant(max_lengths), beam_size=beam_size, alpha=alpha)
+    for i, beams in enumerate(reference_beam_search(log_matrix, max_lengths, beam_size, alpha)):
+        for j, (expected, log_prob, _, _) in enumerate(beams):
+            row = tokens.numpy()[i, j].tolist()
+            assert row[:len(expected)] == expected and set(row[len(expected):]) <= {PAD_ID}
+            np.testing.assert_allclose(log_probs.numpy()[i, j], log_prob, rtol=1e-4)
+
+
 def test_nested_states_are_reordered_with_their_beams():
     # The state remembers the path taken; the step function checks it.
     def step(tokens, states):

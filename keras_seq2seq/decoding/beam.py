@@ -17,7 +17,7 @@ step-function contract instead; greedy, beam and ensembles all share it.
 
 import tensorflow as tf
 
-from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+from keras_seq2seq.constants import END_ID, START_ID
 from keras_seq2seq.decoding.penalties import block_repeated_ngrams, check_ngram_size
 from keras_seq2seq.errors import ConfigurationError
 
@@ -118,18 +118,32 @@ def beam_search(
         if no_repeat_ngram:
             history = tf.reshape(sequences, [batch_size * k, -1])  # (batch * beam, t)
             step_log_probs = block_repeated_ngrams(step_log_probs, history, t, no_repeat_ngram)
-        step_log_probs = tf.reshape(step_log_probs, [batch_size, k, vocab_size])
-        # A finished hypothesis can only be continued by <pad>, at no cost.
-        pad_only = tf.one_hot(PAD_ID, vocab_size, on_value=0.0, off_value=_NEG_INF)
-        step_log_probs = tf.where(finished[..., None], pad_only, step_log_probs)
+        # A beam's length penalty is the same whatever token it adds, so its
+        # k best continuations by score are its k best by log-probability:
+        # take those first (a top_k over the vocabulary per beam), then rank
+        # the k * k candidates of each sentence. The sums, the penalty and
+        # the ranking then touch k * k values per sentence instead of
+        # k * vocabulary, with the same values and the same order as a
+        # top_k over every (beam, token) (ties go to the lower beam, then
+        # the lower token, in both).
+        width = tf.minimum(k, vocab_size)
+        top_log_probs, top_tokens = tf.math.top_k(step_log_probs, k=width)  # (B * beam, width)
+        top_log_probs = tf.reshape(top_log_probs, [batch_size, k, width])
+        top_tokens = tf.reshape(top_tokens, [batch_size, k, width])
+        # A finished hypothesis can only be continued by <pad>, at no cost:
+        # its candidates are <pad> (PAD_ID, 0) at 0, then ids 1, 2, ... out of
+        # reach, as a top_k over its row of the vocabulary would give.
+        pad_only = tf.concat([[0.0], tf.fill([width - 1], _NEG_INF)], axis=0)
+        top_log_probs = tf.where(finished[..., None], pad_only, top_log_probs)
+        top_tokens = tf.where(finished[..., None], tf.range(width), top_tokens)
 
-        total = log_probs[..., None] + step_log_probs  # (batch, beam, vocab)
+        total = log_probs[..., None] + top_log_probs  # (batch, beam, width)
         new_lengths = lengths + tf.cast(tf.logical_not(finished), tf.int32)
         normalised = total / length_penalty(new_lengths, alpha)[..., None]
-        flat = tf.reshape(normalised, [batch_size, k * vocab_size])
+        flat = tf.reshape(normalised, [batch_size, k * width])
         _, best = tf.math.top_k(flat, k=k)  # (batch, beam), sorted
-        parents = best // vocab_size
-        next_tokens = best % vocab_size
+        parents = best // width
+        next_tokens = tf.gather(tf.reshape(top_tokens, [batch_size, -1]), best, batch_dims=1)
 
         def pick(x):  # (batch, beam, ...) -> chosen parents' values
             return tf.gather(x, parents, axis=1, batch_dims=1)

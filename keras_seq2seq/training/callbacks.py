@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -245,6 +246,49 @@ class TrainingState(keras.callbacks.Callback):
                 state.restore()
 
         return Restore()
+
+
+def _write_then_replace(path, write, suffix=""):
+    """Write a file with `write(temporary path)`, then rename it to `path`
+    (atomic on one filesystem): a kill leaves the old file or the new one."""
+    temporary = (path[: -len(suffix)] if suffix else path) + ".partial" + suffix
+    write(temporary)
+    os.replace(temporary, path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` whose files are replaced, not
+    rewritten where they stand.
+
+    Keras writes `latest.weights.h5` in place: a process killed while it
+    writes leaves a file that may open and fail only when a weight is read
+    ("addr overflow" from HDF5), and the resumed run stops there. Here each
+    file (and, with `double_checkpoint`, each previous copy) is written
+    under a temporary name and renamed over the old one. Keras has no
+    option for that, so this overrides its `_save_model` (Keras 3), with
+    the paths and counters that method uses.
+    """
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            for path, previous in ((self._weights_path, self._prev_weights_path),
+                                   (self._training_metadata_path,
+                                    self._prev_training_metadata_path)):
+                if os.path.exists(path):
+                    _write_then_replace(
+                        previous, lambda temporary, path=path: shutil.copyfile(path, temporary))
+        _write_then_replace(
+            self._weights_path,
+            lambda temporary: self.model.save_weights(temporary, overwrite=True),
+            suffix=".weights.h5")
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+
+        def write_metadata(temporary):
+            with open(temporary, "w") as f:
+                json.dump(metadata, f)
+
+        _write_then_replace(self._training_metadata_path, write_metadata)
 
 
 class StopOnInterrupt(keras.callbacks.Callback):

@@ -25,6 +25,7 @@ from keras_seq2seq.text import (
     vocabulary_from_counts,
 )
 from keras_seq2seq.training.callbacks import (
+    AtomicBackupAndRestore,
     StopOnInterrupt,
     TimeLimit,
     TrainingState,
@@ -127,12 +128,19 @@ def _read_backup(weights, metadata):
     """The epoch recorded by a backup pair of files, or an error message."""
     import h5py
 
+    def read(name, item):
+        if isinstance(item, h5py.Dataset):
+            item[()]
+
     try:
-        with h5py.File(weights, "r"):
-            pass
+        # Every array is read: a file cut while it was written (by Keras's
+        # own BackupAndRestore, or on a full disk) can still open, and fail
+        # only when a weight past the cut is read ("addr overflow").
+        with h5py.File(weights, "r") as f:
+            f.visititems(read)
         with open(metadata) as f:
             return int(json.load(f)["epoch"]), None
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         return None, str(e)
 
 
@@ -583,7 +591,7 @@ def make_callbacks(model, config, source_tokenizer, target_tokenizer, out_dir,
         # After every callback whose state it keeps, before the backup that
         # refers to that state (see TrainingState).
         state = TrainingState(backup_dir, fit_callbacks)
-        backup_callback = keras.callbacks.BackupAndRestore(
+        backup_callback = AtomicBackupAndRestore(
             # double_checkpoint keeps the previous backup too, for a crash
             # in the middle of writing the latest one.
             backup_dir, save_freq=checkpoints.backup_every or "epoch", double_checkpoint=True,
