@@ -300,6 +300,36 @@ def test_unreadable_backup_is_a_clear_error_naming_the_file(tmp_path, capsys):
             train_pairs=TINY_PAIRS, verbose=0)
 
 
+def test_a_backup_write_cut_by_a_kill_leaves_the_last_complete_backup(tmp_path):
+    from keras_seq2seq.training.callbacks import AtomicBackupAndRestore
+
+    def small_model():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+
+    model = small_model()
+    backup = tmp_path / "backup"
+    callback = AtomicBackupAndRestore(str(backup), double_checkpoint=True)
+    callback.set_model(model)
+    callback.on_epoch_end(0)  # a complete backup after epoch 1
+    saved = [w.copy() for w in model.get_weights()]
+    model.set_weights([w + 1 for w in saved])
+
+    def killed_while_writing(path, overwrite=True):
+        with open(path, "wb") as f:
+            f.write(b"\x89HDF\r\n\x1a\n the first bytes of a weights file")
+        raise KeyboardInterrupt  # the process dies here
+
+    model.save_weights = killed_while_writing
+    with pytest.raises(KeyboardInterrupt):
+        callback.on_epoch_end(1)
+    # The backup is still epoch 1's, whole: its files were never opened for writing.
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 1
+    restored = small_model()
+    restored.load_weights(backup / "latest.weights.h5")
+    for a, b in zip(restored.get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # 64 s: behind the slow marker to keep the default run under 10 minutes.
 @pytest.mark.slow
 def test_a_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, caplog):
