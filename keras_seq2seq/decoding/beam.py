@@ -125,7 +125,8 @@ def beam_search(
         # the ranking then touch k * k values per sentence instead of
         # k * vocabulary, with the same values and the same order as a
         # top_k over every (beam, token) (ties go to the lower beam, then
-        # the lower token, in both).
+        # the lower token, in both; a vocabulary smaller than the beam
+        # differs only in which out-of-reach candidates fill it).
         width = tf.minimum(k, vocab_size)
         top_log_probs, top_tokens = tf.math.top_k(step_log_probs, k=width)  # (B * beam, width)
         top_log_probs = tf.reshape(top_log_probs, [batch_size, k, width])
