@@ -181,7 +181,7 @@ class Decoder:
         return self._graphs[settings]
 
     def _compile(self, function):
-        return tf.function(function, input_signature=[self.input_spec])
+        return tf.function(function, input_signature=[self.input_spec], autograph=False)
 
     # Text in, text out.
 
