@@ -600,22 +600,26 @@ SECTIONS = [
     ]),
     ("The peer race (issue 34)", [
         "A system of `benchmarks/peers/README.md` without a row here has not run yet; a "
-        "search or set without a cell was not scored yet. `ours-copy-s0` ran on 2026-12-05 "
-        "with the code of that morning: before the BFC allocator and the scatter-add copy "
-        "distribution, which took its steps/s from 1.18 to 1.73 on the same recipe (\"Process "
-        "settings and copy attention in training\" below); OpenNMT-py's LSTM ran 1.90. Ours "
-        "with them has not raced yet (a run started that day without the BFC allocator was "
-        "stopped: `ours_train.py` imported TensorFlow before the command could ask for it).",
+        "search or set without a cell was not scored yet. Both runs of ours are the v6 "
+        "recipe with seed 0: `ours-copy-s0` with the code of the morning of 2026-12-05, "
+        "`ours-copy-s0-r2` with that of the evening (TensorFlow's BFC allocator, the "
+        "scatter-add copy distribution, and the whole training set shuffled each epoch "
+        "instead of a 20,000-pair buffer over corpora stored in order: "
+        "`benchmarks/peers/README.md`, \"Shuffling\"). Compare the runs at equal steps "
+        "as well as at equal minutes: the shuffle changed what a step is worth on "
+        "Multi30k, the other two changes only how many steps a minute holds.",
         peers_race,
     ]),
     ("Decoding speed against the peers", [
-        "Measured on 2026-12-05 on an idle machine, after the shipped model's SavedModel and "
-        "TFLite export were made again with the scatter-add copy distribution (before it, "
-        "beam 5 in batches of 64 ran 11-14 sentences/s in Keras and the int8 TFLite runner "
-        "about 2). Ours translates with its stored settings (names protected, sentences "
-        "split); OpenNMT-py's LSTM is its 60-minute race checkpoint. The whole commands "
-        "include start-up, which for ours is importing TensorFlow, loading the model and "
-        "tracing the search: compare them with the in-process rows above.",
+        "Measured on 2026-12-05 on an idle machine (the evening run: beam search ranking "
+        "a top-k per beam, decoding graphs traced without autograph). Ours translates with "
+        "the shipped model's stored settings (names protected, sentences split); "
+        "OpenNMT-py's LSTM is its 60-minute race checkpoint. The SavedModel and TFLite "
+        "rows were not run this time (their exports hold the search of the day they were "
+        "made); the morning's run, with them, is in the history of "
+        "`benchmarks/results/decode_speed.json`. The whole commands include start-up, "
+        "which for ours is importing TensorFlow, loading the model and tracing the "
+        "search: compare them with the in-process rows above.",
         decode_speed]),
     ("Serving under load", [serving_load]),
     ("In the browser and in Node (LiteRT.js)", [
