@@ -269,6 +269,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     the paths and counters that method uses.
     """
 
+    def save(self):
+        """Write the backup now (`StopOnInterrupt` calls it on Ctrl-C)."""
+        self._save_model()
+
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint:

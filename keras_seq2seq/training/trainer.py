@@ -611,7 +611,7 @@ def fit(model, train_data, validation_data, epochs, run, verbose="auto"):
         # that end is expected, so the warning only alarms users.
         warnings.filterwarnings("ignore", message=r"Your input ran out of data")
         # Last, so that an epoch's own backup is written before it stops.
-        interrupt = StopOnInterrupt(run.backup._save_model if run.backup is not None else None)
+        interrupt = StopOnInterrupt(run.backup.save if run.backup is not None else None)
         interrupt.install()
         try:
             history = model.fit(
@@ -633,7 +633,7 @@ def fit(model, train_data, validation_data, epochs, run, verbose="auto"):
                 # The write itself may have been what was cut; the previous
                 # backup then stays.
                 try:
-                    run.backup._save_model()
+                    run.backup.save()
                 except Exception as e:  # noqa: BLE001 - any failure: the old backup stays
                     raise TrainingInterrupted(
                         f"Training interrupted; the latest backup could not be written ({e}); "
