@@ -157,6 +157,22 @@ _STATE_ATTRIBUTES = {
 STATE_FILE = "training_state.json"
 
 
+def _write_then_replace(path, write, suffix=""):
+    """Write a file with `write(temporary path)`, then rename it to `path`
+    (atomic on one filesystem): a kill leaves the old file or the new one."""
+    temporary = (path[: -len(suffix)] if suffix else path) + ".partial" + suffix
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def _write_json_then_replace(path, value):
+    def write(temporary):
+        with open(temporary, "w") as f:
+            json.dump(value, f)
+
+    _write_then_replace(path, write)
+
+
 class TrainingState(keras.callbacks.Callback):
     """The training state that Keras's BackupAndRestore leaves out, kept next
     to its backup: the full history, the best validation loss that
@@ -210,10 +226,7 @@ class TrainingState(keras.callbacks.Callback):
         self._states[epoch + 1] = {"history": {k: list(v) for k, v in self.history.items()},
                                    "callbacks": self._capture()}
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        temporary = self.path + ".tmp"
-        with open(temporary, "w") as f:
-            json.dump({"epochs": self._states}, f)
-        os.replace(temporary, self.path)  # atomic: a kill leaves the old or the new file
+        _write_json_then_replace(self.path, {"epochs": self._states})
 
     def restore(self):
         """Restore the state of the epoch the backup resumes after."""
@@ -248,14 +261,6 @@ class TrainingState(keras.callbacks.Callback):
         return Restore()
 
 
-def _write_then_replace(path, write, suffix=""):
-    """Write a file with `write(temporary path)`, then rename it to `path`
-    (atomic on one filesystem): a kill leaves the old file or the new one."""
-    temporary = (path[: -len(suffix)] if suffix else path) + ".partial" + suffix
-    write(temporary)
-    os.replace(temporary, path)
-
-
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`keras.callbacks.BackupAndRestore` whose files are replaced, not
     rewritten where they stand.
@@ -286,13 +291,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             self._weights_path,
             lambda temporary: self.model.save_weights(temporary, overwrite=True),
             suffix=".weights.h5")
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
-
-        def write_metadata(temporary):
-            with open(temporary, "w") as f:
-                json.dump(metadata, f)
-
-        _write_then_replace(self._training_metadata_path, write_metadata)
+        _write_json_then_replace(self._training_metadata_path,
+                                 {"epoch": self._current_epoch, "batch": self._last_batch_seen})
 
 
 class StopOnInterrupt(keras.callbacks.Callback):
