@@ -107,16 +107,18 @@ def test_beam_size_one_equals_greedy(seed):
     np.testing.assert_allclose(beam_log_probs.numpy()[:, 0], greedy_log_probs.numpy(), rtol=1e-5)
 
 
-def reference_beam_search(log_matrix, max_lengths, beam_size, alpha):
-    """The search `beam_search` documents, written the plain way: every
-    (beam, token) candidate of a sentence scored and ranked at each step,
-    in float32 (ties: lower beam, then lower token). `beam_search` ranks a
-    top_k per beam instead; the two must agree."""
+def reference_beam_search(log_matrix, max_lengths, beam_size, alpha, stop="all"):
+    """The search `beam_search` documents, written the plain way: one
+    sentence at a time, every (beam, token) candidate scored and ranked at
+    each step, in float32 (ties: lower beam, then lower token). `beam_search`
+    ranks a top_k per beam, and searches a batch whose sentences leave as
+    they are done; the two must agree."""
     results = []
     for limit in max_lengths:
         beams = [([], np.float32(0.0 if j == 0 else -1e9), 0, False) for j in range(beam_size)]
         for t in range(max(limit, 1)):
-            if all(finished for *_, finished in beams):
+            done = beams[0][3] if stop == "best" else all(f for *_, f in beams)
+            if t > 0 and done:
                 break
             candidates = []
             for j, (tokens, log_prob, length, finished) in enumerate(beams):
@@ -138,9 +140,10 @@ def reference_beam_search(log_matrix, max_lengths, beam_size, alpha):
     return results
 
 
+@pytest.mark.parametrize("stop", ["all", "best"])
 @pytest.mark.parametrize("seed,beam_size,alpha", [(0, 2, 0.6), (1, 5, 0.6), (2, 5, 0.0),
                                                   (3, 10, 0.6)])
-def test_ranking_a_top_k_per_beam_equals_ranking_every_candidate(seed, beam_size, alpha):
+def test_ranking_a_top_k_per_beam_equals_ranking_every_candidate(seed, beam_size, alpha, stop):
     # beam_size 10 is more than the 8 tokens: the first step then has fewer
     # real candidates than beams and also keeps some of the k - 1 beams that
     # start out of reach (-1e9); which of those is an arbitrary tie, so only
@@ -148,21 +151,68 @@ def test_ranking_a_top_k_per_beam_equals_ranking_every_candidate(seed, beam_size
     rng = np.random.default_rng(seed)
     matrix = rng.dirichlet(np.ones(VOCAB) * 0.7, size=VOCAB).astype(np.float32)
     log_matrix = np.log(matrix).astype(np.float32)
-    max_lengths = [1, 4, 7, 9]
+    max_lengths = [1, 4, 7, 9, 3]
     table = tf.constant(log_matrix)
 
     def step(ids, states):
         return tf.gather(table, ids), states
 
-    tokens, _, log_probs = beam_search(step, [tf.zeros([len(max_lengths)])],
-                                       tf.constant(max_lengths), beam_size=beam_size, alpha=alpha)
-    for i, beams in enumerate(reference_beam_search(log_matrix, max_lengths, beam_size, alpha)):
+    tokens, scores, log_probs = beam_search(step, [tf.zeros([len(max_lengths)])],
+                                            tf.constant(max_lengths), beam_size=beam_size,
+                                            alpha=alpha, stop=stop)
+    expected_beams = reference_beam_search(log_matrix, max_lengths, beam_size, alpha, stop)
+    for i, beams in enumerate(expected_beams):
+        np.testing.assert_allclose(scores.numpy()[i, 0], beams[0][1] / length_penalty(
+            beams[0][2], alpha).numpy(), rtol=1e-4)
         for j, (expected, log_prob, _, _) in enumerate(beams):
             if log_prob < -1e8:
                 continue
             row = tokens.numpy()[i, j].tolist()
             assert row[:len(expected)] == expected and set(row[len(expected):]) <= {PAD_ID}
             np.testing.assert_allclose(log_probs.numpy()[i, j], log_prob, rtol=1e-4)
+
+
+def test_done_sentences_leave_the_search():
+    # Sentence 0 may write 2 tokens, sentence 1 ten: after step 2 the step
+    # function only runs on sentence 1's beams. With stop="best", sentence 1
+    # is done as soon as its best hypothesis (B <end>) is finished, while
+    # the second beam (A A ...) would live on to the limit.
+    calls = []
+
+    def step(tokens, states):
+        calls.append(int(tokens.shape[0]))
+        return markov_step(GARDEN_PATH)(tokens, states)
+
+    def search(stop):
+        calls.clear()
+        tokens, *_ = beam_search(step, [tf.zeros([2])], tf.constant([2, 10]), beam_size=2,
+                                 alpha=0.0, stop=stop)
+        return tokens.numpy()
+
+    tokens = search("all")
+    assert calls == [4, 4] + [2] * 8
+    assert tokens[1, 0, :2].tolist() == [B, END_ID]
+    best = search("best")
+    assert calls == [4, 4]
+    assert best[1, 0, :2].tolist() == [B, END_ID] and best.shape[2] == 2
+    with pytest.raises(ValueError, match="stop"):
+        beam_search(step, [tf.zeros([1])], tf.constant([3]), stop="first")
+
+
+def test_the_trace_of_a_batch_rebuilds_each_sentence_best_hypothesis():
+    search = tf.function(lambda limits: beam_search(
+        markov_step(GARDEN_PATH), [tf.zeros([2])], limits, beam_size=2, alpha=0.0, trace=True))
+    tokens, _, _, trace = search(tf.constant([2, 10]))
+    trace = {key: value.numpy() for key, value in trace.items()}
+    for i, steps in enumerate([2, 10]):
+        beam, path = 0, []
+        for t in reversed(range(steps)):  # follow the parents back from the best
+            path.append(trace["tokens"][i, beam, t])
+            beam = trace["parents"][i, beam, t]
+        assert path[::-1] == tokens.numpy()[i, 0, :steps].tolist()
+        assert trace["finished"][i, :, steps - 1].all()
+    # Sentence 0 left after two steps: its later steps are zeros.
+    assert not trace["tokens"][0, :, 2:].any() and not trace["finished"][0, :, 2:].any()
 
 
 def test_nested_states_are_reordered_with_their_beams():
