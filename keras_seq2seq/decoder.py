@@ -37,17 +37,21 @@ def fit_verbosity(verbose, stream=None):
         return 2
 
 
-def run_step_model(decoder_step_model, tokens, states):
+def run_step_model(decoder_step_model, tokens, states, normalised=False):
     """One decoding step with a `build_decoder_step_model` model.
 
     (tokens (B,), (rnn_states, memory)) -> (log_probs (B, V), new states);
     the memory (attention inputs, possibly empty) is carried unchanged.
+    `normalised`: the model's first output is already log-probabilities
+    (a copy-attention model's is), not logits to log-softmax.
     """
-    log_probs, states, _ = run_step_model_with_extras(decoder_step_model, tokens, states)
+    log_probs, states, _ = run_step_model_with_extras(decoder_step_model, tokens, states,
+                                                      normalised=normalised)
     return log_probs, states
 
 
-def run_step_model_with_extras(decoder_step_model, tokens, states, num_states=None):
+def run_step_model_with_extras(decoder_step_model, tokens, states, num_states=None,
+                               normalised=False):
     """`run_step_model` for a step model with outputs after its states (the
     explorer's, with the attention weights): -> (log_probs, new states, the
     extra outputs). `num_states` defaults to the number of states given."""
@@ -55,7 +59,8 @@ def run_step_model_with_extras(decoder_step_model, tokens, states, num_states=No
     outputs = decoder_step_model([tokens, *rnn_states, *memory], training=False)
     count = len(rnn_states) if num_states is None else num_states
     logits, rest = outputs[0], list(outputs[1:])
-    return (tf.nn.log_softmax(logits, axis=-1), (rest[:count], memory), rest[count:])
+    log_probs = logits if normalised else tf.nn.log_softmax(logits, axis=-1)
+    return log_probs, (rest[:count], memory), rest[count:]
 
 
 def as_decoding_config(decoding) -> DecodingConfig:
@@ -115,6 +120,8 @@ class Decoder:
                                      "restored in one hypothesis may be lost in another.")
         elif protect:
             self.name_placeholders()  # a clear error when there are none
+        if n_best is not None:  # every hypothesis of an n-best list finished
+            settings = settings.replace(beam_stop="all")
         return settings.replace(protect_names=bool(protect))
 
     def _describe_kind(self):
@@ -143,7 +150,7 @@ class Decoder:
                                            no_repeat_ngram=settings.no_repeat_ngram)
             return tokens[:, None, :], scores[:, None], lengths
         tokens, scores, _ = beam_search(step, states, max_lengths, beam_size=settings.beam_size,
-                                        alpha=settings.alpha,
+                                        alpha=settings.alpha, stop=settings.beam_stop,
                                         no_repeat_ngram=settings.no_repeat_ngram)
         return tokens, scores, lengths
 

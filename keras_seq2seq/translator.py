@@ -105,7 +105,8 @@ class Translator(Decoder):
 
     def step(self, tokens, states):
         """The decoding step function: (tokens (B,), states) -> (log_probs, states)."""
-        return run_step_model(self.decoder_step_model, tokens, states)
+        return run_step_model(self.decoder_step_model, tokens, states,
+                              normalised=self.config.copy_attention)
 
     def _describe_kind(self):
         return (f"{type(self).__name__} with tokenizer {self.config.tokenizer!r} and attention "

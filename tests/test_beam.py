@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, length_penalty, penalize_token
+from keras_seq2seq.decoding.beam import top_k_rows
 
 A, B, C = 4, 5, 6
 VOCAB = 8
@@ -280,3 +281,20 @@ def test_unk_penalty_zero_is_the_step_function_and_nan_is_refused():
     for bad in (float("nan"), "a lot"):
         with pytest.raises(ValueError, match="penalty must be a number"):
             penalize_token(step, UNK_ID, bad)
+
+
+@pytest.mark.parametrize("vocab_size,k", [(7875, 5), (4096, 1), (1000, 3), (2000, 5),
+                                          (1000, 10), (8, 5), (997, 3)])
+def test_top_k_in_blocks_equals_top_k(vocab_size, k):
+    # Values on a coarse grid, so that ties are everywhere; rows of -inf
+    # (a forbidden token) and rows whose best values share one block.
+    rng = np.random.default_rng(vocab_size)
+    x = np.round(rng.normal(size=(6, vocab_size)), 1).astype(np.float32)
+    x[1, :] = -np.inf
+    x[1, 5] = 0.0
+    x[2, 200:200 + k + 2] = 50.0
+    x[3, :] = 1.0
+    values, indices = top_k_rows(tf.constant(x), k)
+    expected_values, expected_indices = tf.math.top_k(tf.constant(x), k=k)
+    np.testing.assert_array_equal(values.numpy(), expected_values.numpy())
+    np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())

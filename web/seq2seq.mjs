@@ -477,7 +477,7 @@ export function blockRepeatedNgrams(logProbs, history, n) {
 }
 
 /**
- * @typedef {{beamSize: number, alpha: number, unkPenalty: number, noRepeatNgram: number}} SearchSettings
+ * @typedef {{beamSize: number, alpha: number, beamStop?: string, unkPenalty: number, noRepeatNgram: number}} SearchSettings
  * @typedef {(tokens: number[], states: any[]) => Promise<{logProbs: Float32Array[], states: any[]}>} StepFn
  */
 
@@ -525,7 +525,8 @@ export async function greedySearch(step, state, maxLength, settings) {
 
 /**
  * Beam search for one sentence, as the project's: GNMT normalisation, a
- * finished hypothesis keeps its slot and score, ties to the lower index.
+ * finished hypothesis keeps its slot and score, ties to the lower index,
+ * done by `settings.beamStop` ('all' unless 'best').
  * @param {StepFn} step
  * @param {any} state The encoder's state (one hypothesis).
  * @param {number} maxLength
@@ -545,7 +546,10 @@ export async function beamSearch(step, state, maxLength, settings) {
   let tokens = new Array(k).fill(START_ID);
   let states = new Array(k).fill(state);
   const gaps = [];
-  for (let t = 0; t < limit && !finished.every((f) => f); t++) {
+  // Done (keras_seq2seq/decoding/beam.py, `stop`): 'all' when every hypothesis
+  // is finished, 'best' when the best one (the first: they are kept sorted) is.
+  const done = () => (settings.beamStop === 'best' ? finished[0] : finished.every((f) => f));
+  for (let t = 0; t < limit && !done(); t++) {
     // Live rows only: finished rows continue with <pad> at no cost, and at
     // the first step every row is the same.
     const live = [];
@@ -625,7 +629,8 @@ export async function beamSearch(step, state, maxLength, settings) {
 export const EXPORT_FILES = ['tflite_config.json', 'model.tflite', 'source_vocab.txt', 'target_vocab.txt'];
 
 const DEFAULT_DECODING = {
-  beam_size: 5, alpha: 0.6, unk_penalty: 0, no_repeat_ngram: 0, split_sentences: true,
+  beam_size: 5, alpha: 0.6, beam_stop: 'all', unk_penalty: 0, no_repeat_ngram: 0,
+  split_sentences: true,
   protect_names: null, max_input_tokens: 200, max_output_tokens: 100, length_ratio: 2.0,
   length_offset: 10,
 };
@@ -670,6 +675,8 @@ export class Translator {
     this.config = config;
     const m = config.model;
     this.modelConfig = m;
+    /** Whether the step's "logits" are log-probabilities already (copy attention). */
+    this.copyAttention = !!m.copy_attention;
     this.maxSourceTokens = config.max_source_tokens;
     /** The decoding settings the model was exported with (tflite_config.json's "decoding"). */
     this.decoding = {...DEFAULT_DECODING, ...(config.decoding ?? {})};
@@ -782,7 +789,8 @@ export class Translator {
           for (const t of owned) t.delete();
         }
         this.stepCalls++;
-        logProbs.push(logSoftmax(out.logits));
+        // A copy-attention model's step already gives log-probabilities.
+        logProbs.push(this.copyAttention ? out.logits : logSoftmax(out.logits));
         newStates.push(this.stateNames.map((n) => out[n]));
       }
       void units;
@@ -802,7 +810,8 @@ export class Translator {
     const {states, memory} = await this.encode(row);
     try {
       const maxLength = Math.min(Math.trunc(f32(d.length_ratio * length)) + d.length_offset, d.max_output_tokens);
-      const search = {beamSize: d.beam_size, alpha: d.alpha, unkPenalty: d.unk_penalty, noRepeatNgram: d.no_repeat_ngram};
+      const search = {beamSize: d.beam_size, alpha: d.alpha, beamStop: d.beam_stop,
+        unkPenalty: d.unk_penalty, noRepeatNgram: d.no_repeat_ngram};
       const step = this.stepFunction(memory);
       const result = d.beam_size === 1
         ? await greedySearch(step, states, maxLength, search)

@@ -30,6 +30,43 @@ def length_penalty(lengths, alpha):
     return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, alpha)
 
 
+def top_k_rows(x, k):
+    """`tf.math.top_k(x, k)` for a (N, V) tensor, computed in two stages:
+    the k blocks of the vocabulary with the highest maxima, then the k best
+    of their values. The same values and indices in the same order (ties
+    to the lower index, as `top_k` breaks them): every one of the k best
+    values lies in a block whose maximum is at least the k-th best, and
+    there are at most k such blocks once ties go to the lower block.
+
+    Written here because TensorFlow's CPU `TopKV2` scans every row with a
+    heap: over (320, 8,000) log-probabilities (a batch of 64 with beam 5)
+    it took 6.2 ms per search step where a max over the same values took
+    0.4, a quarter of the shipped model's whole step.
+    """
+    vocab_size = x.shape[-1]
+    block = _block_size(vocab_size)
+    if not isinstance(k, int) or block is None or vocab_size // block <= k:
+        return tf.math.top_k(x, k=k)
+    blocks = vocab_size // block
+    grouped = tf.reshape(x, [-1, blocks, block])
+    _, best_blocks = tf.math.top_k(tf.reduce_max(grouped, axis=-1), k=k)  # (N, k)
+    best_blocks = tf.sort(best_blocks, axis=-1)  # vocabulary order: ties to the lower index
+    candidates = tf.reshape(tf.gather(grouped, best_blocks, batch_dims=1), [-1, k * block])
+    values, at = tf.math.top_k(candidates, k=k)
+    indices = tf.gather(best_blocks, at // block, batch_dims=1) * block + at % block
+    return values, indices
+
+
+def _block_size(vocab_size):
+    # The divisor of the vocabulary size closest to 128 within [32, 512]
+    # (7,875 word pieces: 125), so the rows reshape into blocks without a
+    # padded copy; None when there is none (then plain top_k).
+    if not vocab_size:
+        return None
+    divisors = [d for d in range(32, 513) if vocab_size % d == 0]
+    return min(divisors, key=lambda d: abs(d - 128)) if divisors else None
+
+
 def _tile_beams(x, beam_size):
     # (batch, ...) -> (batch * beam, ...), each sentence repeated beam times.
     return tf.repeat(x, beam_size, axis=0)
@@ -145,8 +182,9 @@ def beam_search(
         # top_k over every (beam, token) (ties go to the lower beam, then
         # the lower token, in both; a vocabulary smaller than the beam
         # differs only in which out-of-reach candidates fill it).
-        width = tf.minimum(k, vocab_size)
-        top_log_probs, top_tokens = tf.math.top_k(step_log_probs, k=width)  # (live * beam, width)
+        static_vocab_size = step_log_probs.shape[-1]
+        width = min(k, static_vocab_size) if static_vocab_size else tf.minimum(k, vocab_size)
+        top_log_probs, top_tokens = top_k_rows(step_log_probs, width)  # (live * beam, width)
         top_log_probs = tf.reshape(top_log_probs, [count, k, width])
         top_tokens = tf.reshape(top_tokens, [count, k, width])
         # A finished hypothesis can only be continued by <pad>, at no cost:

@@ -154,7 +154,7 @@ class Explorer:
     def _step(self, token, rnn_states, memory):
         log_probs, (rnn_states, _), extra = run_step_model_with_extras(
             self.step_model, tf.constant([token], tf.int32), (rnn_states, memory),
-            self.num_states)
+            self.num_states, normalised=getattr(self.config, "copy_attention", False))
         return log_probs[0].numpy().astype("float64"), rnn_states, extra
 
     def _start(self, source):
@@ -262,7 +262,7 @@ class Explorer:
                 raise ExploreError("Nothing to translate: the text has no word the model reads.")
             tokens, scores, log_probs, trace = beam_search(
                 self.decoder.step, states, self.decoder.max_lengths(lengths, settings),
-                beam_size=beam_size, alpha=alpha, trace=True)
+                beam_size=beam_size, alpha=alpha, stop=settings.beam_stop, trace=True)
         trace = {k: v[0].numpy() for k, v in trace.items()}  # (beam, time)
         steps = []
         for t in range(trace["tokens"].shape[1]):

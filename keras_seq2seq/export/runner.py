@@ -110,7 +110,9 @@ class LiteRTDecoder(Decoder):
         for name, value in zip(self._state_names + self._memory_names, [*rnn_states, *memory]):
             inputs[name] = np.asarray(value, np.float32)
         outputs = self.runtime("decode_step", **inputs)
-        log_probs = tf.nn.log_softmax(tf.constant(outputs["logits"]), axis=-1)
+        log_probs = tf.constant(outputs["logits"])
+        if not getattr(self.config, "copy_attention", False):  # else log-probabilities already
+            log_probs = tf.nn.log_softmax(log_probs, axis=-1)
         return log_probs, ([tf.constant(outputs[n]) for n in self._state_names], memory)
 
     def _compile(self, function):

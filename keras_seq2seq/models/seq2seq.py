@@ -41,8 +41,9 @@ ATTENTION = "attention"
 ATTENTION_PROJECTION = "attention_projection"
 COPY_GATE = "copy_gate"
 COPY_DISTRIBUTION = "copy_distribution"
-# Copy attention's floor on a token's probability before the log: keeps
-# log-probabilities finite (>= -20.7) where neither softmax nor copy puts mass.
+# Copy attention's floor on the gate and on a source token's probability
+# before the log: keeps log-probabilities finite where the gate saturates or
+# neither softmax nor copy puts mass on a source token.
 COPY_EPSILON = 1e-9
 
 # The step model feeds the decoder embedding of one token (whose padding
@@ -122,27 +123,40 @@ def copy_log_probs(logits, weights, gate, source_tokens):
     source ids (B, S), which index the (shared) target vocabulary. Padding
     gets no weight, as the attention masks it.
 
-    The copy term is a scatter-add of the B*T*S weights into (B, T, V),
-    not a product with one-hot sources: that built a (B, S, V) tensor and
-    a B*T*S*V matmul at every training step and every search step (with
-    beam 5 and a batch of 64, 320 rows of S x 8,000 floats per step).
-    Called on tensors (`CopyDistribution` calls it in a model), as the
-    scatter's shape is the logits' runtime shape.
+    A token that is not in the source gets `log g + log_softmax(logits)`;
+    that is computed for every token, and the S source positions are then
+    corrected by a scatter-add of (B, T, S) values. Each dense (B, T, V)
+    pass counts (with beam 5 and a batch of 64, 320 rows of 8,000 floats
+    per search step; 128 x T x 8,000 per training step, twice with the
+    gradient): this takes 6 where mixing two dense distributions and taking
+    the log took 9, and its result needs no further log_softmax. Called on
+    tensors (`CopyDistribution` calls it in a model), as the scatter's
+    shape is the logits' runtime shape.
     """
     batch, time, length = keras.ops.shape(weights)
     vocab_size = logits.shape[-1]
-    generated = keras.ops.softmax(logits, axis=-1)
+    log_generated = keras.ops.log_softmax(logits, axis=-1)
+    log_gate = keras.ops.log(keras.ops.maximum(gate, COPY_EPSILON))
+    ids = keras.ops.cast(source_tokens, "int32")  # (B, S)
     grid = (batch, time, length)
+    columns = keras.ops.broadcast_to(keras.ops.expand_dims(ids, 1), grid)
+    # At a source position: the copy mass of its token (every position
+    # holding the same id adds up) and its generated log-probability.
+    same = keras.ops.cast(keras.ops.equal(keras.ops.expand_dims(ids, 2),
+                                          keras.ops.expand_dims(ids, 1)), "float32")
+    mass = keras.ops.matmul(keras.ops.cast(weights, "float32"), same)  # (B, T, S)
+    generated_at = keras.ops.take_along_axis(log_generated, columns, axis=-1)
+    mixed_at = keras.ops.log(keras.ops.maximum(
+        gate * keras.ops.exp(generated_at) + (1.0 - gate) * mass, COPY_EPSILON))
+    # The scatter adds repeated ids up: each occurrence brings its share.
+    repeats = keras.ops.expand_dims(keras.ops.sum(same, axis=1), 1)  # (B, 1, S)
+    correction = (mixed_at - (log_gate + generated_at)) / repeats
     rows = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(batch), (-1, 1, 1)), grid)
     steps = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(time), (1, -1, 1)), grid)
-    columns = keras.ops.broadcast_to(
-        keras.ops.expand_dims(keras.ops.cast(source_tokens, "int32"), 1), grid)
     indices = keras.ops.reshape(keras.ops.stack([rows, steps, columns], axis=-1), (-1, 3))
-    # Repeated source ids add up (scatter sums duplicates in every backend).
-    values = keras.ops.reshape(keras.ops.cast(weights, "float32"), (-1,))
-    copied = keras.ops.scatter(indices, values, (batch, time, vocab_size))
-    mixed = gate * generated + (1.0 - gate) * copied
-    return keras.ops.log(keras.ops.maximum(mixed, COPY_EPSILON))
+    corrections = keras.ops.scatter(indices, keras.ops.reshape(correction, (-1,)),
+                                    (batch, time, vocab_size))
+    return log_gate + log_generated + corrections
 
 
 class CopyDistribution(keras.layers.Layer):
