@@ -25,6 +25,10 @@ batches in the same order. Settings:
 - `one-hot-copy`: copy attention as it was computed until 2026-12-05, a
   product of the attention weights with one-hot sources (B, S, V) instead
   of a scatter-add (keras_seq2seq.models.seq2seq.copy_log_probs);
+- `mixture-copy`: copy attention as it was computed on 2026-12-05, the
+  two distributions mixed densely (the attention weights scattered into
+  (B, T, V)) and the log taken of the mixture, instead of today's
+  log_softmax corrected at the source ids;
 - `no-copy`: the recipe without copy attention (`--no-copy-attention`),
   what copy attention costs per step.
 
@@ -53,14 +57,15 @@ ROOT = HERE.parent
 # whether the child puts the one-hot copy distribution back.
 NO_BFC = {"TF_CPU_ALLOCATOR_USE_BFC": "false"}  # a value the command keeps
 SETTINGS = {
-    "plain": {"env": NO_BFC, "flags": [], "mallopt": False, "one_hot_copy": False},
-    "glibc": {"env": NO_BFC, "flags": [], "mallopt": True, "one_hot_copy": False},
-    "default": {"env": {}, "flags": [], "mallopt": True, "one_hot_copy": False},
+    "plain": {"env": NO_BFC, "flags": [], "mallopt": False, "copy": ""},
+    "glibc": {"env": NO_BFC, "flags": [], "mallopt": True, "copy": ""},
+    "default": {"env": {}, "flags": [], "mallopt": True, "copy": ""},
     "interop-1": {"env": {"TF_NUM_INTEROP_THREADS": "1"}, "flags": [], "mallopt": True,
-                  "one_hot_copy": False},
-    "one-hot-copy": {"env": {}, "flags": [], "mallopt": True, "one_hot_copy": True},
+                  "copy": ""},
+    "one-hot-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "one-hot"},
+    "mixture-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "mixture"},
     "no-copy": {"env": {}, "flags": ["--no-copy-attention"], "mallopt": True,
-                "one_hot_copy": False},
+                "copy": ""},
 }
 
 CHILD = r"""
@@ -73,22 +78,34 @@ import keras_seq2seq.training as training
 from keras_seq2seq import cli
 
 skip, steps, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-mallopt, one_hot_copy = sys.argv[4] == "1", sys.argv[5] == "1"
+mallopt, copy_formula = sys.argv[4] == "1", sys.argv[5]
 if not mallopt:
     allocator.keep_large_allocations = lambda: False
 import keras
 
-if one_hot_copy:
+if copy_formula:
     import keras_seq2seq.models.seq2seq as seq2seq
+    ops = keras.ops
 
     def copy_log_probs(logits, weights, gate, source_tokens):
-        # The formula before the scatter-add, for comparison only.
-        vocab_size = logits.shape[-1]
-        generated = keras.ops.softmax(logits, axis=-1)
-        sources = keras.ops.one_hot(keras.ops.cast(source_tokens, "int32"), vocab_size)
-        copied = keras.ops.einsum("bts,bsv->btv", keras.ops.cast(weights, "float32"), sources)
+        # Earlier formulas, for comparison only: the copy distribution
+        # (B, T, V) built densely, mixed with the softmax, then the log.
+        generated = ops.softmax(logits, axis=-1)
+        if copy_formula == "one-hot":
+            sources = ops.one_hot(ops.cast(source_tokens, "int32"), logits.shape[-1])
+            copied = ops.einsum("bts,bsv->btv", ops.cast(weights, "float32"), sources)
+        else:
+            batch, time, length = ops.shape(weights)
+            grid = (batch, time, length)
+            rows = ops.broadcast_to(ops.reshape(ops.arange(batch), (-1, 1, 1)), grid)
+            steps = ops.broadcast_to(ops.reshape(ops.arange(time), (1, -1, 1)), grid)
+            columns = ops.broadcast_to(ops.expand_dims(ops.cast(source_tokens, "int32"), 1),
+                                       grid)
+            indices = ops.reshape(ops.stack([rows, steps, columns], axis=-1), (-1, 3))
+            copied = ops.scatter(indices, ops.reshape(ops.cast(weights, "float32"), (-1,)),
+                                 (batch, time, logits.shape[-1]))
         mixed = gate * generated + (1.0 - gate) * copied
-        return keras.ops.log(keras.ops.maximum(mixed, seq2seq.COPY_EPSILON))
+        return ops.log(ops.maximum(mixed, seq2seq.COPY_EPSILON))
 
     seq2seq.copy_log_probs = copy_log_probs
 
@@ -183,7 +200,7 @@ def main(argv=None):
                        "PYTHONPATH": str(ROOT), **setting["env"]}
                 subprocess.run([sys.executable, "-c", CHILD, str(args.skip), str(args.steps),
                                 result, "1" if setting["mallopt"] else "0",
-                                "1" if setting["one_hot_copy"] else "0",
+                                setting["copy"],
                                 *recipe(args.data, pairs_file, run_dir), *setting["flags"]],
                                env=env, check=True, stdout=subprocess.DEVNULL)
                 with open(result) as f:

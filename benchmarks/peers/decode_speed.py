@@ -10,7 +10,9 @@ prepare_data.py as DATA/eval/multi30k_val.en), two threads for every
 system, one configuration at a time, in this order:
 
 - ours, Keras: `load(MODEL).translate(..., batch_size=B, beam_size=K)` with
-  the model's stored settings otherwise (names protected, sentences split);
+  the model's stored settings otherwise (names protected, sentences split),
+  and for beam 5 again with `beam_stop="best"` (OpenNMT-py's rule: a
+  sentence is done when its best hypothesis is finished);
 - ours, SavedModel: `serving_default` of an export made for each beam size
   (the signature decodes with the settings it was exported with), called on
   batches of B strings;
@@ -81,6 +83,14 @@ def ours_keras(model, sentences, configs):
         _, seconds = timed(translator.translate, sentences, batch_size=batch,
                            beam_size=beam)
         rows.append(row("ours (Keras)", batch, beam, len(sentences), seconds))
+        print(rows[-1], flush=True)
+    # The same with OpenNMT-py's rule for when a sentence is done (not the default).
+    for batch, beam in [c for c in configs if c[1] > 1]:
+        translator.translate(sentences[:batch], batch_size=batch, beam_size=beam,
+                             beam_stop="best")
+        _, seconds = timed(translator.translate, sentences, batch_size=batch, beam_size=beam,
+                           beam_stop="best")
+        rows.append(row("ours (Keras), beam_stop best", batch, beam, len(sentences), seconds))
         print(rows[-1], flush=True)
     return rows
 
