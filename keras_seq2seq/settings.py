@@ -97,7 +97,7 @@ class DecodingConfig(Settings):
                            "((5 + length) / 6) ** alpha.")
     beam_stop: str = setting(
         "all", "When beam search is done with a sentence: 'all', when every hypothesis is "
-        "finished; 'best', as soon as the best one by score is (OpenNMT-py's rule: about 10% "
+        "finished; 'best', as soon as the best one by score is (OpenNMT-py's rule: about a tenth "
         "faster, but a longer hypothesis that would have overtaken it is dropped, which "
         "shortens some translations). n-best lists always use 'all'.",
         choices=("all", "best"))

@@ -220,11 +220,12 @@ def _validation(count):
             for i in range(len(sentences))]
 
 
-def _compare(runner, count, beam_size):
+def _compare(runner, count, beam_size, beam_stop="all"):
     lines = _validation(count)
     # Node works while Python does: the two runners take a core each.
-    started = start_node_translate(lines, extra=["--beam-size", str(beam_size)])
-    expected = runner.translate(lines, beam_size=beam_size)
+    started = start_node_translate(lines, extra=["--beam-size", str(beam_size),
+                                                 "--beam-stop", beam_stop])
+    expected = runner.translate(lines, beam_size=beam_size, beam_stop=beam_stop)
     got = finish_node_translate(started)
     assert len(got) == len(lines)
     different = [(line, e, g) for line, e, g in zip(lines, expected, got) if e != g["text"]]
@@ -237,9 +238,9 @@ def _compare(runner, count, beam_size):
     assert len(different) <= 0.01 * len(lines), different
 
 
-@pytest.mark.parametrize("beam_size", [1, 5])
-def test_js_translations_equal_the_python_litert_runner(runner, beam_size):
-    _compare(runner, 50, beam_size)
+@pytest.mark.parametrize("beam_size,beam_stop", [(1, "all"), (5, "all"), (5, "best")])
+def test_js_translations_equal_the_python_litert_runner(runner, beam_size, beam_stop):
+    _compare(runner, 50, beam_size, beam_stop)
 
 
 @pytest.mark.slow

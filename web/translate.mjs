@@ -15,7 +15,8 @@ import {
   Tokenizer, Translator, checkConfig, maskNames, normalize, splitSentences, usablePlaceholders,
 } from './seq2seq.mjs';
 
-const USAGE = 'usage: node web/translate.mjs --model DIR [--beam-size N] [--no-repeat-ngram N] ' +
+const USAGE = 'usage: node web/translate.mjs --model DIR [--beam-size N] [--beam-stop all|best] ' +
+  '[--no-repeat-ngram N] ' +
   '[--unk-penalty X] [--threads N] [--json] [--tool split|normalize|tokenize|mask|parts]';
 
 function fail(message) {
@@ -26,7 +27,8 @@ function fail(message) {
 let args;
 try {
   args = parseArgs({options: {
-    model: {type: 'string'}, 'beam-size': {type: 'string'}, 'no-repeat-ngram': {type: 'string'},
+    model: {type: 'string'}, 'beam-size': {type: 'string'}, 'beam-stop': {type: 'string'},
+    'no-repeat-ngram': {type: 'string'},
     'unk-penalty': {type: 'string'}, threads: {type: 'string'}, json: {type: 'boolean'},
     tool: {type: 'string'}, verbose: {type: 'boolean'}, help: {type: 'boolean', short: 'h'},
   }}).values;
@@ -38,6 +40,10 @@ if (!args.model) fail(`--model is required\n${USAGE}`);
 
 const changes = {};
 if (args['beam-size']) changes.beam_size = Number(args['beam-size']);
+if (args['beam-stop']) {
+  if (!['all', 'best'].includes(args['beam-stop'])) fail(`--beam-stop must be all or best, got ${args['beam-stop']}`);
+  changes.beam_stop = args['beam-stop'];
+}
 if (args['no-repeat-ngram']) changes.no_repeat_ngram = Number(args['no-repeat-ngram']);
 if (args['unk-penalty']) changes.unk_penalty = Number(args['unk-penalty']);
 
