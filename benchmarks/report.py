@@ -329,7 +329,7 @@ def train_env(d):
         parts = [f"{k}={v}" for k, v in setting["env"].items()] + setting["flags"]
         if not setting["mallopt"]:
             parts.append("glibc thresholds as they come")
-        if setting.get("one_hot_copy") or setting.get("copy") == "one-hot":
+        if setting.get("copy") == "one-hot":
             parts.append("copy distribution from one-hot sources")
         elif setting.get("copy") == "mixture":
             parts.append("copy distribution mixed densely, then the log (until 2026-12-05)")

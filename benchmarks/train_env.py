@@ -54,7 +54,7 @@ ROOT = HERE.parent
 # Each setting: environment variables for the child process, extra flags
 # for `keras-seq2seq train`, whether the command may raise glibc's
 # thresholds (the child makes keep_large_allocations a no-op otherwise) and
-# whether the child puts the one-hot copy distribution back.
+# which earlier copy-attention formula the child puts back ("" for none).
 NO_BFC = {"TF_CPU_ALLOCATOR_USE_BFC": "false"}  # a value the command keeps
 SETTINGS = {
     "plain": {"env": NO_BFC, "flags": [], "mallopt": False, "copy": ""},

@@ -24,6 +24,9 @@ import typing
 
 from keras_seq2seq.errors import ConfigurationError
 
+# When beam search is done with a sentence (`DecodingConfig.beam_stop`).
+BEAM_STOP_RULES = ("all", "best")
+
 
 def setting(default, help, *, choices=None, flag=None, metavar=None):  # noqa: A002
     """A dataclass field with what its command-line flag needs: help text,
@@ -100,7 +103,7 @@ class DecodingConfig(Settings):
         "finished; 'best', as soon as the best one by score is (OpenNMT-py's rule: about a tenth "
         "faster, but a longer hypothesis that would have overtaken it is dropped, which "
         "shortens some translations). n-best lists always use 'all'.",
-        choices=("all", "best"))
+        choices=BEAM_STOP_RULES)
     unk_penalty: float = setting(
         0.0, "Subtracted from the log-probability of <unk> at every step; 'inf' never writes "
         "<unk> (the search takes the best real word instead), a negative value makes it "
@@ -146,7 +149,8 @@ class DecodingConfig(Settings):
             object.__setattr__(self, name, float(getattr(self, name)))
         self._check("beam_size", self.beam_size >= 1, ">= 1")
         self._check("alpha", self.alpha >= 0, ">= 0")
-        self._check("beam_stop", self.beam_stop in ("best", "all"), "'best' or 'all'")
+        self._check("beam_stop", self.beam_stop in BEAM_STOP_RULES,
+                    " or ".join(repr(rule) for rule in BEAM_STOP_RULES))
         self._check("no_repeat_ngram", self.no_repeat_ngram == 0 or self.no_repeat_ngram >= 2,
                     "0 (off) or >= 2 (a 1-gram block would forbid every repeated token)")
         for name in ("max_input_tokens", "max_output_tokens"):

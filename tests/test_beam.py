@@ -119,7 +119,7 @@ def reference_beam_search(log_matrix, max_lengths, beam_size, alpha, stop="all")
         beams = [([], np.float32(0.0 if j == 0 else -1e9), 0, False) for j in range(beam_size)]
         for t in range(max(limit, 1)):
             done = beams[0][3] if stop == "best" else all(f for *_, f in beams)
-            if t > 0 and done:
+            if done:
                 break
             candidates = []
             for j, (tokens, log_prob, length, finished) in enumerate(beams):

@@ -20,9 +20,9 @@ import tensorflow as tf
 from keras_seq2seq.constants import END_ID, START_ID
 from keras_seq2seq.decoding.penalties import block_repeated_ngrams, check_ngram_size
 from keras_seq2seq.errors import ConfigurationError
+from keras_seq2seq.settings import BEAM_STOP_RULES
 
 _NEG_INF = -1e9
-STOP_RULES = ("all", "best")
 
 
 def length_penalty(lengths, alpha):
@@ -127,8 +127,9 @@ def beam_search(
     """
     if beam_size < 1:
         raise ConfigurationError(f"beam_size must be >= 1, got {beam_size}.")
-    if stop not in STOP_RULES:
-        raise ConfigurationError(f"stop must be one of {', '.join(STOP_RULES)}, got {stop!r}.")
+    if stop not in BEAM_STOP_RULES:
+        raise ConfigurationError(
+            f"stop must be one of {', '.join(BEAM_STOP_RULES)}, got {stop!r}.")
     no_repeat_ngram = check_ngram_size(no_repeat_ngram)
     k = beam_size
     max_lengths = tf.maximum(tf.cast(max_lengths, tf.int32), 1)
