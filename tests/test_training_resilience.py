@@ -330,6 +330,29 @@ def test_a_backup_write_cut_by_a_kill_leaves_the_last_complete_backup(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_backup_within_the_first_epoch_after_a_resume_keeps_the_epoch(tmp_path):
+    from keras_seq2seq.training.callbacks import AtomicBackupAndRestore
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    backup = tmp_path / "backup"
+    first = AtomicBackupAndRestore(str(backup), save_freq=2)
+    first.set_model(model)
+    for epoch in range(3):
+        first.on_epoch_end(epoch)
+    first.save()  # a backup after epoch 3
+    # The resumed run: the backup restored, then a batch backup within epoch 4.
+    resumed = AtomicBackupAndRestore(str(backup), save_freq=2)
+    resumed.set_model(model)
+    resumed.on_train_begin()
+    assert model._initial_epoch == 3
+    resumed.on_train_batch_end(0)
+    resumed.on_train_batch_end(1)
+    metadata = json.loads((backup / "training_metadata.json").read_text())
+    # Cut here, the run resumes after epoch 3 again, not from the start.
+    assert metadata == {"epoch": 3, "batch": 1}
+
+
 # 64 s: behind the slow marker to keep the default run under 10 minutes.
 @pytest.mark.slow
 def test_a_backup_cut_while_written_falls_back_to_the_previous_copy(tmp_path, caplog):

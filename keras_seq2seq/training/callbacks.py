@@ -278,6 +278,16 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         """Write the backup now (`StopOnInterrupt` calls it on Ctrl-C)."""
         self._save_model()
 
+    def _load_model(self):
+        super()._load_model()
+        # Keras 3 (3.15) gives the restored epoch to the model
+        # (`_initial_epoch`) but not to this callback's own counter, which
+        # stays 0 until the epoch ends: a backup written within the first
+        # epoch after a resume said epoch 0, and a run cut again before that
+        # epoch ended resumed from the start (epoch checkpoints overwritten,
+        # history, best loss and clock lost).
+        self._current_epoch = int(getattr(self.model, "_initial_epoch", 0) or 0)
+
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint:
