@@ -29,10 +29,6 @@ batches in the same order. Settings:
   two distributions mixed densely (the attention weights scattered into
   (B, T, V)) and the log taken of the mixture, instead of today's
   log_softmax corrected at the source ids;
-- `logits-loss`: copy attention's loss as it was until 2026-12-06, Keras's
-  sparse cross-entropy from logits over the model's log-probabilities (a
-  log_softmax that changes no value), instead of a gather of the
-  reference's log-probability (keras_seq2seq.training.losses);
 - `no-copy`: the recipe without copy attention (`--no-copy-attention`),
   what copy attention costs per step.
 
@@ -58,7 +54,7 @@ ROOT = HERE.parent
 # Each setting: environment variables for the child process, extra flags
 # for `keras-seq2seq train`, whether the command may raise glibc's
 # thresholds (the child makes keep_large_allocations a no-op otherwise) and
-# which earlier copy-attention formula or loss the child puts back ("" for none).
+# which earlier copy-attention formula the child puts back ("" for none).
 NO_BFC = {"TF_CPU_ALLOCATOR_USE_BFC": "false"}  # a value the command keeps
 SETTINGS = {
     "plain": {"env": NO_BFC, "flags": [], "mallopt": False, "copy": ""},
@@ -68,7 +64,6 @@ SETTINGS = {
                   "copy": ""},
     "one-hot-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "one-hot"},
     "mixture-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "mixture"},
-    "logits-loss": {"env": {}, "flags": [], "mallopt": True, "copy": "logits-loss"},
     "no-copy": {"env": {}, "flags": ["--no-copy-attention"], "mallopt": True,
                 "copy": ""},
 }
@@ -88,12 +83,7 @@ if not mallopt:
     allocator.keep_large_allocations = lambda: False
 import keras
 
-if copy_formula == "logits-loss":
-    import keras_seq2seq.training.trainer as trainer
-    from keras_seq2seq.training.losses import TokenCrossEntropy
-
-    trainer.model_loss = lambda config, smoothing=0.0: TokenCrossEntropy(smoothing)
-elif copy_formula:
+if copy_formula:
     import keras_seq2seq.models.seq2seq as seq2seq
     ops = keras.ops
 

@@ -5,7 +5,6 @@ import json
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import TINY_PAIRS, tiny_config
 from keras_seq2seq.training import TrainingConfig, train
@@ -31,42 +30,6 @@ def test_smoothed_loss_matches_the_formula():
         expected = (1 - e) * nll + e * (-log_p.mean(axis=-1))
         np.testing.assert_allclose(token_cross_entropy(targets, logits, e), expected, rtol=1e-5)
         assert np.all(np.asarray(token_cross_entropy(targets, logits, e)) != nll)
-    # From log-probabilities (a copy-attention model's output): the same values.
-    log_p32 = log_p.astype("float32")
-    for e in (0.0, 0.1):
-        np.testing.assert_allclose(token_cross_entropy(targets, log_p32, e, from_logits=False),
-                                   token_cross_entropy(targets, logits, e), rtol=1e-5)
-
-
-def test_copy_models_train_on_their_log_probs_with_the_same_gradients():
-    from keras_seq2seq.models import build_training_model
-    from keras_seq2seq.training.losses import model_loss
-
-    config = tiny_config(attention="luong", shared_vocabulary=True, copy_attention=True)
-    model = build_training_model(config, 30, 30)
-    rng = np.random.default_rng(1)
-    inputs = {"encoder_tokens": rng.integers(4, 30, (4, 6)).astype("int32"),
-              "decoder_tokens": rng.integers(4, 30, (4, 5)).astype("int32")}
-    targets = rng.integers(4, 30, (4, 5))
-    weights = np.ones((4, 5), "float32")
-    weights[0, 3:] = 0.0
-    assert not model_loss(config).from_logits
-    assert model_loss(tiny_config()).from_logits
-    gradients = {}
-    for from_logits in (True, False):
-        loss = TokenCrossEntropy(0.1, from_logits=from_logits)
-        with tf.GradientTape() as tape:
-            value = loss(targets, model(inputs, training=False), sample_weight=weights)
-        gradients[from_logits] = (float(value),
-                                  tape.gradient(value, model.trainable_variables))
-    # The log_softmax the logits loss adds changes neither the loss nor,
-    # as the distribution is normalised whatever the weights, the gradient.
-    assert gradients[True][0] == pytest.approx(gradients[False][0], rel=1e-5)
-    for a, b in zip(gradients[True][1], gradients[False][1]):
-        a, b = tf.convert_to_tensor(a), tf.convert_to_tensor(b)
-        np.testing.assert_allclose(a, b, atol=1e-6 + 1e-4 * float(tf.reduce_max(tf.abs(a))))
-    assert any(float(tf.reduce_max(tf.abs(tf.convert_to_tensor(g)))) > 0
-               for g in gradients[False][1])
 
 
 def test_padding_is_masked_by_sample_weights():

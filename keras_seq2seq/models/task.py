@@ -26,7 +26,7 @@ from keras_seq2seq.models.config import ARCHITECTURE_FIELDS, Seq2SeqConfig
 from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
 from keras_seq2seq.models.seq2seq import Seq2SeqBackbone
 from keras_seq2seq.settings import DecodingConfig
-from keras_seq2seq.training.losses import model_loss
+from keras_seq2seq.training.losses import TokenCrossEntropy
 
 # The model directory a preset is: `Translator.save`'s config.json, with
 # the vocabularies and weights beside it.
@@ -101,7 +101,7 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3, clipnorm=5.0)
         if loss == "auto":
-            loss = model_loss(self.backbone.architecture)
+            loss = TokenCrossEntropy()
         if weighted_metrics == "auto":
             weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         # keras.Model's compile: keras-hub's CausalLM one sets up its samplers.

@@ -65,14 +65,13 @@ def _shard_by_data(dataset):
 
 def fit_multi_worker(model, optimizer, strategy, train_data, validation_data=None, epochs=1,
                      on_epoch_end=None, time_limit_seconds=None, verbose=True,
-                     label_smoothing=0.0, from_logits=True):
+                     label_smoothing=0.0):
     """Teacher-forcing training under MultiWorkerMirroredStrategy.
 
     `model` and `optimizer` must have been created under `strategy.scope()`.
     `on_epoch_end(epoch, logs)` runs on every worker after each epoch (write
     files only on the chief). Returns a History-like dict of lists: loss,
-    val_loss (token-level cross-entropy, label-smoothed by `label_smoothing`,
-    of the model's logits, or with `from_logits=False` its log-probabilities).
+    val_loss (token-level cross-entropy, label-smoothed by `label_smoothing`).
     """
     with strategy.scope():
         optimizer.build(model.trainable_variables)
@@ -84,7 +83,7 @@ def fit_multi_worker(model, optimizer, strategy, train_data, validation_data=Non
 
     def replica_loss(inputs, targets, weights, training):
         logits = model(inputs, training=training)
-        per_token = token_cross_entropy(targets, logits, label_smoothing, from_logits)
+        per_token = token_cross_entropy(targets, logits, label_smoothing)
         total = tf.reduce_sum(per_token * weights)
         count = tf.reduce_sum(weights)
         return total, count

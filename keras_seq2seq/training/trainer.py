@@ -45,11 +45,7 @@ from keras_seq2seq.training.finetune import (
     merge_vocabulary,
     transfer_weights,
 )
-from keras_seq2seq.training.losses import (
-    check_label_smoothing,
-    model_loss,
-    token_cross_entropy,
-)
+from keras_seq2seq.training.losses import TokenCrossEntropy
 from keras_seq2seq.translator import Translator
 
 logger = logging.getLogger("keras_seq2seq")
@@ -273,8 +269,7 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
             norm clipped at `clipnorm`. The learning-rate schedules set the
             given optimizer's rate.
         loss: keras.losses.Loss or None. The training loss, given the
-            model's output (B, T, V) (logits, or log-probabilities with
-            copy attention), the target ids and sample weights that are 0
+            logits (B, T, V), the target ids and sample weights that are 0
             on padding; None is the token cross-entropy averaged over real
             tokens (`label_smoothing` applies to it only). Not with the
             multi_worker strategy, whose loop computes its own.
@@ -316,8 +311,9 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
     if chief:
         check_output_directory(out_dir)
         config.save(os.path.join(out_dir, TRAINING_CONFIG_FILE))
-    # Checked now so that a bad label_smoothing fails before any corpus work.
-    check_label_smoothing(opt.label_smoothing)
+    # Built now so that a bad label_smoothing fails before any corpus work.
+    if loss is None:
+        loss = TokenCrossEntropy(opt.label_smoothing)
     base = None
     model_config = config.model
     if tune.init_from is not None:
@@ -368,7 +364,6 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
                           if chief else None),
             time_limit_seconds=opt.max_minutes * 60 if opt.max_minutes else None,
             verbose=verbose != 0, label_smoothing=opt.label_smoothing,
-            from_logits=not model_config.copy_attention,
         )
     else:
         history = fit(model, train_data, validation_data, opt.epochs, run, verbose=verbose)
@@ -537,7 +532,7 @@ def build_model(config, source_tokenizer, target_tokenizer, optimization=None, s
     strategy = strategy or tf.distribute.get_strategy()
     label_smoothing = opt.label_smoothing
     if loss is None:
-        loss = model_loss(config, label_smoothing)
+        loss = TokenCrossEntropy(label_smoothing)
     with strategy.scope(), _dtype_policy(opt.mixed_precision):
         model = build_training_model(config, source_tokenizer.vocabulary_size,
                                      target_tokenizer.vocabulary_size)
@@ -549,9 +544,9 @@ def build_model(config, source_tokenizer, target_tokenizer, optimization=None, s
         elif not isinstance(optimizer, keras.optimizers.Optimizer):
             optimizer = optimizer()
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        if label_smoothing:  # the plain cross-entropy beside the smoothed loss
-            metrics.append(keras.metrics.MeanMetricWrapper(
-                token_cross_entropy, name="nll", from_logits=not config.copy_attention))
+        if label_smoothing:
+            metrics.append(keras.metrics.SparseCategoricalCrossentropy(
+                name="nll", from_logits=True))
         model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics)
     return model
 
