@@ -46,3 +46,23 @@ def test_plot_and_table_on_fake_numbers(tmp_path):
     text = plot.table(plot.read_rows(results), "beam5")
     assert "| ours | Tatoeba validation (16,357) | 32.50 / 50.0 (2 runs) | 34.50" in text
     assert "| onmt-lstm | Multi30k val (1,014) | 33.00 / 50.0 |" in text
+
+
+def test_collect_counts_sentences_of_batches_by_tokens(tmp_path):
+    clock, collect = _module("clock"), _module("collect")
+    run = tmp_path / "onmt-transformer"
+    run.mkdir()
+    clock.update_clock(str(run), system="onmt-transformer")
+    clock.add_checkpoint(str(run), 60, 100.0, 200, run / "model_step_200.pt")
+    (run / "config.yaml").write_text("batch_size: 4096\nbatch_type: tokens\n")
+    # Two reports of 100 steps each: 30,000 and 34,000 sentences since the last.
+    (run / "train.log").write_text(
+        "[x INFO] * number of parameters: 7569728\n"
+        "[x INFO] Step 100/10000000; acc: 3.5; sents:   30000; bsz: 2805/3486/300; 10 sec;\n"
+        "[x INFO] Step 200/10000000; acc: 8.6; sents:   34000; bsz: 2947/3726/340; 20 sec;\n")
+    row = collect.collect(str(run))
+    assert row["batch_sentences"] == 320.0 and row["parameters"] == 7569728
+    assert row["sentences_per_s"] == 640.0 and row["steps_per_s"] == 2.0
+    # Batches in sentences are read from the config, not from the log.
+    (run / "config.yaml").write_text("batch_size: 128\nbatch_type: sents\n")
+    assert collect.collect(str(run))["batch_sentences"] == 128

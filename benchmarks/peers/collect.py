@@ -6,7 +6,8 @@ One JSON line per run (appended; a run already in the file is replaced):
 system, steps and epochs at each clock checkpoint, training throughput
 (steps/s and sentences/s over the 60 minutes; the systems' batches are in
 sentences: 128 for ours and OpenNMT-py's LSTM, 64 for keras-hub; OpenNMT-py's
-Transformer batches by tokens, so its sentences/s is not computed),
+Transformer batches by tokens, so its sentences per step are the mean of
+the `sents:` counts of its train.log reports),
 parameters, the 60-minute checkpoint's size on disk (OpenNMT-py's `.pt`
 holds the optimizer state too; ours and keras-hub's `.weights.h5` only the
 weights), peak memory (`/usr/bin/time -v`'s maximum resident set size,
@@ -64,7 +65,7 @@ def ours(run):
 
 def onmt(run):
     setup = _json(os.path.join(run, "setup.json"))
-    parameters = None
+    parameters, log = None, ""
     try:
         log = pathlib.Path(run, "train.log").read_text(encoding="utf-8", errors="replace")
         m = re.search(r"\* number of parameters: (\d+)", log)
@@ -79,6 +80,12 @@ def onmt(run):
         size = re.search(r"^batch_size:\s*(\d+)", text, re.M)
         if size and (not kind or kind.group(1) == "sents"):
             batch = int(size.group(1))
+    if batch is None and log:
+        # Batches by tokens: the reports count the sentences since the last one.
+        reports = [(int(step), int(sents)) for step, sents in
+                   re.findall(r"Step (\d+)/\d+;.*?sents:\s*(\d+);", log)]
+        if reports:
+            batch = round(sum(sents for _, sents in reports) / reports[-1][0], 1)
     return {"parameters": parameters, "batch_sentences": batch,
             "setup_seconds": {k: v for k, v in setup.items() if k.endswith("_seconds")},
             "versions": setup.get("versions", {})}
