@@ -278,8 +278,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         """Write the backup now (`StopOnInterrupt` calls it on Ctrl-C)."""
         self._save_model()
 
-    def _load_model(self):
-        super()._load_model()
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)  # restores the backup, if any
         # Keras 3 (3.15) gives the restored epoch to the model
         # (`_initial_epoch`) but not to this callback's own counter, which
         # stays 0 until the epoch ends: a backup written within the first
