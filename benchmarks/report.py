@@ -616,7 +616,10 @@ SECTIONS = [
         "steps a minute holds. OpenNMT-py's Transformer (2026-12-06) batches by tokens "
         "(about 311 sentences a step, from its train.log reports) and is its documented "
         "recipe scaled to our size; with the noam schedule's warm-up of 4,000 steps, its "
-        "learning rate was still rising when the hour ended (2,153 steps).",
+        "learning rate was still rising when the hour ended (2,153 steps). `ours-nocopy-s0` "
+        "(2026-12-06) is the same recipe and code as `ours-copy-s1` without copy attention, "
+        "seed 0. `kerashub` (2026-12-06) is the keras-io KerasHub recipe as published: "
+        "every batch packed to 40 tokens, so its steps are the slowest of the race.",
         peers_race,
     ]),
     ("Decoding speed against the peers", [

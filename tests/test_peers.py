@@ -66,3 +66,18 @@ def test_collect_counts_sentences_of_batches_by_tokens(tmp_path):
     # Batches in sentences are read from the config, not from the log.
     (run / "config.yaml").write_text("batch_size: 128\nbatch_type: sents\n")
     assert collect.collect(str(run))["batch_sentences"] == 128
+
+
+def test_collect_reads_the_keras_hub_runs_setup(tmp_path):
+    clock, collect = _module("clock"), _module("collect")
+    run = tmp_path / "kerashub"
+    run.mkdir()
+    clock.update_clock(str(run), system="kerashub")
+    clock.add_checkpoint(str(run), 60, 100.0, 50, run / "clock" / "min060.weights.h5")
+    versions = {"keras": "3.15.1", "keras-hub": "0.32.0"}
+    (run / "setup.json").write_text(json.dumps(
+        {"vocabulary_seconds": 12.5, "parameters": 1234, "versions": versions}))
+    row = collect.collect(str(run))
+    assert row["versions"] == versions and row["parameters"] == 1234
+    assert row["setup_seconds"]["vocabulary_seconds"] == 12.5
+    assert row["sentences_per_s"] == 32.0  # 50 steps of 64 sentences in 100 s

@@ -94,7 +94,8 @@ def onmt(run):
 def kerashub(run):
     setup = _json(os.path.join(run, "setup.json"))
     return {"parameters": setup.get("parameters"), "batch_sentences": 64,
-            "setup_seconds": {k: v for k, v in setup.items() if k.endswith("_seconds")}}
+            "setup_seconds": {k: v for k, v in setup.items() if k.endswith("_seconds")},
+            "versions": setup.get("versions", {})}
 
 
 def collect(run, label=None):
