@@ -76,11 +76,17 @@ def plot(rows, out, search="beam5"):
     if not sets:
         raise SystemExit(f"no rows with search {search!r}")
     fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 4.2), squeeze=False)
+    # One colour per system in every panel, even where a system has no
+    # scores for a set (matplotlib's cycle would shift the colours).
+    systems = sorted({system for name in sets for system in data[name]})
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {system: cycle[i % len(cycle)] for i, system in enumerate(systems)}
     for ax, name in zip(axes[0], sets):
         for system in sorted(data[name]):
             points = sorted(data[name][system].items())
             xs = [m for m, _ in points]
-            line, = ax.plot(xs, [statistics.mean(v) for _, v in points], marker="o", label=system)
+            line, = ax.plot(xs, [statistics.mean(v) for _, v in points], marker="o", label=system,
+                            color=colours[system])
             for m, values in points:
                 if len(values) > 1:
                     ax.scatter([m] * len(values), values, s=12, color=line.get_color(), alpha=0.5)
