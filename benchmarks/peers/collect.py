@@ -86,16 +86,19 @@ def onmt(run):
                    re.findall(r"Step (\d+)/\d+;.*?sents:\s*(\d+);", log)]
         if reports:
             batch = round(sum(sents for _, sents in reports) / reports[-1][0], 1)
-    return {"parameters": parameters, "batch_sentences": batch,
-            "setup_seconds": {k: v for k, v in setup.items() if k.endswith("_seconds")},
+    return {"parameters": parameters, "batch_sentences": batch, **_setup_record(setup)}
+
+
+def _setup_record(setup):
+    """The timings and versions a peer's setup.json records."""
+    return {"setup_seconds": {k: v for k, v in setup.items() if k.endswith("_seconds")},
             "versions": setup.get("versions", {})}
 
 
 def kerashub(run):
     setup = _json(os.path.join(run, "setup.json"))
     return {"parameters": setup.get("parameters"), "batch_sentences": 64,
-            "setup_seconds": {k: v for k, v in setup.items() if k.endswith("_seconds")},
-            "versions": setup.get("versions", {})}
+            **_setup_record(setup)}
 
 
 def collect(run, label=None):

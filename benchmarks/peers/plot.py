@@ -85,11 +85,11 @@ def plot(rows, out, search="beam5"):
         for system in sorted(data[name]):
             points = sorted(data[name][system].items())
             xs = [m for m, _ in points]
-            line, = ax.plot(xs, [statistics.mean(v) for _, v in points], marker="o", label=system,
-                            color=colours[system])
+            ax.plot(xs, [statistics.mean(v) for _, v in points], marker="o", label=system,
+                    color=colours[system])
             for m, values in points:
                 if len(values) > 1:
-                    ax.scatter([m] * len(values), values, s=12, color=line.get_color(), alpha=0.5)
+                    ax.scatter([m] * len(values), values, s=12, color=colours[system], alpha=0.5)
         ax.set_title(SET_TITLES.get(name, name))
         ax.set_xlabel("training minutes (2 CPU cores)")
         ax.set_ylabel(f"BLEU ({search})")
