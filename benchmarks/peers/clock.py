@@ -82,14 +82,27 @@ class Clock:
         return self.done == len(self.minutes)
 
 
-def keras_callback(run_dir, minutes=DEFAULT_MINUTES, save=None, stop=True):
+def parse_steps(text):
+    """'300,600' -> (300, 600), increasing and positive."""
+    steps = tuple(int(s) for s in str(text).split(",") if s.strip())
+    if not steps or any(s <= 0 for s in steps) or list(steps) != sorted(set(steps)):
+        raise ValueError(f"steps must be positive and increasing, got {text!r}")
+    return steps
+
+
+def keras_callback(run_dir, minutes=DEFAULT_MINUTES, save=None, stop=True, steps=None):
     """A Keras callback that saves the weights at each of `minutes` (checked
     after every training and validation batch) and, with `stop`, ends
     training at the last one (after the current training batch, or at the
     end of the current validation pass).
 
+    With `steps` (increasing training-step counts) it saves after those
+    steps instead, whatever the clock says: comparisons at equal steps,
+    which another job on the machine does not change. Their entries in
+    clock.json carry the minute at which they were reached.
+
     `save(model, path)` defaults to `model.save_weights(path)`; files go to
-    RUN/clock/minNNN.weights.h5.
+    RUN/clock/minNNN.weights.h5 (stepNNNNNN.weights.h5 with `steps`).
     """
     import keras
 
@@ -102,16 +115,34 @@ def keras_callback(run_dir, minutes=DEFAULT_MINUTES, save=None, stop=True):
         def on_train_begin(self, logs=None):
             self.started = time.monotonic()
             os.makedirs(os.path.join(run_dir, "clock"), exist_ok=True)
-            update_clock(run_dir, started_unix=time.time(), minutes=list(minutes))
+            schedule = {"steps": list(steps)} if steps else {"minutes": list(minutes)}
+            update_clock(run_dir, started_unix=time.time(), **schedule)
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
-            self._check(logs)
+            if steps is not None:
+                self._check_steps(logs)
+            else:
+                self._check(logs)
+
+        def _check_steps(self, logs):
+            if self.step not in steps:
+                return
+            elapsed = time.monotonic() - self.started
+            path = os.path.join(run_dir, "clock", f"step{self.step:06d}.weights.h5")
+            (save or (lambda m, p: m.save_weights(p)))(self.model, path)
+            add_checkpoint(run_dir, round(elapsed / 60, 2), elapsed, self.step, path,
+                           loss=float(logs["loss"]) if logs and "loss" in logs else None)
+            print(f"[clock] step {self.step} ({elapsed / 60:.1f} min), saved {path}",
+                  flush=True)
+            if stop and self.step == steps[-1]:
+                self.model.stop_training = True
 
         def on_test_batch_end(self, batch, logs=None):
             # A minute that passes during a validation pass is saved then
             # (the weights are those of the last training step), not after it.
-            self._check(None)
+            if steps is None:
+                self._check(None)
 
         def _check(self, logs):
             elapsed = time.monotonic() - self.started

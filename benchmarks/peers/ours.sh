@@ -9,7 +9,9 @@
 #   benchmarks/peers/ours.sh copy   1 /work/peers-runs/ours-copy-s1
 #
 # Extra arguments after the run directory go to `keras-seq2seq train` (a smoke
-# run: --max-examples 2000). MINUTES=20,40,60 by default.
+# run: --max-examples 2000). MINUTES=20,40,60 by default; STEPS=500,1000 saves
+# after those training steps instead (comparisons at equal steps, which a busy
+# machine does not change).
 set -euo pipefail
 variant=${1:?copy or nocopy}; seed=${2:?seed}; out=${3:?run directory (outside the repository)}
 shift 3
@@ -21,7 +23,7 @@ case $variant in
   *) echo "variant: copy or nocopy" >&2; exit 2 ;;
 esac
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-exec python "$here/ours_train.py" --minutes "${MINUTES:-20,40,60}" -- \
+exec python "$here/ours_train.py" --minutes "${MINUTES:-20,40,60}" ${STEPS:+--steps "$STEPS"} -- \
     --pairs "$D/tatoeba/eng-fra-full.tsv.gz" \
     --source "$D/multi30k/train.en.gz" --target "$D/multi30k/train.fr.gz" \
     --validation-source "$D/multi30k/val.en.gz" --validation-target "$D/multi30k/val.fr.gz" \

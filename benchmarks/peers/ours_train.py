@@ -33,8 +33,11 @@ def main(argv=None):
     split = argv.index("--")
     p = argparse.ArgumentParser()
     p.add_argument("--minutes", default="20,40,60")
+    p.add_argument("--steps", help="Checkpoints after these training steps instead (e.g. "
+                   "500,1000): comparisons at equal steps, on a machine that is not idle.")
     args = p.parse_args(argv[:split])
     minutes = clock.parse_minutes(args.minutes)
+    steps = clock.parse_steps(args.steps) if args.steps else None
     train_argv = ["train", *argv[split + 1:]]
     process_started = time.time()
 
@@ -55,7 +58,7 @@ def main(argv=None):
         clock.update_clock(config.out, system="ours", checkpoints=[],
                            process_started_unix=process_started,
                            command=["keras-seq2seq", *train_argv])
-        callback = clock.keras_callback(config.out, minutes)
+        callback = clock.keras_callback(config.out, minutes, steps=steps)
         result = original(config, *a, callbacks=(*callbacks, callback), **kw)
         clock.update_clock(config.out, finished_unix=time.time())
         return result

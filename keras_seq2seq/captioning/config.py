@@ -81,6 +81,7 @@ class CaptionerConfig(ConfigMixin):
     copy_attention = False
     bidirectional_encoder = False
     embedding_dropout = 0.0
+    dropout_after_attention = False
 
     def __post_init__(self):
         if isinstance(self.cnn_filters, int):

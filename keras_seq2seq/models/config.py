@@ -55,6 +55,7 @@ class Architecture(ConfigMixin):
     attention: str = "none"
     copy_attention: bool = False
     bidirectional_encoder: bool = False
+    dropout_after_attention: bool = False
 
     def __post_init__(self):
         if self.cell_type not in CELL_TYPES:
@@ -161,6 +162,16 @@ class Seq2SeqConfig(ConfigMixin):
     bidirectional_encoder: bool = setting(
         False, "The bottom encoder layer reads the source both ways, half the units each "
         "(GNMT), so attention sees both sides of every word.")
+    # Where --dropout goes in an attention decoder. Luong et al. 2015 and
+    # OpenNMT-py drop units of the attentional state tanh(W [context; h]),
+    # which the output layer reads; by default this project drops units of
+    # the decoder LSTM's outputs, which are also the attention's queries.
+    # Training only: the weights are the same either way, so a model trained
+    # one way loads, translates and exports as the other.
+    dropout_after_attention: bool = setting(
+        False, "With attention, apply --dropout to the attentional state (after the "
+        "attention, before the output layer: Luong et al. 2015, OpenNMT-py) instead of to "
+        "the decoder LSTM's outputs, the attention's queries.")
 
     def __post_init__(self):
         if self.tokenizer not in TOKENIZER_TYPES:

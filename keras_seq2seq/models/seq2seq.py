@@ -9,7 +9,9 @@ Training graph (teacher forcing):
     decoder_tokens (B, T) -> decoder_embedding -> decoder_rnn_0 ... _{N-1}
         (layer i starts from encoder layer i's final states)
         [attention: attention over the top encoder layer's outputs ->
-         attention_projection tanh(W [context; h])]
+         attention_projection tanh(W [context; h]); dropout on the top
+         decoder layer's outputs, or with dropout_after_attention on this
+         attentional state]
         -> output_projection -> logits (B, T, target_vocab)
         [copy attention: log(g softmax(logits) + (1 - g) copy), where copy
          puts each source token's attention weight on its id and the gate
@@ -267,9 +269,10 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
         y = keras.layers.Dropout(embedding_dropout, name="decoder_embedding_dropout",
                                  dtype=dtype)(y)
     embedded = y
+    after_attention = attention_layers is not None and config.dropout_after_attention
     for i, rnn in enumerate(rnns):
         y, *_ = rnn(y, initial_state=context[i])
-        if config.dropout:
+        if config.dropout and not (after_attention and i == len(rnns) - 1):
             y = keras.layers.Dropout(config.dropout, name=f"decoder_dropout_{i}",
                                      dtype=dtype)(y)
     if attention_layers is None:
@@ -277,6 +280,8 @@ def apply_decoder(config, decoder_layers, decoder_tokens, context, attention_lay
     values, keys, source_mask = memory[:3]
     query = y
     y, context, weights = _attend(attention_layers, query, values, keys, source_mask, dtype)
+    if config.dropout and after_attention:
+        y = keras.layers.Dropout(config.dropout, name="attention_dropout", dtype=dtype)(y)
     logits = output_projection(y)
     if len(attention_layers) < 4:
         return logits
@@ -315,7 +320,8 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         target_vocab_size: int. Target vocabulary size.
         embedding_dim, units, num_layers, cell_type, dropout,
         embedding_dropout, attention, copy_attention,
-        bidirectional_encoder: as in `Seq2SeqConfig`.
+        bidirectional_encoder, dropout_after_attention: as in
+        `Seq2SeqConfig`.
         dtype: dtype policy (name, `keras.DTypePolicy` or
             `keras.dtype_policies.DTypePolicyMap`) of the layers. None:
             Keras's global policy.
@@ -335,7 +341,7 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
                  units: int = 512, num_layers: int = 1, cell_type: str = "lstm",
                  dropout: float = 0.0, embedding_dropout: float = 0.0, attention: str = "none",
                  copy_attention: bool = False, bidirectional_encoder: bool = False,
-                 dtype=None, **kwargs):
+                 dropout_after_attention: bool = False, dtype=None, **kwargs):
         # The network's shape, checked (the same checks as Seq2SeqConfig's).
         config = Architecture(
             source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
@@ -343,6 +349,7 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             cell_type=cell_type, dropout=dropout, embedding_dropout=embedding_dropout,
             attention=attention, copy_attention=copy_attention,
             bidirectional_encoder=bidirectional_encoder,
+            dropout_after_attention=dropout_after_attention,
         )
         # Layers.
         self.encoder_embedding = keras.layers.Embedding(

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Choose and ship v7 from its training run (issue 34, item 5), as
+# saved_models/en-fr/README.md ("How it was made") writes it out.
+#
+#   benchmarks/release/ship_v7.sh select /work/runs/en-fr-v7
+#       the last epoch, the last 2 and the last 3 averaged, as model
+#       directories beside the run (RUN-last, RUN-avg2, RUN-avg3), each
+#       scored greedy on the validation sets only (validation_bleu.py)
+#   benchmarks/release/ship_v7.sh export /work/runs/en-fr-v7-avg3
+#       the chosen one into saved_models/en-fr: Keras (float16 weights),
+#       the TF Serving SavedModel (version 3, beam 5; version 2 removed to
+#       stay under 60 MB) and the int8 TFLite model
+#
+# Run it from the repository root, with training stopped (it needs the
+# cores); KERAS_SEQ2SEQ_DATA names the data directory.
+set -euo pipefail
+what=${1:?select RUN or export MODEL}
+dir=${2:?a run or model directory}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+case $what in
+select)
+    last=$(ls "$dir"/checkpoints/epoch_*.weights.h5 | sort | tail -n 1)
+    echo "last epoch: $last"
+    keras-seq2seq average --run "$dir" --checkpoints "$last" --out "$dir-last"
+    keras-seq2seq average --run "$dir" --last 2 --out "$dir-avg2"
+    keras-seq2seq average --run "$dir" --last 3 --out "$dir-avg3"
+    python benchmarks/validation_bleu.py "$dir-last" "$dir-avg2" "$dir-avg3"
+    ;;
+export)
+    out=saved_models/en-fr
+    keras-seq2seq export --model "$dir" --format keras --quantize float16 --out $out
+    rm -rf $out/tf_serving
+    keras-seq2seq export --model $out --format saved_model --out $out --name tf_serving \
+        --version 3 --beam-size 5
+    keras-seq2seq export --model $out --format tflite --quantize dynamic-int8 \
+        --out $out/tflite
+    du -sh --apparent-size $out
+    ;;
+*)
+    echo "unknown step $what: select or export" >&2
+    exit 2
+    ;;
+esac
