@@ -30,6 +30,26 @@ def test_clock_schedule_and_file(tmp_path):
     assert clock.read_clock(str(tmp_path))["checkpoints"][0]["step"] == 3000
 
 
+def test_checkpoints_after_given_steps_stop_training(tmp_path):
+    import keras
+    import numpy as np
+
+    clock = _module("clock")
+    assert clock.parse_steps("300,600") == (300, 600)
+    with pytest.raises(ValueError):
+        clock.parse_steps("600,300")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.zeros((40, 3), "float32"), np.zeros((40, 1), "float32")
+    callback = clock.keras_callback(str(tmp_path), steps=(3, 7))
+    history = model.fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[callback])
+    info = clock.read_clock(str(tmp_path))
+    assert info["steps"] == [3, 7] and "minutes" not in info
+    assert [c["step"] for c in info["checkpoints"]] == [3, 7]
+    assert all(pathlib.Path(c["path"]).exists() for c in info["checkpoints"])
+    assert len(history.history["loss"]) == 1  # stopped in the first epoch, at step 7
+
+
 def test_plot_and_table_on_fake_numbers(tmp_path):
     plot = _module("plot")
     rows = [{"system": system, "run": f"{system}-{seed}", "minute": minute, "set": name,
