@@ -2,10 +2,16 @@
 # Choose and ship v7 from its training run (issue 34, item 5), as
 # saved_models/en-fr/README.md ("How it was made") writes it out.
 #
+#   benchmarks/release/train_v7.sh /work/runs/en-fr-v7 --epochs N --no-validation-bleu
+#       first, if the run was stopped after epoch N (its backup says epoch
+#       N): resumes, trains nothing more and writes the run's model
+#       directory (config, vocabularies, the weights of the epoch with the
+#       best validation loss), which `average` needs
 #   benchmarks/release/ship_v7.sh select /work/runs/en-fr-v7
 #       the last epoch, the last 2 and the last 3 averaged, as model
 #       directories beside the run (RUN-last, RUN-avg2, RUN-avg3), each
-#       scored greedy on the validation sets only (validation_bleu.py)
+#       scored greedy on the validation sets only (validation_bleu.py), with
+#       the run itself (its best epoch by validation loss)
 #   benchmarks/release/ship_v7.sh export /work/runs/en-fr-v7-avg3
 #       the chosen one into saved_models/en-fr: Keras (float16 weights),
 #       the TF Serving SavedModel (version 3, beam 5; version 2 removed to
@@ -24,7 +30,7 @@ select)
     keras-seq2seq average --run "$dir" --checkpoints "$last" --out "$dir-last"
     keras-seq2seq average --run "$dir" --last 2 --out "$dir-avg2"
     keras-seq2seq average --run "$dir" --last 3 --out "$dir-avg3"
-    python benchmarks/validation_bleu.py "$dir-last" "$dir-avg2" "$dir-avg3"
+    python benchmarks/validation_bleu.py "$dir-avg3" "$dir-avg2" "$dir" "$dir-last"
     ;;
 export)
     out=saved_models/en-fr
