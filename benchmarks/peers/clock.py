@@ -120,23 +120,13 @@ def keras_callback(run_dir, minutes=DEFAULT_MINUTES, save=None, stop=True, steps
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
-            if steps is not None:
-                self._check_steps(logs)
-            else:
+            if steps is None:
                 self._check(logs)
-
-        def _check_steps(self, logs):
-            if self.step not in steps:
-                return
-            elapsed = time.monotonic() - self.started
-            path = os.path.join(run_dir, "clock", f"step{self.step:06d}.weights.h5")
-            (save or (lambda m, p: m.save_weights(p)))(self.model, path)
-            add_checkpoint(run_dir, round(elapsed / 60, 2), elapsed, self.step, path,
-                           loss=float(logs["loss"]) if logs and "loss" in logs else None)
-            print(f"[clock] step {self.step} ({elapsed / 60:.1f} min), saved {path}",
-                  flush=True)
-            if stop and self.step == steps[-1]:
-                self.model.stop_training = True
+            elif self.step in steps:
+                elapsed = time.monotonic() - self.started
+                self._save(f"step{self.step:06d}", round(elapsed / 60, 2), elapsed, logs)
+                if stop and self.step == steps[-1]:
+                    self.model.stop_training = True
 
         def on_test_batch_end(self, batch, logs=None):
             # A minute that passes during a validation pass is saved then
@@ -147,12 +137,15 @@ def keras_callback(run_dir, minutes=DEFAULT_MINUTES, save=None, stop=True, steps
         def _check(self, logs):
             elapsed = time.monotonic() - self.started
             for minute in self.clock.due(elapsed):
-                path = os.path.join(run_dir, "clock", f"{minute_tag(minute)}.weights.h5")
-                (save or (lambda m, p: m.save_weights(p)))(self.model, path)
-                add_checkpoint(run_dir, minute, elapsed, self.step, path,
-                               loss=float(logs["loss"]) if logs and "loss" in logs else None)
-                print(f"[clock] {minute:g} min: step {self.step}, saved {path}", flush=True)
+                self._save(minute_tag(minute), minute, elapsed, logs)
             if stop and self.clock.finished:
                 self.model.stop_training = True
+
+        def _save(self, tag, minute, elapsed, logs):
+            path = os.path.join(run_dir, "clock", f"{tag}.weights.h5")
+            (save or (lambda m, p: m.save_weights(p)))(self.model, path)
+            add_checkpoint(run_dir, minute, elapsed, self.step, path,
+                           loss=float(logs["loss"]) if logs and "loss" in logs else None)
+            print(f"[clock] {minute:g} min: step {self.step}, saved {path}", flush=True)
 
     return ClockCheckpoints()
