@@ -140,3 +140,21 @@ def test_cli_fine_tunes_and_averages(trained_translator, tmp_path, capsys):
     assert isinstance(model.translate("The red train is late."), str)
     with pytest.raises(ValueError, match="cannot average the last 9"):
         average_checkpoints(str(out), str(tmp_path / "z"), last=9)
+
+
+def test_fine_tuning_with_another_seed_warns_that_the_held_out_pairs_differ(
+        trained_translator, tmp_path, caplog):
+    # The seed chooses the held-out sentences of a corpus: another seed than
+    # the base model's (seed 1 here) validates on pairs the model trained on.
+    _, _, base_dir = trained_translator
+    pairs = write_tsv(tmp_path / "new.tsv", NEW_PAIRS)
+    warned = {}
+    for seed in (0, 1):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="keras_seq2seq"):
+            train(TrainingConfig.create(str(tmp_path / f"s{seed}"), None, pairs=(pairs,),
+                                        epochs=1, seed=seed, bleu_sample=0, backup=False,
+                                        init_from=base_dir), verbose=0)
+        warned[seed] = [r.getMessage() for r in caplog.records if "held-out" in r.getMessage()]
+    assert not warned[1]
+    assert len(warned[0]) == 1 and "pass --seed 1 to keep its split" in warned[0][0]

@@ -321,6 +321,7 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
                          data.target_language)
         model_config = base.config
         logger.info("Fine-tuning %s.", tune.init_from)
+        _warn_other_split(base, data, opt.seed, train_pairs, validation_pairs)
     backup_dir = os.path.join(out_dir, BACKUP_DIR)
     resume_epoch = _check_backup(backup_dir) if checkpoints.backup else None
     if resume_epoch is not None:
@@ -413,6 +414,22 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
             f"Interrupted while scoring the validation set; training had finished and the "
             f"model is saved in {out_dir}, without its validation BLEU.")
     return translator, history
+
+
+def _warn_other_split(base, data, seed, train_pairs, validation_pairs):
+    # The seed chooses which source sentences are held out: fine-tuning on
+    # the base model's corpora with another seed validates on pairs the
+    # base model trained on, and its validation figures then overstate.
+    held_out_by_seed = train_pairs is None and validation_pairs is None and (
+        data.validation_fraction or not data.validation_source)
+    trained_with = base.metadata.get("seed")
+    if held_out_by_seed and trained_with is not None and trained_with != seed:
+        logger.warning(
+            "The model to fine-tune was trained with seed %s, which chose its held-out "
+            "validation pairs; seed %s holds out others. If these are the corpora it was "
+            "trained on, some validation pairs are pairs it trained on and the validation "
+            "figures overstate: pass --seed %s to keep its split.", trained_with, seed,
+            trained_with)
 
 
 def read_training_data(data, seed=0, validation_pairs=None):

@@ -50,11 +50,12 @@ def _peak_rss_mb():
     return round(own, 1), round(children, 1)
 
 
-def install(run_dir, minutes):
+def install(run_dir, minutes, steps=None):
     from onmt.trainer import Trainer
 
     schedule = clock.Clock(minutes)
     state = {}
+    last = steps[-1] if steps else None
     original_train = Trainer.train
     original_report = Trainer._maybe_report_training
 
@@ -64,13 +65,18 @@ def install(run_dir, minutes):
         try:
             return original_train(self, *args, **kwargs)
         except ClockStop:
-            print(f"[clock] stopped at {minutes[-1]:g} minutes", flush=True)
+            print(f"[clock] stopped at {f'step {steps[-1]}' if steps else f'{minutes[-1]:g} minutes'}",
+                  flush=True)
             return None
 
     def report(self, step, num_steps, learning_rate, report_stats):
         result = original_report(self, step, num_steps, learning_rate, report_stats)
         elapsed = time.monotonic() - state["started"]
-        for minute in schedule.due(elapsed):
+        if steps is None:
+            due = schedule.due(elapsed)
+        else:  # by step: the entry's "minute" is when the step was reached
+            due = [round(elapsed / 60, 2)] if step in steps else []
+        for minute in due:
             self.model_saver.save(step, moving_average=self.moving_average)
             path = f"{self.model_saver.base_path}_step_{step}.pt"
             own, children = _peak_rss_mb()
@@ -79,7 +85,7 @@ def install(run_dir, minutes):
                                  save_seconds=round(saved - elapsed, 1),
                                  peak_rss_mb=own, peak_rss_children_mb=children)
             print(f"[clock] {minute:g} min: step {step}, saved {path}", flush=True)
-        if schedule.finished:
+        if (schedule.finished if steps is None else step >= last):
             raise ClockStop()
         return result
 
@@ -96,13 +102,18 @@ def main(argv=None):
     p.add_argument("--run", required=True)
     p.add_argument("--minutes", default="20,40,60")
     p.add_argument("--system", default="onmt")
+    p.add_argument("--steps", help="Save after these optimizer steps instead (e.g. 300,600) "
+                   "and stop at the last: comparisons at equal steps.")
     args = p.parse_args(argv[:split])
     minutes = clock.parse_minutes(args.minutes)
+    steps = clock.parse_steps(args.steps) if args.steps else None
     os.makedirs(args.run, exist_ok=True)
     clock.update_clock(args.run, system=args.system, checkpoints=[],
                        process_started_unix=time.time(),
                        command=["onmt_train", *argv[split + 1:]])
-    install(args.run, minutes)
+    if steps:
+        clock.update_clock(args.run, steps=list(steps))
+    install(args.run, minutes, steps)
     from onmt.bin.train import main as onmt_main
 
     sys.argv = ["onmt_train", *argv[split + 1:]]

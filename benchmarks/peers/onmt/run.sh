@@ -7,7 +7,11 @@
 #
 # Environment: DATA (default /work/peers-data, from prepare_data.py),
 # ONMT_ENV (default /work/peers-env/onmt, from install_onmt.sh),
-# MINUTES (default 20,40,60), OMP_NUM_THREADS (default 2).
+# MINUTES (default 20,40,60), OMP_NUM_THREADS (default 2); STEPS=300,600
+# saves after those optimizer steps instead and stops at the last (equal-step
+# comparisons, which a busy machine does not change); CONFIG_EXTRA, YAML lines
+# appended to the config, which override the keys they repeat (ablations:
+# CONFIG_EXTRA=$'input_feed: 0\nshare_embeddings: false').
 # Steps: SentencePiece (once per DATA, shared by both systems), the config
 # (onmt/<system>.yaml with the paths filled in) -> RUN/config.yaml,
 # onmt_build_vocab, then onmt_train under clock_train.py. Setup times go to
@@ -28,6 +32,9 @@ t0=$(date +%s.%N)
 "$py" "$here/spm.py" "$DATA"
 t1=$(date +%s.%N)
 sed -e "s#@DATA@#$DATA#g" -e "s#@RUN@#$run#g" "$here/$system.yaml" > "$run/config.yaml"
+if [ -n "${CONFIG_EXTRA:-}" ]; then
+    printf '# CONFIG_EXTRA (overrides the keys above)\n%s\n' "$CONFIG_EXTRA" >> "$run/config.yaml"
+fi
 "$ONMT_ENV/bin/onmt_build_vocab" -config "$run/config.yaml" -n_sample -1 > "$run/build_vocab.log" 2>&1
 t2=$(date +%s.%N)
 "$py" - "$run/setup.json" "$t0" "$t1" "$t2" <<'PY'
@@ -38,4 +45,4 @@ json.dump({"spm_seconds": round(t1 - t0, 1), "build_vocab_seconds": round(t2 - t
           open(path, "w"), indent=2)
 PY
 "$py" "$here/clock_train.py" --run "$run" --system "onmt-$system" \
-    --minutes "${MINUTES:-20,40,60}" -- -config "$run/config.yaml" "$@" 2>&1 | tee "$run/train.log"
+    --minutes "${MINUTES:-20,40,60}" ${STEPS:+--steps "$STEPS"} -- -config "$run/config.yaml" "$@" 2>&1 | tee "$run/train.log"
