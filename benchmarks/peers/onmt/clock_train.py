@@ -65,8 +65,8 @@ def install(run_dir, minutes, steps=None):
         try:
             return original_train(self, *args, **kwargs)
         except ClockStop:
-            print(f"[clock] stopped at {f'step {steps[-1]}' if steps else f'{minutes[-1]:g} minutes'}",
-                  flush=True)
+            end = f"step {steps[-1]}" if steps else f"{minutes[-1]:g} minutes"
+            print(f"[clock] stopped at {end}", flush=True)
             return None
 
     def report(self, step, num_steps, learning_rate, report_stats):
