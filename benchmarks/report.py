@@ -299,6 +299,28 @@ def peers_race(d):
     return lines
 
 
+def peers_steps(d):
+    rows = read(d, "peers_steps.jsonl")
+    cells, about = {}, {}
+    for r in rows:
+        cells.setdefault((r["system"], r["set"], r["search"]), {})[int(r["step"])] = (
+            r["bleu"], r["chrf"])
+        about[r["system"]] = r
+    steps = sorted({s for v in cells.values() for s in v})
+    body = [[system, about[system]["variant"], name, search,
+             *(f"{v[s][0]:.2f} / {v[s][1]:.1f}" if s in v else "-" for s in steps)]
+            for (system, name, search), v in sorted(cells.items())]
+    commands = sorted({(r["system"], r["command"]) for r in about.values()})
+    return [f"{source('peers_steps.jsonl')} BLEU / chrF after the same optimizer steps "
+            "(batches of 128 sentences, seed 0), greedy, on Multi30k val (1,014 pairs) and "
+            "the first 2,000 pairs of the Tatoeba validation split (`evaluate.py "
+            "--max-sentences 2000`). Steps do not depend on what else the machine runs.", "",
+            *table(["system", "what differs from OpenNMT-py's race recipe", "set", "search",
+                    *(f"step {s}" for s in steps)], body),
+            "", "Commands:", "",
+            *(f"- {system}: `{command}`" for system, command in commands)]
+
+
 def decode_speed(d):
     r = read(d, "decode_speed.json")
     lines = [f"{source('decode_speed.json')} Command: `{r['command']}` ({r['sentences']} "
@@ -623,6 +645,14 @@ SECTIONS = [
         "sampler reruns the whole decoder at every step, so it is scored on Multi30k val "
         "greedy only (222 s for the 1,014 sentences; Tatoeba would take hours).",
         peers_race,
+    ]),
+    ("The peer race at equal steps", [
+        "Why a step of OpenNMT-py's LSTM is worth more than one of ours (issue 34, \"learn "
+        "from it\"): its race recipe with one of its settings changed to ours at a time, "
+        "against ours without copy attention (the same architecture as the peer; "
+        "`benchmarks/peers/README.md`, \"The per-step gap\"). Trained beside other jobs "
+        "(the v7 fine-tuning run), which changes the minutes, not the steps.",
+        peers_steps,
     ]),
     ("Decoding speed against the peers", [
         "Measured on 2026-12-05 late in the evening on an idle machine, after done "
