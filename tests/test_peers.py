@@ -50,6 +50,22 @@ def test_checkpoints_after_given_steps_stop_training(tmp_path):
     assert len(history.history["loss"]) == 1  # stopped in the first epoch, at step 7
 
 
+def test_uniform_init_ablation_sets_every_weight_in_range():
+    import keras
+    import numpy as np
+
+    ours_train = _module("ours_train")
+    model = keras.Sequential([keras.Input((3, 4)), keras.layers.LSTM(8),
+                              keras.layers.Dense(2)])
+    callback = ours_train.uniform_init(0.1, seed=0)
+    callback.set_model(model)
+    callback.on_train_begin()
+    values = np.concatenate([w.numpy().ravel() for w in model.trainable_weights])
+    # Every weight, biases too (Keras starts them at 0, the forget gate's at 1).
+    assert values.size == model.count_params() and np.abs(values).max() <= 0.1
+    assert np.abs(values).min() > 0 and values.std() > 0.05
+
+
 def test_plot_and_table_on_fake_numbers(tmp_path):
     plot = _module("plot")
     rows = [{"system": system, "run": f"{system}-{seed}", "minute": minute, "set": name,

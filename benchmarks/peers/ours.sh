@@ -11,7 +11,9 @@
 # Extra arguments after the run directory go to `keras-seq2seq train` (a smoke
 # run: --max-examples 2000). MINUTES=20,40,60 by default; STEPS=500,1000 saves
 # after those training steps instead (comparisons at equal steps, which a busy
-# machine does not change).
+# machine does not change). INIT_UNIFORM=0.1 re-initialises every weight
+# uniformly in [-0.1, 0.1] before the first step, as OpenNMT-py does by default
+# (an ablation of the per-step gap, benchmarks/peers/README.md).
 set -euo pipefail
 variant=${1:?copy or nocopy}; seed=${2:?seed}; out=${3:?run directory (outside the repository)}
 shift 3
@@ -23,7 +25,8 @@ case $variant in
   *) echo "variant: copy or nocopy" >&2; exit 2 ;;
 esac
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-exec python "$here/ours_train.py" --minutes "${MINUTES:-20,40,60}" ${STEPS:+--steps "$STEPS"} -- \
+exec python "$here/ours_train.py" --minutes "${MINUTES:-20,40,60}" ${STEPS:+--steps "$STEPS"} \
+    ${INIT_UNIFORM:+--init-uniform "$INIT_UNIFORM"} -- \
     --pairs "$D/tatoeba/eng-fra-full.tsv.gz" \
     --source "$D/multi30k/train.en.gz" --target "$D/multi30k/train.fr.gz" \
     --validation-source "$D/multi30k/val.en.gz" --validation-target "$D/multi30k/val.fr.gz" \

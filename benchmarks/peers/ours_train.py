@@ -26,6 +26,23 @@ sys.path.insert(0, HERE)
 import clock  # noqa: E402
 
 
+def uniform_init(scale, seed):
+    """A callback that re-initialises the model as OpenNMT-py does by default
+    (every parameter uniform in [-scale, scale]) when training begins."""
+    import keras
+    import numpy as np
+
+    class UniformInit(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            rng = np.random.default_rng(seed)
+            for w in self.model.trainable_weights:
+                w.assign(rng.uniform(-scale, scale, tuple(w.shape)).astype("float32"))
+            print(f"[ablation] {len(self.model.trainable_weights)} weights set to "
+                  f"uniform(-{scale}, {scale})", flush=True)
+
+    return UniformInit()
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if "--" not in argv:
@@ -35,6 +52,10 @@ def main(argv=None):
     p.add_argument("--minutes", default="20,40,60")
     p.add_argument("--steps", help="Checkpoints after these training steps instead (e.g. "
                    "500,1000): comparisons at equal steps, on a machine that is not idle.")
+    p.add_argument("--init-uniform", type=float, metavar="S",
+                   help="Ablation: before the first step, set every trainable weight to "
+                   "uniform(-S, S), as OpenNMT-py's default param_init 0.1 does, instead of "
+                   "Keras' initialisers (Glorot, orthogonal, forget-gate bias 1).")
     args = p.parse_args(argv[:split])
     minutes = clock.parse_minutes(args.minutes)
     steps = clock.parse_steps(args.steps) if args.steps else None
@@ -59,7 +80,9 @@ def main(argv=None):
                            process_started_unix=process_started,
                            command=["keras-seq2seq", *train_argv])
         callback = clock.keras_callback(config.out, minutes, steps=steps)
-        result = original(config, *a, callbacks=(*callbacks, callback), **kw)
+        extra = (uniform_init(args.init_uniform, config.optimization.seed),) if (
+            args.init_uniform) else ()
+        result = original(config, *a, callbacks=(*callbacks, *extra, callback), **kw)
         clock.update_clock(config.out, finished_unix=time.time())
         return result
 
