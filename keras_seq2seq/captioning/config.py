@@ -82,6 +82,7 @@ class CaptionerConfig(ConfigMixin):
     bidirectional_encoder = False
     embedding_dropout = 0.0
     dropout_after_attention = False
+    init_scale = None
 
     def __post_init__(self):
         if isinstance(self.cnn_filters, int):

@@ -1,6 +1,7 @@
 """Model configuration and the named architectures (untrained templates)."""
 
 import dataclasses
+import typing
 
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.settings import setting
@@ -56,6 +57,7 @@ class Architecture(ConfigMixin):
     copy_attention: bool = False
     bidirectional_encoder: bool = False
     dropout_after_attention: bool = False
+    init_scale: typing.Optional[float] = None
 
     def __post_init__(self):
         if self.cell_type not in CELL_TYPES:
@@ -75,6 +77,9 @@ class Architecture(ConfigMixin):
                 f"bidirectional_encoder needs an even number of units (half each way), "
                 f"got units={self.units}."
             )
+        if self.init_scale is not None and not 0 < self.init_scale <= 1:
+            raise ConfigurationError(
+                f"init_scale must be in (0, 1] (the paper: 0.08), got {self.init_scale}.")
         for name in ("source_vocab_size", "target_vocab_size"):
             if getattr(self, name) <= 4:
                 raise ConfigurationError(f"{name} must be more than the 4 special tokens.")
@@ -172,6 +177,16 @@ class Seq2SeqConfig(ConfigMixin):
         False, "With attention, apply --dropout to the attentional state (after the "
         "attention, before the output layer: Luong et al. 2015, OpenNMT-py) instead of to "
         "the decoder LSTM's outputs, the attention's queries.")
+    # Sutskever et al. 2014, 3.4: "We initialized all of the LSTM's
+    # parameters with the uniform distribution between -0.08 and 0.08";
+    # OpenNMT-py's default is the same with 0.1. Unset: Keras' initialisers
+    # (Glorot-uniform kernels, orthogonal recurrent kernels, zero biases with
+    # the forget gate's at 1, embeddings uniform in [-0.05, 0.05]). Training
+    # only: it decides where training starts, not what the weights mean.
+    init_scale: typing.Optional[float] = setting(
+        None, "Start every weight (embeddings, kernels and biases) uniform in [-S, S], as "
+        "the paper (0.08) and OpenNMT-py (0.1) do, instead of Keras' initialisers.",
+        metavar="S")
 
     def __post_init__(self):
         if self.tokenizer not in TOKENIZER_TYPES:

@@ -85,22 +85,37 @@ def float32_head_dtype(dtype):
     return dtype
 
 
+def initializers(config, *kinds):
+    """Layer keyword arguments for `config.init_scale`: each of `kinds`
+    ("kernel", "recurrent", "bias", "embeddings") uniform in [-S, S], a new
+    initialiser each (seeded by Keras' global seed, as the defaults are).
+    Empty when unset: Keras' initialisers. (CaptionerConfig has no
+    init_scale field: captioners keep Keras' initialisers.)"""
+    scale = getattr(config, "init_scale", None)
+    if not scale:
+        return {}
+    return {f"{kind}_initializer": keras.initializers.RandomUniform(-scale, scale)
+            for kind in kinds}
+
+
 def _attention_layers(config, dtype=None):
     # Luong et al. 2015, global attention with the "general" score
     # h_t . (W_a h_s): the keys W_a h_s are computed once per source, Keras'
     # dot-product Attention does the softmax and weighted sum, and
     # tanh(W_c [c_t; h_t]) is the attentional state fed to the output layer.
     layers = (
-        keras.layers.Dense(config.units, use_bias=False, name=ATTENTION_KEYS, dtype=dtype),
+        keras.layers.Dense(config.units, use_bias=False, name=ATTENTION_KEYS, dtype=dtype,
+                           **initializers(config, "kernel")),
         keras.layers.Attention(name=ATTENTION, dtype=dtype),
         keras.layers.Dense(config.units, activation="tanh", name=ATTENTION_PROJECTION,
-                           dtype=dtype),
+                           dtype=dtype, **initializers(config, "kernel", "bias")),
     )
     if config.copy_attention:
         # float32 under mixed precision: the gate scales probabilities that
         # are mixed in float32.
         layers += (keras.layers.Dense(1, activation="sigmoid", name=COPY_GATE,
-                                      dtype=float32_head_dtype(dtype)),)
+                                      dtype=float32_head_dtype(dtype),
+                                      **initializers(config, "kernel", "bias")),)
     return layers
 
 
@@ -194,8 +209,11 @@ def _recurrent_layer(config, name, dtype=None):
     # unroll=False and right padding are the conditions under which Keras
     # runs LSTM/GRU with cuDNN kernels on a GPU.
     layer_class = keras.layers.LSTM if config.cell_type == "lstm" else keras.layers.GRU
+    init = initializers(config, "kernel", "recurrent", "bias")
+    if init and config.cell_type == "lstm":
+        init["unit_forget_bias"] = False  # the forget gate's bias uniform too, not 1 + it
     layer = layer_class(config.units, return_sequences=True, return_state=True, name=name,
-                        dtype=dtype)
+                        dtype=dtype, **init)
     # Keras names every cell "lstm_cell" (or "gru_cell"); the decoder-step
     # model calls the cells themselves, and a functional model needs unique
     # layer names.
@@ -240,14 +258,15 @@ def build_decoder_layers(config, target_vocab_size, dtype=None):
     captioning models: the decoder is the same, only its context differs."""
     embedding = keras.layers.Embedding(
         target_vocab_size, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING,
-        dtype=dtype,
+        dtype=dtype, **initializers(config, "embeddings"),
     )
     rnns = [_recurrent_layer(config, decoder_rnn_name(i), dtype)
             for i in range(config.num_layers)]
     # float32 logits under a mixed-precision policy: the softmax over a large
     # vocabulary is where float16 loses accuracy.
     output_projection = keras.layers.Dense(
-        target_vocab_size, name=OUTPUT_PROJECTION, dtype=float32_head_dtype(dtype)
+        target_vocab_size, name=OUTPUT_PROJECTION, dtype=float32_head_dtype(dtype),
+        **initializers(config, "kernel", "bias"),
     )
     return embedding, rnns, output_projection
 
@@ -320,7 +339,7 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         target_vocab_size: int. Target vocabulary size.
         embedding_dim, units, num_layers, cell_type, dropout,
         embedding_dropout, attention, copy_attention,
-        bidirectional_encoder, dropout_after_attention: as in
+        bidirectional_encoder, dropout_after_attention, init_scale: as in
         `Seq2SeqConfig`.
         dtype: dtype policy (name, `keras.DTypePolicy` or
             `keras.dtype_policies.DTypePolicyMap`) of the layers. None:
@@ -341,7 +360,8 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
                  units: int = 512, num_layers: int = 1, cell_type: str = "lstm",
                  dropout: float = 0.0, embedding_dropout: float = 0.0, attention: str = "none",
                  copy_attention: bool = False, bidirectional_encoder: bool = False,
-                 dropout_after_attention: bool = False, dtype=None, **kwargs):
+                 dropout_after_attention: bool = False, init_scale: float | None = None,
+                 dtype=None, **kwargs):
         # The network's shape, checked (the same checks as Seq2SeqConfig's).
         config = Architecture(
             source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
@@ -349,12 +369,12 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             cell_type=cell_type, dropout=dropout, embedding_dropout=embedding_dropout,
             attention=attention, copy_attention=copy_attention,
             bidirectional_encoder=bidirectional_encoder,
-            dropout_after_attention=dropout_after_attention,
+            dropout_after_attention=dropout_after_attention, init_scale=init_scale,
         )
         # Layers.
         self.encoder_embedding = keras.layers.Embedding(
             source_vocab_size, embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING,
-            dtype=dtype,
+            dtype=dtype, **initializers(config, "embeddings"),
         )
         self.encoder_rnns = _encoder_layers(config, dtype)
         self.decoder_embedding, self.decoder_rnns, self.output_projection = (
