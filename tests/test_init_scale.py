@@ -55,6 +55,9 @@ def test_config_round_trip_checks_and_backbone_config():
         _config(init_scale=2.0)
 
 
+# A training run: with -m slow (the flag comes from the same settings field
+# as every model flag, whose parsing the default run tests).
+@pytest.mark.slow
 def test_train_flag_is_recorded_and_the_model_translates(tmp_path, capsys):
     from conftest import TINY_PAIRS, write_tsv
 
