@@ -29,8 +29,14 @@ batches in the same order. Settings:
   two distributions mixed densely (the attention weights scattered into
   (B, T, V)) and the log taken of the mixture, instead of today's
   log_softmax corrected at the source ids;
+- `log-probs-copy`: copy attention's training output as it was until
+  2026-12-06 (the normalised log-probabilities, `copy_log_probs`) instead
+  of today's unnormalised scores with the same softmax (`copy_scores`);
 - `no-copy`: the recipe without copy attention (`--no-copy-attention`),
-  what copy attention costs per step.
+  what copy attention costs per step;
+- `bfloat16`: `--mixed-precision mixed_bfloat16` (other numerics: the
+  layers compute in bfloat16, the output layer and the copy gate in
+  float32).
 
 The committed results were measured on 2026-12-05 before `train` asked for
 the BFC allocator: their `default` is today's `glibc` and their `tf-bfc`
@@ -64,8 +70,11 @@ SETTINGS = {
                   "copy": ""},
     "one-hot-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "one-hot"},
     "mixture-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "mixture"},
+    "log-probs-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "log-probs"},
     "no-copy": {"env": {}, "flags": ["--no-copy-attention"], "mallopt": True,
                 "copy": ""},
+    "bfloat16": {"env": {}, "flags": ["--mixed-precision", "mixed_bfloat16"],
+                 "mallopt": True, "copy": ""},
 }
 
 CHILD = r"""
@@ -83,7 +92,12 @@ if not mallopt:
     allocator.keep_large_allocations = lambda: False
 import keras
 
-if copy_formula:
+if copy_formula == "log-probs":
+    import keras_seq2seq.models.seq2seq as seq2seq
+
+    # Training took the normalised log-probabilities until 2026-12-06.
+    seq2seq.copy_scores = seq2seq.copy_log_probs
+elif copy_formula:
     import keras_seq2seq.models.seq2seq as seq2seq
     ops = keras.ops
 

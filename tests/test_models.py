@@ -118,6 +118,11 @@ def test_sutskever2014_preset_has_the_papers_size():
     assert abs(total - 384e6) / 384e6 < 0.01, total
     assert abs(recurrent - 64e6) / 64e6 < 0.01, recurrent
     assert (config.num_layers, config.units, config.embedding_dim) == (4, 1000, 1000)
+    # Section 3.4: every parameter starts uniform in [-0.08, 0.08], biases
+    # included (no forget-gate bias of 1).
+    for weight in model.get_layer("decoder_rnn_3").weights:
+        values = keras.ops.convert_to_numpy(weight)
+        assert np.abs(values).max() <= 0.08 and np.abs(values).max() > 0.07, weight.path
 
 
 def test_config_validation_and_round_trip():

@@ -244,7 +244,8 @@ ARCHITECTURES = {
         dropout=0.2,
     ),
     # Sutskever et al. 2014: 4 layers of 1000 cells, 1000-d embeddings,
-    # 160k source and 80k target words: 384M parameters, 64M recurrent.
+    # 160k source and 80k target words: 384M parameters, 64M recurrent;
+    # every parameter starts uniform in [-0.08, 0.08] (their section 3.4).
     "sutskever2014": Seq2SeqConfig(
         source_vocab_size=160000,
         target_vocab_size=80000,
@@ -252,6 +253,7 @@ ARCHITECTURES = {
         embedding_dim=1000,
         units=1000,
         num_layers=4,
+        init_scale=0.08,
     ),
 }
 
