@@ -345,7 +345,8 @@ def train_env(d):
              f"{r['sample']:,} pairs drawn at random from its training corpora, "
              f"{r['sample_mean_source_words']} source words on average; steps/s over "
              f"{r['window_steps']} steps after the first {r['skip_steps']}, the same batches "
-             f"for every setting, a fresh process per setting, {r['cpus']} CPU cores).", ""]
+             f"for every setting, a fresh process per setting, {r['cpus']} CPU cores)."
+             + (f" {r['note']}" if r.get("note") else ""), ""]
 
     def what(setting):
         parts = [f"{k}={v}" for k, v in setting["env"].items()] + setting["flags"]
@@ -355,6 +356,9 @@ def train_env(d):
             parts.append("copy distribution from one-hot sources")
         elif setting.get("copy") == "mixture":
             parts.append("copy distribution mixed densely, then the log (until 2026-12-05)")
+        elif setting.get("copy") == "scores":
+            parts.append("copy attention trains on unnormalised scores with the same softmax "
+                         "(tried 2026-12-06, not kept)")
         return ", ".join(parts) or "-"
 
     # Ratios to the round's first setting (the host is noisy between rounds).
@@ -697,10 +701,13 @@ SECTIONS = [
         "Where the race's steps went (benchmarks/peers/: 0.92 steps/s for ours against 1.90 for "
         "OpenNMT-py's LSTM, a third of our CPU time in the kernel; the allocator settings "
         "that fixed that are in the history of `benchmarks/results/train_env.json`). This "
-        "run, late on 2026-12-05 on an idle host, measures copy attention: `default` is the "
-        "command as it is (the copy distribution as `log g + log_softmax(logits)` corrected "
-        "at the source ids), `mixture-copy` the formula it replaced the same day, `no-copy` "
-        "the recipe without copy attention. One round: read the ratios.",
+        "run, on 2026-12-06 on an idle host, measures copy attention and bfloat16: "
+        "`default` is the command as it is (the copy distribution as `log g + "
+        "log_softmax(logits)` corrected at the source ids), `scores-copy` a training form "
+        "with fewer dense passes and the same loss that did not pay and was reverted, "
+        "`mixture-copy` the formula of 2026-12-05, `no-copy` the recipe without copy "
+        "attention, `bfloat16` the recipe under `--mixed-precision mixed_bfloat16`, which "
+        "is no faster here. One round: read the ratios.",
         train_env,
     ]),
     ("Training-speed variants (model.fit)", [

@@ -16,8 +16,7 @@ import tensorflow as tf
 
 from conftest import tiny_config
 from keras_seq2seq.models import build_inference_models, build_training_model
-from keras_seq2seq.models.seq2seq import copy_log_probs, copy_scores
-from keras_seq2seq.training.losses import TokenCrossEntropy
+from keras_seq2seq.models.seq2seq import copy_log_probs
 from keras_seq2seq.training.trainer import build_vocabularies
 
 NAMES = [f"Nom{chr(65 + i // 26)}{chr(97 + i % 26)}" for i in range(48)]
@@ -93,52 +92,6 @@ def test_copy_log_probs_mixes_softmax_and_attention_on_source_ids():
     copy = np.array([0.0, 0.0, 0.2, 0.0, 0.8])
     np.testing.assert_allclose(got[0, 0], 0.25 * softmax[0, 0] + 0.75 * copy, rtol=1e-5)
     assert abs(got.sum() - 1.0) < 1e-5
-
-
-def test_copy_scores_have_the_softmax_of_copy_log_probs():
-    # The training form: unnormalised, but the same distribution, with
-    # padding (id 0, no weight), a repeated id and a saturated gate.
-    rng = np.random.default_rng(1)
-    logits = rng.normal(size=(2, 3, 9)).astype("float32") * 3
-    weights = rng.random((2, 3, 4)).astype("float32")
-    weights[1, :, 3] = 0.0
-    weights /= weights.sum(-1, keepdims=True)
-    sources = np.array([[5, 2, 5, 7], [3, 8, 1, 0]], "float32")
-    gate = rng.random((2, 3, 1)).astype("float32")
-    gate[0, 0, 0] = 1.0
-    expected = keras.ops.convert_to_numpy(copy_log_probs(logits, weights, gate, sources))
-    scores = keras.ops.convert_to_numpy(copy_scores(logits, weights, gate, sources))
-    assert np.abs(scores - expected).max() > 0.1  # not the log-probabilities themselves
-    got = keras.ops.convert_to_numpy(keras.ops.log_softmax(scores, axis=-1))
-    np.testing.assert_allclose(got, expected, atol=1e-5)
-
-
-def test_copy_model_trains_on_the_same_loss_and_gradients_as_it_evaluates():
-    # model.fit calls the model with training=True (copy_scores); with no
-    # dropout that must give the loss and gradients of the log-probabilities.
-    config = _copy_config(embedding_dim=16, units=32, dropout=0.0)
-    model = build_training_model(config, 20, 20)
-    rng = np.random.default_rng(0)
-    encoder = rng.integers(4, 20, (3, 5)).astype("int32")
-    encoder[0, 3:] = 0
-    decoder = rng.integers(4, 20, (3, 4)).astype("int32")
-    targets = rng.integers(4, 20, (3, 4)).astype("int32")
-    inputs = {"encoder_tokens": encoder, "decoder_tokens": decoder}
-    loss = TokenCrossEntropy()
-
-    def loss_and_gradients(training):
-        with tf.GradientTape() as tape:
-            value = loss(targets, model(inputs, training=training))
-        return value, tape.gradient(value, model.trainable_weights)
-
-    (train_loss, train_grads), (eval_loss, eval_grads) = (loss_and_gradients(True),
-                                                          loss_and_gradients(False))
-    scores = keras.ops.convert_to_numpy(model(inputs, training=True))
-    assert not np.allclose(np.exp(scores).sum(-1), 1.0, atol=1e-2)  # the training form ran
-    np.testing.assert_allclose(train_loss, eval_loss, rtol=1e-5)
-    for a, b in zip(train_grads, eval_grads):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b),
-                                   atol=1e-5)
 
 
 def test_step_model_reproduces_teacher_forcing_with_copy():

@@ -1,6 +1,8 @@
 """Where training starts (`init_scale`): every weight uniform in [-S, S], as
 Sutskever et al. 2014 (0.08) and OpenNMT-py (0.1) start, or Keras'
-initialisers (unset, the default)."""
+initialisers (unset or 0). The `cpu` architecture starts at 0.1,
+`sutskever2014` at 0.08, `seed_toy` (the article's walk-through) from
+Keras'."""
 
 import json
 
@@ -10,7 +12,7 @@ import pytest
 from conftest import tiny_config
 from keras_seq2seq.cli import main
 from keras_seq2seq.errors import ConfigurationError
-from keras_seq2seq.models import Seq2SeqBackbone, build_training_model
+from keras_seq2seq.models import Seq2SeqBackbone, build_training_model, get_architecture
 
 
 def _config(**overrides):
@@ -36,10 +38,25 @@ def test_every_weight_starts_uniform_in_the_range():
     assert np.abs(_forget_biases(model)).max() <= 0.08
 
 
-def test_unset_keeps_keras_initialisers():
-    model = build_training_model(_config(), 40, 40)
+@pytest.mark.parametrize("scale", [None, 0.0])
+def test_unset_or_zero_keeps_keras_initialisers(scale):
+    model = build_training_model(_config(init_scale=scale), 40, 40)
     np.testing.assert_array_equal(_forget_biases(model), 1.0)  # unit_forget_bias
     assert np.all(model.get_layer("output_projection").bias.numpy() == 0)
+
+
+def test_architectures_start_where_their_recipes_do():
+    assert get_architecture("seed_toy").init_scale is None
+    assert get_architecture("sutskever2014").init_scale == 0.08  # the paper, section 3.4
+    cpu = get_architecture("cpu", units=32, embedding_dim=16)
+    assert cpu.init_scale == 0.1  # OpenNMT-py's start
+    model = build_training_model(cpu, 60, 60)
+    values = np.concatenate([w.numpy().ravel() for w in model.trainable_weights])
+    assert np.abs(values).max() <= 0.1 and values.std() > 0.05
+    # A model trained before the default changed reruns with --init-scale 0.
+    plain = build_training_model(get_architecture("cpu", units=32, embedding_dim=16,
+                                                  init_scale=0.0), 60, 60)
+    np.testing.assert_array_equal(_forget_biases(plain), 1.0)
 
 
 def test_config_round_trip_checks_and_backbone_config():

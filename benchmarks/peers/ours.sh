@@ -14,6 +14,12 @@
 # machine does not change). INIT_UNIFORM=0.1 re-initialises every weight
 # uniformly in [-0.1, 0.1] before the first step, as OpenNMT-py does by default
 # (an ablation of the per-step gap, benchmarks/peers/README.md).
+#
+# Since 2026-12-06 the `cpu` architecture starts every weight uniform in
+# [-0.1, 0.1] (init_scale 0.1), as `ours-copy-init-s0` ran with
+# `--init-scale 0.1`; the earlier runs (ours-copy-s0, -s0-r2, -s1,
+# ours-nocopy-s0) started from Keras' initialisers: add `--init-scale 0` to
+# rerun them as they ran.
 set -euo pipefail
 variant=${1:?copy or nocopy}; seed=${2:?seed}; out=${3:?run directory (outside the repository)}
 shift 3

@@ -11,6 +11,9 @@
 # Run it in the background, outside the repository; the same command resumes
 # after any interruption (a backup every 300 batches, so a cut loses a few
 # minutes, not an epoch). KERAS_SEQ2SEQ_DATA names the data directory.
+# v7 started from Keras' initialisers, the `cpu` architecture's default until
+# 2026-12-06 (its default is now OpenNMT-py's uniform 0.1): --init-scale 0
+# keeps this the run that made v7.
 set -euo pipefail
 out=${1:?run directory (outside the repository)}
 shift
@@ -25,4 +28,4 @@ exec keras-seq2seq train --pairs "$D/tatoeba/eng-fra-full.tsv.gz" \
     --source-vocab-size 8000 --target-vocab-size 8000 --max-length 100 --dropout 0.3 \
     --embedding-dropout 0.2 --epochs 40 --max-minutes 1500 --batch-size 128 \
     --learning-rate 2e-3 --lr-schedule plateau --patience 4 --seed 0 \
-    --bidirectional-encoder --backup-every 300 --out "$out" "$@"
+    --bidirectional-encoder --init-scale 0 --backup-every 300 --out "$out" "$@"

@@ -77,9 +77,10 @@ class Architecture(ConfigMixin):
                 f"bidirectional_encoder needs an even number of units (half each way), "
                 f"got units={self.units}."
             )
-        if self.init_scale is not None and not 0 < self.init_scale <= 1:
+        if self.init_scale is not None and not 0 <= self.init_scale <= 1:
             raise ConfigurationError(
-                f"init_scale must be in (0, 1] (the paper: 0.08), got {self.init_scale}.")
+                f"init_scale must be in [0, 1] (0: Keras' initialisers; the paper: 0.08), "
+                f"got {self.init_scale}.")
         for name in ("source_vocab_size", "target_vocab_size"):
             if getattr(self, name) <= 4:
                 raise ConfigurationError(f"{name} must be more than the 4 special tokens.")
@@ -179,14 +180,15 @@ class Seq2SeqConfig(ConfigMixin):
         "the decoder LSTM's outputs, the attention's queries.")
     # Sutskever et al. 2014, 3.4: "We initialized all of the LSTM's
     # parameters with the uniform distribution between -0.08 and 0.08";
-    # OpenNMT-py's default is the same with 0.1. Unset: Keras' initialisers
-    # (Glorot-uniform kernels, orthogonal recurrent kernels, zero biases with
-    # the forget gate's at 1, embeddings uniform in [-0.05, 0.05]). Training
-    # only: it decides where training starts, not what the weights mean.
+    # OpenNMT-py's default is the same with 0.1. Unset or 0: Keras'
+    # initialisers (Glorot-uniform kernels, orthogonal recurrent kernels,
+    # zero biases with the forget gate's at 1, embeddings uniform in
+    # [-0.05, 0.05]). Training only: it decides where training starts, not
+    # what the weights mean.
     init_scale: typing.Optional[float] = setting(
         None, "Start every weight (embeddings, kernels and biases) uniform in [-S, S], as "
-        "the paper (0.08) and OpenNMT-py (0.1) do, instead of Keras' initialisers.",
-        metavar="S")
+        "the paper (0.08) and OpenNMT-py (0.1) do; 0: Keras' initialisers. The cpu "
+        "architecture starts at 0.1, sutskever2014 at 0.08.", metavar="S")
 
     def __post_init__(self):
         if self.tokenizer not in TOKENIZER_TYPES:
@@ -242,6 +244,11 @@ ARCHITECTURES = {
         num_layers=1,
         # Regularises the output layer; the best epoch on validation is kept.
         dropout=0.2,
+        # OpenNMT-py's start: learns several times more per step than Keras'
+        # initialisers in the first thousand steps (benchmarks/RESULTS.md,
+        # "The peer race at equal steps"). Models trained before 2026-12-06
+        # (the shipped v7 among them) started from Keras' (init_scale 0).
+        init_scale=0.1,
     ),
     # Sutskever et al. 2014: 4 layers of 1000 cells, 1000-d embeddings,
     # 160k source and 80k target words: 384M parameters, 64M recurrent;

@@ -150,37 +150,10 @@ def copy_log_probs(logits, weights, gate, source_tokens):
     tensors (`CopyDistribution` calls it in a model), as the scatter's
     shape is the logits' runtime shape.
     """
+    batch, time, length = keras.ops.shape(weights)
+    vocab_size = logits.shape[-1]
     log_generated = keras.ops.log_softmax(logits, axis=-1)
     log_gate = keras.ops.log(keras.ops.maximum(gate, COPY_EPSILON))
-    return log_gate + log_generated + _source_corrections(
-        log_generated, 0.0, weights, gate, log_gate, source_tokens)
-
-
-def copy_scores(logits, weights, gate, source_tokens):
-    """Copy attention's distribution as unnormalised scores: `copy_log_probs`
-    plus, in each row, the constant `logsumexp(logits) - log g`, so that
-    their softmax (and any cross-entropy from them) is the same.
-
-    The training form (`CopyDistribution` with `training=True`): the loss
-    takes a log_softmax of the model's output anyway, so the dense
-    log_softmax of the logits and the dense addition of log g, with their
-    gradients, are left out; only a (B, T, 1) logsumexp and the scatter of
-    the source positions' corrections remain. For a token that is not in
-    the source the score is its logit.
-    """
-    lse = keras.ops.logsumexp(logits, axis=-1, keepdims=True)  # (B, T, 1)
-    log_gate = keras.ops.log(keras.ops.maximum(gate, COPY_EPSILON))
-    return logits + _source_corrections(logits, lse, weights, gate, log_gate, source_tokens)
-
-
-def _source_corrections(scores, offset, weights, gate, log_gate, source_tokens):
-    """The dense (B, T, V) corrections, zero but at the source ids, that turn
-    `log g + scores - offset` into the mixture's log-probability there:
-    `scores - offset` is the generated log-probability (the logits less
-    their logsumexp (B, T, 1), or the log_softmax less 0), taken at the
-    source ids only, so that no dense pass computes it."""
-    batch, time, length = keras.ops.shape(weights)
-    vocab_size = scores.shape[-1]
     ids = keras.ops.cast(source_tokens, "int32")  # (B, S)
     grid = (batch, time, length)
     columns = keras.ops.broadcast_to(keras.ops.expand_dims(ids, 1), grid)
@@ -189,7 +162,7 @@ def _source_corrections(scores, offset, weights, gate, log_gate, source_tokens):
     same = keras.ops.cast(keras.ops.equal(keras.ops.expand_dims(ids, 2),
                                           keras.ops.expand_dims(ids, 1)), "float32")
     mass = keras.ops.matmul(keras.ops.cast(weights, "float32"), same)  # (B, T, S)
-    generated_at = keras.ops.take_along_axis(scores, columns, axis=-1) - offset
+    generated_at = keras.ops.take_along_axis(log_generated, columns, axis=-1)
     mixed_at = keras.ops.log(keras.ops.maximum(
         gate * keras.ops.exp(generated_at) + (1.0 - gate) * mass, COPY_EPSILON))
     # The scatter adds repeated ids up: each occurrence brings its share.
@@ -198,16 +171,14 @@ def _source_corrections(scores, offset, weights, gate, log_gate, source_tokens):
     rows = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(batch), (-1, 1, 1)), grid)
     steps = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(time), (1, -1, 1)), grid)
     indices = keras.ops.reshape(keras.ops.stack([rows, steps, columns], axis=-1), (-1, 3))
-    return keras.ops.scatter(indices, keras.ops.reshape(correction, (-1,)),
-                             (batch, time, vocab_size))
+    corrections = keras.ops.scatter(indices, keras.ops.reshape(correction, (-1,)),
+                                    (batch, time, vocab_size))
+    return log_gate + log_generated + corrections
 
 
 class CopyDistribution(keras.layers.Layer):
     """`copy_log_probs` as a layer (no weights): a model's graph calls it
-    with runtime shapes. Always float32, like the logits it mixes. In
-    training (`model.fit`, `training=True`) it gives `copy_scores` instead:
-    the same softmax, and so the same loss and gradients, for fewer dense
-    passes; evaluation, prediction and every search get log-probabilities."""
+    with runtime shapes. Always float32, like the logits it mixes."""
 
     def __init__(self, **kwargs):
         kwargs["dtype"] = "float32"
@@ -223,15 +194,13 @@ class CopyDistribution(keras.layers.Layer):
     # `.weights.h5` files name layers by that order (in the shipped model
     # dense_2 is the copy gate and dense_3 the output projection, as they
     # were before this layer existed).
-    def call(self, gate, logits, weights, source_tokens, training=None):
-        if training:
-            return copy_scores(logits, weights, gate, source_tokens)
+    def call(self, gate, logits, weights, source_tokens):
         return copy_log_probs(logits, weights, gate, source_tokens)
 
     def compute_mask(self, *args, **kwargs):
         return None
 
-    def compute_output_spec(self, gate, logits, weights, source_tokens, training=None):
+    def compute_output_spec(self, gate, logits, weights, source_tokens):
         return keras.KerasTensor(logits.shape, dtype="float32")
 
 
