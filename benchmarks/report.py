@@ -647,7 +647,16 @@ SECTIONS = [
         "seed 0. `kerashub` (2026-12-06) is the keras-io KerasHub recipe as published: "
         "every batch packed to 40 tokens, so its steps are the slowest of the race; its "
         "sampler reruns the whole decoder at every step, so it is scored on Multi30k val "
-        "greedy only (222 s for the 1,014 sentences; Tatoeba would take hours).",
+        "greedy only (222 s for the 1,014 sentences; Tatoeba would take hours). "
+        "`ours-copy-init-s0` (2026-12-06, afternoon, a new and quieter machine) is the v6 "
+        "recipe with `--init-scale 0.1`, OpenNMT-py's start (now the `cpu` architecture's "
+        "default; the other runs of ours started from Keras' initialisers): it is ahead of "
+        "`onmt-lstm` at every checkpoint on both sets with both searches. Because that "
+        "machine ran our earlier code 1.7x faster than the day before (`train_env`, "
+        "below), `onmt-lstm-today` reran OpenNMT-py's LSTM on it for 20 minutes the same "
+        "afternoon: 2,388 steps against our 2,191, and below ours on every score at 20 "
+        "minutes. One run each: the two seeds of ours with Keras' initialisers differ by "
+        "3 BLEU on Tatoeba at 60 minutes.",
         peers_race,
     ]),
     ("The peer race at equal steps", [
