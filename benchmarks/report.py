@@ -674,19 +674,21 @@ SECTIONS = [
         peers_steps,
     ]),
     ("Decoding speed against the peers", [
-        "Measured on 2026-12-05 late in the evening on an idle machine, after done "
-        "sentences left the search, the top-k went to vocabulary blocks and copy attention "
-        "took fewer passes (benchmarks/peers/README.md, \"Decoding: where ours was "
-        "slower\"). Ours translates with the shipped model's stored settings (names "
-        "protected, sentences split); the `beam_stop best` rows use OpenNMT-py's rule for "
-        "when a sentence is done instead of the default. OpenNMT-py's LSTM is its "
-        "60-minute race checkpoint. The SavedModel rows are exports made in the run with "
-        "today's search; the int8 TFLite rows run the shipped export (made with the "
-        "earlier copy-attention formula, the same distribution) under today's search. The "
-        "host is noisy (the same configuration varied by up to 30% within the hour): read "
-        "ratios within the run. The whole commands include start-up, which for ours is "
-        "importing TensorFlow, loading the model and tracing the search (about 9 s): "
-        "compare them with the in-process rows above.",
+        "Measured on 2026-12-06 in the afternoon on an idle machine (the new, quieter one "
+        "of the race's `ours-copy-init-s0`; the run of 2026-12-05 evening, on the older "
+        "machine, had ours level with OpenNMT-py at batch 32 and beam 5, 72.2 against 72.2 "
+        "sentences/s, and the whole commands at 23.2 against 12.6 s: "
+        "benchmarks/peers/README.md, \"Decoding: where ours was slower\"). On this machine "
+        "OpenNMT-py's batched search is the faster (1.42x ours at batch 32, beam 5) and ours "
+        "is faster one sentence at a time. Ours translates with the shipped model (v7) and "
+        "its stored settings (names protected, sentences split); the `beam_stop best` rows "
+        "use OpenNMT-py's rule for when a sentence is done instead of the default. "
+        "OpenNMT-py's LSTM is `onmt-lstm-today`'s 20-minute checkpoint (the same network "
+        "as its race run's). The SavedModel rows are exports made in the run; the int8 "
+        "TFLite rows run the shipped export. Read ratios within the run. The whole "
+        "commands include start-up, which for ours is importing TensorFlow, loading the "
+        "model and tracing the search (about 9 s on the older machine): compare them with "
+        "the in-process rows above.",
         decode_speed]),
     ("Serving under load", [serving_load]),
     ("In the browser and in Node (LiteRT.js)", [
