@@ -298,3 +298,39 @@ def test_top_k_in_blocks_equals_top_k(vocab_size, k):
     expected_values, expected_indices = tf.math.top_k(tf.constant(x), k=k)
     np.testing.assert_array_equal(values.numpy(), expected_values.numpy())
     np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+
+
+@pytest.mark.parametrize("stop", ["all", "best"])
+def test_memory_passed_through_leaves_with_its_sentence(stop):
+    # A state the step function returns unchanged (a translator's attention
+    # memory) is only dropped with the sentences that leave, not reordered
+    # by parent. Here it picks each sentence's own Markov table: decoding
+    # the batch must give what decoding each sentence alone gives, and the
+    # same as a step function that returns a copy (the general path).
+    rng = np.random.default_rng(0)
+    tables = tf.constant(np.log(rng.dirichlet(np.ones(VOCAB) * 0.5, size=(4, VOCAB))),
+                         tf.float32)  # (sentence, previous token, next token)
+    max_lengths = [2, 9, 5, 7]
+
+    def step(copy):
+        def run(tokens, states):
+            history, memory = states
+            log_probs = tf.gather_nd(tables, tf.stack([memory, tokens], axis=1))
+            return log_probs, (history + 1, tf.identity(memory) if copy else memory)
+        return run
+
+    def search(copy, sentences):
+        n = len(sentences)
+        return tf.function(lambda: beam_search(
+            step(copy), (tf.zeros([n]), tf.constant(sentences, tf.int32)),
+            tf.constant([max_lengths[i] for i in sentences]), beam_size=3, stop=stop))()
+
+    fast = search(False, [0, 1, 2, 3])
+    general = search(True, [0, 1, 2, 3])
+    for a, b in zip(fast, general):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for i in range(4):
+        alone = search(False, [i])
+        width = alone[0].shape[2]
+        np.testing.assert_array_equal(fast[0].numpy()[i, :, :width], alone[0].numpy()[0])
+        np.testing.assert_allclose(fast[1].numpy()[i], alone[1].numpy()[0], rtol=1e-6)
