@@ -339,6 +339,19 @@ def decode_speed(d):
     return lines
 
 
+def decode_profile(d):
+    r = read(d, "decode_profile.json")
+    lines = [f"{source('decode_profile.json')} Where the time of ours (Keras) goes: "
+             f"{r['sentences']} sentences, batch {r['batch_size']}, beam {r['beam_size']}, "
+             "the host time of TensorFlow's ops summed by the part of the decoder in the op's "
+             f"name ({r['op_seconds']:.2f} s in all). Command: `{r['command']}`", ""]
+    lines += table(["part", "share"], [[k, f"{100 * v:.1f}%"] for k, v in r["parts"].items()])
+    lines += ["", "The costliest ops (type and name):", ""]
+    lines += table(["op", "share"], [[f"`{k}`", f"{100 * v:.1f}%"]
+                                     for k, v in r["top_ops"].items()])
+    return lines
+
+
 def train_env(d):
     r = read(d, "train_env.json")
     lines = [f"{source('train_env.json')} Command: `{r['command']}` (the race's recipe on "
@@ -691,7 +704,7 @@ SECTIONS = [
         "commands include start-up, which for ours is importing TensorFlow, loading the "
         "model and tracing the search (about 9 s on the older machine): compare them with "
         "the in-process rows above.",
-        decode_speed]),
+        decode_speed, decode_profile]),
     ("Serving under load", [serving_load]),
     ("In the browser and in Node (LiteRT.js)", [
         "The same int8 `.tflite` export through three runners on the same sentences and "

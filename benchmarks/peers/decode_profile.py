@@ -1,0 +1,112 @@
+"""Where a beam search step's time goes (issue 34, decoding speed).
+
+Not a test. Translates the first `--count` sentences of Multi30k val
+(prepared by prepare_data.py) with MODEL at batch `--batch-size` and beam
+`--beam-size`, warms up, then profiles the searches with `tf.profiler` and
+sums the host time of every TensorFlow op into the part of the decoder it
+belongs to (from the op's name scope, as `benchmarks/profile_training.py`
+does for training): the output layer, the copy distribution, attention,
+the decoder's LSTM, the search's own ops (top-k, gathers, the records),
+the encoder, and the text ops around them. OpenNMT-py's LSTM
+(`decode_speed.py`) has the same output layer, attention and LSTM but no
+copy distribution.
+
+    python benchmarks/peers/decode_profile.py --model saved_models/en-fr
+
+Writes benchmarks/results/decode_profile.json (`python benchmarks/report.py`
+renders RESULTS.md).
+"""
+
+import argparse
+import collections
+import json
+import os
+import pathlib
+import shlex
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from profile_training import op_stats  # noqa: E402
+
+# (part, tests on the op's lower-cased full name); the first that matches
+# wins, so the more specific come first.
+PARTS = [
+    ("output layer (matmul, bias)", ("output_projection",)),
+    ("copy distribution (log-softmax, scatter-add, gate)", ("copy_distribution", "copy_gate")),
+    ("attention (scores, context, projection)", ("attention",)),
+    ("decoder LSTM and embedding", ("decoder_rnn", "decoder_embedding")),
+    ("decoder step, the rest (concatenations)", ("decoder_step_model",)),
+    ("encoder", ("encoder",)),
+    ("the search's own ops (top-k, gathers, records; the names loop)", ("while",)),
+]
+
+
+def part_of(name):
+    low = name.lower()
+    return next((part for part, keys in PARTS if any(key in low for key in keys)),
+                "text ops, start and finish (tokenize, detokenize)")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=str(HERE.parents[1] / "saved_models" / "en-fr"))
+    p.add_argument("--data", default="/work/peers-data",
+                   help="prepare_data.py's output (its eval/multi30k_val.en).")
+    p.add_argument("--count", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--no-write", action="store_true", help="Print only.")
+    args = p.parse_args(argv)
+    command = "python benchmarks/peers/decode_profile.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv)
+
+    import tensorflow as tf
+
+    from keras_seq2seq import load
+
+    path = pathlib.Path(args.data) / "eval" / "multi30k_val.en"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run benchmarks/peers/prepare_data.py first")
+    sentences = path.read_text(encoding="utf-8").splitlines()[: args.count]
+    translator = load(args.model)
+    settings = dict(beam_size=args.beam_size)
+    translator.translate(sentences[: args.batch_size], batch_size=args.batch_size, **settings)
+    with tempfile.TemporaryDirectory() as logdir:
+        started = time.perf_counter()
+        tf.profiler.experimental.start(logdir)
+        translator.translate(sentences, batch_size=args.batch_size, **settings)
+        tf.profiler.experimental.stop()
+        wall = time.perf_counter() - started
+        rows = op_stats(logdir)
+    by_part = collections.Counter()
+    by_op = collections.Counter()
+    for row in rows:
+        if row.get("host_or_device") not in (None, "Host") or row.get("type") == "IDLE":
+            continue
+        self_us = float(row.get("total_self_time") or 0.0)
+        name = str(row.get("operation", ""))
+        by_part[part_of(name)] += self_us
+        by_op[f"{row.get('type', '')} {name.split('/')[-1]}"[:60]] += self_us
+    total = sum(by_part.values())
+    result = {
+        "command": command, "model": args.model, "sentences": len(sentences),
+        "batch_size": args.batch_size, "beam_size": args.beam_size,
+        "wall_seconds_profiled": round(wall, 2),
+        "op_seconds": round(total / 1e6, 3),
+        "parts": {k: round(v / total, 4) for k, v in by_part.most_common()},
+        "top_ops": {k: round(v / total, 4) for k, v in by_op.most_common(12)},
+    }
+    print(json.dumps(result, indent=2))
+    if not args.no_write:
+        out = HERE.parent / "results" / "decode_profile.json"
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"Written {out}; render RESULTS.md with: python benchmarks/report.py")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
