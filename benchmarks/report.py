@@ -346,6 +346,15 @@ def decode_profile(d):
              "the host time of TensorFlow's ops summed by the part of the decoder in the op's "
              f"name ({r['op_seconds']:.2f} s in all). Command: `{r['command']}`", ""]
     lines += table(["part", "share"], [[k, f"{100 * v:.1f}%"] for k, v in r["parts"].items()])
+    m = r.get("memory_reorder")
+    if m:
+        lines += ["", "The beam search before and after the attention memory stopped being "
+                  "reordered with the beams at every step (`beam.py`, `_reorder`), the same "
+                  f"sentences timed alternately in this run: {m['speedup_fastest_rounds']:.2f}x "
+                  "(fastest rounds; seconds " + "; ".join(
+                      f"{k}: {', '.join(map(str, v))}" for k, v in m["seconds"].items())
+                  + "), " + ("the same translations." if m["same_translations"]
+                             else "**different translations**.")]
     lines += ["", "The costliest ops (type and name):", ""]
     lines += table(["op", "share"], [[f"`{k}`", f"{100 * v:.1f}%"]
                                      for k, v in r["top_ops"].items()])

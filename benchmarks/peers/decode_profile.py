@@ -11,6 +11,14 @@ the encoder, and the text ops around them. OpenNMT-py's LSTM
 (`decode_speed.py`) has the same output layer, attention and LSTM but no
 copy distribution.
 
+Then, in the same process, the search as it was before 2026-12-06 against
+the search now (`--rounds` alternating timings of `translate` on the same
+sentences): before, the attention memory was reordered with the beams at
+every step; now a state that the step function passes through unchanged
+is only dropped with the sentences that leave (`beam.py`, `_reorder`). The
+old path is the same search with a step function that returns a copy of
+the memory (`tf.identity`), which the search must treat as a new state.
+
     python benchmarks/peers/decode_profile.py --model saved_models/en-fr
 
 Writes benchmarks/results/decode_profile.json (`python benchmarks/report.py`
@@ -51,6 +59,37 @@ def part_of(name):
                 "text ops, start and finish (tokenize, detokenize)")
 
 
+def time_memory_paths(translator, sentences, args, settings):
+    """Seconds to translate `sentences` with the memory passed through (now)
+    and copied at every step (the path of every state before), alternating."""
+    import tensorflow as tf
+
+    step = translator.step
+
+    def copying_step(tokens, states):
+        log_probs, (rnn_states, memory) = step(tokens, states)
+        return log_probs, (rnn_states, [tf.identity(m) for m in memory])
+
+    paths = {"memory passed through (now)": step, "memory copied (before)": copying_step}
+    seconds = {name: [] for name in paths}
+    outputs = {}
+    for _ in range(args.rounds):
+        for name, function in paths.items():
+            translator.step = function
+            translator._graphs.clear()  # retrace with this step function
+            translator.translate(sentences[: args.batch_size], batch_size=args.batch_size,
+                                 **settings)
+            started = time.perf_counter()
+            outputs[name] = translator.translate(sentences, batch_size=args.batch_size,
+                                                 **settings)
+            seconds[name].append(round(time.perf_counter() - started, 3))
+    del translator.step
+    translator._graphs.clear()
+    now, before = (min(v) for v in seconds.values())
+    return {"seconds": seconds, "speedup_fastest_rounds": round(before / now, 3),
+            "same_translations": len(set(map(tuple, outputs.values()))) == 1}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=str(HERE.parents[1] / "saved_models" / "en-fr"))
@@ -59,6 +98,8 @@ def main(argv=None):
     p.add_argument("--count", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="Alternating timings of the search before and after the memory change.")
     p.add_argument("--no-write", action="store_true", help="Print only.")
     args = p.parse_args(argv)
     command = "python benchmarks/peers/decode_profile.py " + shlex.join(
@@ -100,6 +141,7 @@ def main(argv=None):
         "parts": {k: round(v / total, 4) for k, v in by_part.most_common()},
         "top_ops": {k: round(v / total, 4) for k, v in by_op.most_common(12)},
     }
+    result["memory_reorder"] = time_memory_paths(translator, sentences, args, settings)
     print(json.dumps(result, indent=2))
     if not args.no_write:
         out = HERE.parent / "results" / "decode_profile.json"

@@ -12,10 +12,11 @@
 #       directories beside the run (RUN-last, RUN-avg2, RUN-avg3), each
 #       scored greedy on the validation sets only (validation_bleu.py), with
 #       the run itself (its best epoch by validation loss)
-#   benchmarks/release/ship_v7.sh export /work/runs/en-fr-v7-avg3
+#   benchmarks/release/ship_v7.sh export /work/runs/en-fr-v7-avg3 [VERSION]
 #       the chosen one into saved_models/en-fr: Keras (float16 weights),
-#       the TF Serving SavedModel (version 3, beam 5; version 2 removed to
-#       stay under 60 MB) and the int8 TFLite model
+#       the TF Serving SavedModel (version VERSION, default 3 (v7), beam 5;
+#       the earlier version removed to stay under 60 MB) and the int8
+#       TFLite model. v8 and later ship with the same steps.
 #
 # Run it from the repository root, with training stopped (it needs the
 # cores); KERAS_SEQ2SEQ_DATA names the data directory.
@@ -37,7 +38,7 @@ export)
     keras-seq2seq export --model "$dir" --format keras --quantize float16 --out $out
     rm -rf $out/tf_serving
     keras-seq2seq export --model $out --format saved_model --out $out --name tf_serving \
-        --version 3 --beam-size 5
+        --version "${3:-3}" --beam-size 5
     keras-seq2seq export --model $out --format tflite --quantize dynamic-int8 \
         --out $out/tflite
     du -sh --apparent-size $out
