@@ -698,14 +698,16 @@ SECTIONS = [
         peers_steps,
     ]),
     ("Decoding speed against the peers", [
-        "Measured on 2026-12-06 in the afternoon on an idle machine (the new, quieter one "
-        "of the race's `ours-copy-init-s0`; the run of 2026-12-05 evening, on the older "
-        "machine, had ours level with OpenNMT-py at batch 32 and beam 5, 72.2 against 72.2 "
-        "sentences/s, and the whole commands at 23.2 against 12.6 s: "
+        "Measured on 2026-12-06 at 16:40 on an idle machine (the new, quieter one "
+        "of the race's `ours-copy-init-s0`, which ran every system 1.2x faster than at "
+        "14:00 the same day, OpenNMT-py included; the run of 2026-12-05 evening, on the "
+        "older machine, had ours level with OpenNMT-py at batch 32 and beam 5, 72.2 against "
+        "72.2 sentences/s, and the whole commands at 23.2 against 12.6 s: "
         "benchmarks/peers/README.md, \"Decoding: where ours was slower\"). On this machine "
-        "OpenNMT-py's batched search is the faster (1.42x ours at batch 32, beam 5) and ours "
-        "is faster one sentence at a time. Ours translates with the shipped model (v7) and "
-        "its stored settings (names protected, sentences split); the `beam_stop best` rows "
+        "OpenNMT-py's batched search is the faster (1.42x ours at batch 32, beam 5, as in "
+        "the run at 14:00) and ours is faster one sentence at a time. Ours translates with "
+        "the shipped model (v7) and its stored settings (names protected, sentences "
+        "split); the `beam_stop best` rows "
         "use OpenNMT-py's rule for when a sentence is done instead of the default. "
         "OpenNMT-py's LSTM is `onmt-lstm-today`'s 20-minute checkpoint (the same network "
         "as its race run's). The SavedModel rows are exports made in the run; the int8 "

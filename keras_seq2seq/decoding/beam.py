@@ -275,9 +275,10 @@ def _reorder(states, passed, rows, keep, count, k):
     translator's attention memory, (rows, source length, units)) is still
     the tiled initial state, the same in every beam of a sentence: it needs
     no reordering by parent, only the leaving sentences' rows dropped, and
-    no copy at all on the steps where no sentence leaves. With the shipped
-    model (beam 5, batches of 32) that made the search 1.15-1.3x faster:
-    the memory's copies cost as much as a step's output layer.
+    no copy at all on the steps where no sentence leaves (OpenNMT-py does
+    the same). It saves memory bandwidth, not arithmetic: with the shipped
+    model no faster on an idle machine, 1.1-1.3x while a training shared
+    the cores (`benchmarks/peers/decode_profile.py`).
     """
     flat = tf.nest.flatten(states)
     if len(passed) != len(flat):
