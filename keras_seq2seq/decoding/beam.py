@@ -168,7 +168,11 @@ def beam_search(
     def body(t, live, tokens, states, log_probs, lengths, finished, sequences, steps):
         old_states = tf.nest.flatten(states)
         step_log_probs, states = step_fn(tokens, states)  # (live * beam, vocab)
-        passed = [new is old for new, old in zip(tf.nest.flatten(states), old_states)]
+        # Traced once (graph mode), so a state passed through here is passed
+        # through at every step; run eagerly the body is plain Python and
+        # could differ between steps, so every state is reordered then.
+        passed = [] if tf.executing_eagerly() else [
+            new is old for new, old in zip(tf.nest.flatten(states), old_states)]
         count = tf.shape(live)[0]
         vocab_size = tf.shape(step_log_probs)[-1]
         now_log_probs, now_lengths, now_finished, now_sequences = (
