@@ -281,13 +281,14 @@ def _reorder(states, passed, rows, keep, count, k):
     no reordering by parent, only the leaving sentences' rows dropped, and
     no copy at all on the steps where no sentence leaves (OpenNMT-py does
     the same). It saves memory bandwidth, not arithmetic: with the shipped
-    model no faster on an idle machine, 1.1-1.3x while a training shared
-    the cores (`benchmarks/peers/decode_profile.py`).
+    model no faster on an idle machine, 1.09-1.35x while a training
+    shared the cores (`benchmarks/peers/decode_profile.py`).
     """
     flat = tf.nest.flatten(states)
     if len(passed) != len(flat):
         passed = [False] * len(flat)
-    sentence_rows = tf.reshape(keep[:, None] * k + tf.range(k)[None, :], [-1])
+    if any(passed):
+        sentence_rows = tf.reshape(keep[:, None] * k + tf.range(k)[None, :], [-1])
     out = []
     for state, same in zip(flat, passed):
         if same:
