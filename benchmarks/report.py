@@ -349,7 +349,7 @@ def decode_profile(d):
     m = r.get("memory_reorder")
     if m:
         lines += ["", "The beam search before and after the attention memory stopped being "
-                  "reordered with the beams at every step (`beam.py`, `_reorder`), the same "
+                  "reordered with the beams at every step (`beam.py`, `select_rows`), the same "
                   f"sentences timed alternately in this run: {m['speedup_fastest_rounds']:.2f}x "
                   "(fastest rounds; seconds " + "; ".join(
                       f"{k}: {', '.join(map(str, v))}" for k, v in m["seconds"].items())

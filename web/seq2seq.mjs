@@ -526,7 +526,7 @@ export async function greedySearch(step, state, maxLength, settings) {
 /**
  * Beam search for one sentence, as the project's: GNMT normalisation, a
  * finished hypothesis keeps its slot and score, ties to the lower index,
- * done by `settings.beamStop` ('all' unless 'best').
+ * done by `settings.beamStop` ('all', 'settled' or 'best').
  * @param {StepFn} step
  * @param {any} state The encoder's state (one hypothesis).
  * @param {number} maxLength
@@ -547,8 +547,26 @@ export async function beamSearch(step, state, maxLength, settings) {
   let states = new Array(k).fill(state);
   const gaps = [];
   // Done (keras_seq2seq/decoding/beam.py, `stop`): 'all' when every hypothesis
-  // is finished, 'best' when the best one (the first: they are kept sorted) is.
-  const done = () => (settings.beamStop === 'best' ? finished[0] : finished.every((f) => f));
+  // is finished, 'best' when the best one (the first: they are kept sorted) is,
+  // 'settled' when every hypothesis is finished or no live one can overtake
+  // the best finished one (beam.py, `_settled`: a live sum of log-probabilities
+  // only falls, and its penalty is largest at the length limit).
+  const settled = () => {
+    let bestFinished = -Infinity;
+    let bestLive = -Infinity;
+    for (let i = 0; i < k; i++) {
+      const score = f32(logProbs[i] / lengthPenalty(lengths[i], alpha));
+      if (finished[i]) bestFinished = Math.max(bestFinished, score);
+      else bestLive = Math.max(bestLive, score, f32(logProbs[i] / lengthPenalty(limit, alpha)));
+    }
+    return bestFinished > bestLive;
+  };
+  const done = () => {
+    if (settings.beamStop === 'best') return finished[0];
+    // A bonus for <unk> (a negative penalty) could lift a live one: no ceiling.
+    const ceiling = settings.beamStop === 'settled' && !(settings.unkPenalty < 0);
+    return finished.every((f) => f) || (ceiling && settled());
+  };
   for (let t = 0; t < limit && !done(); t++) {
     // Live rows only: finished rows continue with <pad> at no cost, and at
     // the first step every row is the same.
@@ -629,7 +647,7 @@ export async function beamSearch(step, state, maxLength, settings) {
 export const EXPORT_FILES = ['tflite_config.json', 'model.tflite', 'source_vocab.txt', 'target_vocab.txt'];
 
 const DEFAULT_DECODING = {
-  beam_size: 5, alpha: 0.6, beam_stop: 'all', unk_penalty: 0, no_repeat_ngram: 0,
+  beam_size: 5, alpha: 0.6, beam_stop: 'settled', unk_penalty: 0, no_repeat_ngram: 0,
   split_sentences: true,
   protect_names: null, max_input_tokens: 200, max_output_tokens: 100, length_ratio: 2.0,
   length_offset: 10,

@@ -15,7 +15,7 @@ import {
   Tokenizer, Translator, checkConfig, maskNames, normalize, splitSentences, usablePlaceholders,
 } from './seq2seq.mjs';
 
-const USAGE = 'usage: node web/translate.mjs --model DIR [--beam-size N] [--beam-stop all|best] ' +
+const USAGE = 'usage: node web/translate.mjs --model DIR [--beam-size N] [--beam-stop all|settled|best] ' +
   '[--no-repeat-ngram N] ' +
   '[--unk-penalty X] [--threads N] [--json] [--tool split|normalize|tokenize|mask|parts]';
 
@@ -41,7 +41,9 @@ if (!args.model) fail(`--model is required\n${USAGE}`);
 const changes = {};
 if (args['beam-size']) changes.beam_size = Number(args['beam-size']);
 if (args['beam-stop']) {
-  if (!['all', 'best'].includes(args['beam-stop'])) fail(`--beam-stop must be all or best, got ${args['beam-stop']}`);
+  if (!['all', 'settled', 'best'].includes(args['beam-stop'])) {
+    fail(`--beam-stop must be all, settled or best, got ${args['beam-stop']}`);
+  }
   changes.beam_stop = args['beam-stop'];
 }
 if (args['no-repeat-ngram']) changes.no_repeat_ngram = Number(args['no-repeat-ngram']);

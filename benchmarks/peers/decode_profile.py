@@ -15,7 +15,7 @@ Then, in the same process, the search as it was before 2026-12-06 against
 the search now (`--rounds` alternating timings of `translate` on the same
 sentences): before, the attention memory was reordered with the beams at
 every step; now a state that the step function passes through unchanged
-is only dropped with the sentences that leave (`beam.py`, `_reorder`). The
+is only dropped with the sentences that leave (`beam.py`, `select_rows`). The
 old path is the same search with a step function that returns a copy of
 the memory (`tf.identity`), which the search must treat as a new state.
 

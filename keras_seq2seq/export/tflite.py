@@ -150,7 +150,8 @@ class _TFLiteModule(tf.Module):
                           [encoded[n] for n in memory])
                 lengths = tf.reduce_sum(tf.cast(encoder_tokens != 0, tf.int32), axis=1)
                 tokens, scores = greedy_search(
-                    translator.step, states, translator.max_lengths(lengths, settings)
+                    translator.step, states, translator.max_lengths(lengths, settings),
+                    drop_finished=False,  # one sentence; builtin ops only
                 )
             return {"tokens": tokens, "score": scores}
 

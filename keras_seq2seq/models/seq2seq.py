@@ -162,18 +162,38 @@ def copy_log_probs(logits, weights, gate, source_tokens):
     same = keras.ops.cast(keras.ops.equal(keras.ops.expand_dims(ids, 2),
                                           keras.ops.expand_dims(ids, 1)), "float32")
     mass = keras.ops.matmul(keras.ops.cast(weights, "float32"), same)  # (B, T, S)
-    generated_at = keras.ops.take_along_axis(log_generated, columns, axis=-1)
+    rows = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(batch), (-1, 1, 1)), grid)
+    steps = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(time), (1, -1, 1)), grid)
+    at = keras.ops.stack([rows, steps, columns], axis=-1)  # (B, T, S, 3)
+    generated_at = _take_at(log_generated, at, columns)
     mixed_at = keras.ops.log(keras.ops.maximum(
         gate * keras.ops.exp(generated_at) + (1.0 - gate) * mass, COPY_EPSILON))
     # The scatter adds repeated ids up: each occurrence brings its share.
     repeats = keras.ops.expand_dims(keras.ops.sum(same, axis=1), 1)  # (B, 1, S)
     correction = (mixed_at - (log_gate + generated_at)) / repeats
-    rows = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(batch), (-1, 1, 1)), grid)
-    steps = keras.ops.broadcast_to(keras.ops.reshape(keras.ops.arange(time), (1, -1, 1)), grid)
-    indices = keras.ops.reshape(keras.ops.stack([rows, steps, columns], axis=-1), (-1, 3))
+    indices = keras.ops.reshape(at, (-1, 3))
     corrections = keras.ops.scatter(indices, keras.ops.reshape(correction, (-1,)),
                                     (batch, time, vocab_size))
     return log_gate + log_generated + corrections
+
+
+def _take_at(values, at, columns):
+    """values (B, T, V) at the (B, T, S) `columns` of the last axis; `at`:
+    the same positions as (B, T, S, 3) full indices.
+
+    `keras.ops.take_along_axis` is a batched gather in TensorFlow, whose
+    gradient is an UnsortedSegmentSum over the whole (B, T, V) gradient:
+    63 ms per training step of the shipped model's shape (128 x 25 x 7,875,
+    20 source ids) where `tf.gather_nd`'s, a ScatterNd, takes 16 (the same
+    values; benchmarks/peers/README.md, "Training: the copy distribution's
+    gradient"). Keras has no gather_nd, so TensorFlow gets it here and the
+    other backends take_along_axis.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.gather_nd(values, at)
+    return keras.ops.take_along_axis(values, columns, axis=-1)
 
 
 class CopyDistribution(keras.layers.Layer):
