@@ -321,6 +321,21 @@ def peers_steps(d):
             *(f"- {system}: `{command}`" for system, command in commands)]
 
 
+def peers_throughput(d):
+    r = read(d, "peers_throughput.json")
+    lines = [f"{source('peers_throughput.json')} Command: `{r['command']}`; the runs were "
+             f"made on {r['date']}, one after the other, in the order of the table."
+             + (f" {r['note']}" if r.get("note") else "")
+             + f" Sentences/s = steps/s x {r['batch_sentences']} sentences a batch.", ""]
+    lines += table(["run", "system", "steps", "seconds", "steps/s", "sentences/s",
+                    "ratio to OpenNMT-py"],
+                   [[x["label"], x["system"], f"{x['steps'][0]}-{x['steps'][1]}",
+                     x["seconds"], f"{x['steps_per_s']:.3f}", f"{x['sentences_per_s']:.1f}",
+                     f"{x['ratio_to_onmt']:.3f}" if "ratio_to_onmt" in x else "-"]
+                    for x in r["rows"]])
+    return lines
+
+
 def decode_speed(d):
     r = read(d, "decode_speed.json")
     lines = [f"{source('decode_speed.json')} Command: `{r['command']}` ({r['sentences']} "
@@ -696,6 +711,14 @@ SECTIONS = [
         "behind. Trained beside other jobs (the v7 fine-tuning run, scoring), which "
         "changes the minutes, not the steps.",
         peers_steps,
+    ]),
+    ("Training throughput against the peers, one window", [
+        "The race's hours ran on different days and machines, so their steps/s do not "
+        "compare the systems. These short runs do: each system's own race command "
+        "(`benchmarks/peers/README.md`), checkpoints after 200 and 600 optimizer steps, "
+        "steps/s between the two, on an otherwise idle machine. Ours is the race's recipe "
+        "with copy attention; a label `ours@REV` is the code of that commit.",
+        peers_throughput,
     ]),
     ("Decoding speed against the peers", [
         "Measured on 2026-12-06 at 16:40 on an idle machine (the new, quieter one "

@@ -35,6 +35,16 @@ batches in the same order. Settings:
   log_softmax and the dense addition of log g), which the loss's
   log_softmax normalises: the same loss and gradients in fewer dense
   passes. Tried on 2026-12-06 and not kept (no faster);
+- `batched-gather-copy`: copy attention's generated log-probabilities at
+  the source ids taken with `keras.ops.take_along_axis` (a batched gather,
+  whose gradient is an UnsortedSegmentSum over the whole (B, T, V)
+  gradient), as until the evening of 2026-12-06, instead of `tf.gather_nd`
+  (whose gradient is a ScatterNd): `seq2seq._take_at`;
+- `gather-loss`: the loss of a copy-attention model (whose outputs are
+  log-probabilities already) as minus the reference's log-probability,
+  taken with `tf.gather_nd`, instead of Keras's sparse cross-entropy from
+  logits (a log_softmax that changes no value); the same loss and, in exact
+  arithmetic, the same gradients;
 - `no-copy`: the recipe without copy attention (`--no-copy-attention`),
   what copy attention costs per step;
 - `bfloat16`: `--mixed-precision mixed_bfloat16` (other numerics: the
@@ -74,6 +84,8 @@ SETTINGS = {
     "one-hot-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "one-hot"},
     "mixture-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "mixture"},
     "scores-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "scores"},
+    "batched-gather-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "batched-gather"},
+    "gather-loss": {"env": {}, "flags": [], "mallopt": True, "copy": "gather-loss"},
     "no-copy": {"env": {}, "flags": ["--no-copy-attention"], "mallopt": True,
                 "copy": ""},
     "bfloat16": {"env": {}, "flags": ["--mixed-precision", "mixed_bfloat16"],
@@ -95,7 +107,22 @@ if not mallopt:
     allocator.keep_large_allocations = lambda: False
 import keras
 
-if copy_formula == "scores":
+if copy_formula == "gather-loss":
+    import tensorflow as tf
+
+    import keras_seq2seq.training.losses as losses
+
+    def gathered(targets, log_probs, label_smoothing=0.0):
+        at = tf.cast(targets, tf.int32)[..., None]
+        return -tf.gather_nd(log_probs, at, batch_dims=2)
+
+    losses.token_cross_entropy = gathered
+elif copy_formula == "batched-gather":
+    import keras_seq2seq.models.seq2seq as seq2seq
+
+    seq2seq._take_at = lambda values, at, columns: keras.ops.take_along_axis(
+        values, columns, axis=-1)
+elif copy_formula == "scores":
     import keras_seq2seq.models.seq2seq as seq2seq
     ops = keras.ops
 

@@ -123,6 +123,8 @@ def _name_accuracy(translator, names):
 
 def test_copy_attention_writes_names_the_decoder_never_wrote(copy_model):
     copy, _ = copy_model
+    # It trained on its log-probabilities gathered (`TokenCrossEntropy`).
+    assert copy.model.loss.log_probabilities
     vocabulary = copy.target_tokenizer.vocabulary
     assert set(NEVER_WRITTEN) <= set(vocabulary)
     copied, outputs = _name_accuracy(copy, NEVER_WRITTEN)

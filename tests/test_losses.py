@@ -68,3 +68,32 @@ def test_training_with_label_smoothing_records_the_plain_cross_entropy(tmp_path)
         train(
             TrainingConfig.create(str(tmp_path / "x"), tiny_config(), label_smoothing=-0.1),
             train_pairs=TINY_PAIRS)
+
+
+def test_log_probabilities_gathered_give_the_sparse_cross_entropy_and_its_gradients():
+    # A copy-attention model outputs log-probabilities: the loss is then the
+    # reference's, gathered. Same values and (up to rounding) the same
+    # gradients as Keras's sparse cross-entropy over them, whose log_softmax
+    # changes nothing; the Keras loss object carries the switch.
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    logits = tf.Variable(rng.normal(size=(3, 4, 9)).astype("float32") * 2)
+    targets = rng.integers(0, 9, size=(3, 4))
+    weights = (rng.random((3, 4)) > 0.3).astype("float32")
+    results = {}
+    for gathered in (False, True):
+        loss = TokenCrossEntropy(log_probabilities=gathered)
+        with tf.GradientTape() as tape:
+            value = loss(targets, tf.nn.log_softmax(logits), sample_weight=weights)
+        results[gathered] = (float(value), tape.gradient(value, logits).numpy())
+    assert results[True][0] == pytest.approx(results[False][0], rel=1e-6)
+    np.testing.assert_allclose(results[True][1], results[False][1], atol=1e-6)
+    assert np.abs(results[True][1]).max() > 1e-3
+    assert keras.losses.deserialize(
+        keras.losses.serialize(TokenCrossEntropy(log_probabilities=True)),
+        custom_objects={"TokenCrossEntropy": TokenCrossEntropy}).log_probabilities
+    # On logits that are not log-probabilities the two differ: the switch matters.
+    plain = token_cross_entropy(targets, logits.numpy())
+    assert not np.allclose(token_cross_entropy(targets, logits.numpy(),
+                                               log_probabilities=True), plain)

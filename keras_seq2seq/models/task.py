@@ -100,8 +100,9 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
         averaged over real tokens, and token accuracy."""
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3, clipnorm=5.0)
-        if loss == "auto":
-            loss = TokenCrossEntropy()
+        if loss == "auto":  # a copy-attention backbone outputs log-probabilities
+            loss = TokenCrossEntropy(
+                log_probabilities=self.backbone.architecture.copy_attention)
         if weighted_metrics == "auto":
             weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         # keras.Model's compile: keras-hub's CausalLM one sets up its samplers.

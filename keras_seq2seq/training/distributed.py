@@ -65,13 +65,15 @@ def _shard_by_data(dataset):
 
 def fit_multi_worker(model, optimizer, strategy, train_data, validation_data=None, epochs=1,
                      on_epoch_end=None, time_limit_seconds=None, verbose=True,
-                     label_smoothing=0.0):
+                     label_smoothing=0.0, log_probabilities=False):
     """Teacher-forcing training under MultiWorkerMirroredStrategy.
 
     `model` and `optimizer` must have been created under `strategy.scope()`.
     `on_epoch_end(epoch, logs)` runs on every worker after each epoch (write
     files only on the chief). Returns a History-like dict of lists: loss,
-    val_loss (token-level cross-entropy, label-smoothed by `label_smoothing`).
+    val_loss (token-level cross-entropy, label-smoothed by `label_smoothing`;
+    `log_probabilities`: the model outputs log-probabilities, as a
+    copy-attention model does, `token_cross_entropy`).
     """
     with strategy.scope():
         optimizer.build(model.trainable_variables)
@@ -83,7 +85,7 @@ def fit_multi_worker(model, optimizer, strategy, train_data, validation_data=Non
 
     def replica_loss(inputs, targets, weights, training):
         logits = model(inputs, training=training)
-        per_token = token_cross_entropy(targets, logits, label_smoothing)
+        per_token = token_cross_entropy(targets, logits, label_smoothing, log_probabilities)
         total = tf.reduce_sum(per_token * weights)
         count = tf.reduce_sum(weights)
         return total, count

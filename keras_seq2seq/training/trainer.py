@@ -311,9 +311,9 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
     if chief:
         check_output_directory(out_dir)
         config.save(os.path.join(out_dir, TRAINING_CONFIG_FILE))
-    # Built now so that a bad label_smoothing fails before any corpus work.
+    # Checked now so that a bad label_smoothing fails before any corpus work.
     if loss is None:
-        loss = TokenCrossEntropy(opt.label_smoothing)
+        TokenCrossEntropy(opt.label_smoothing)  # a bad label_smoothing fails here
     base = None
     model_config = config.model
     if tune.init_from is not None:
@@ -365,6 +365,7 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
                           if chief else None),
             time_limit_seconds=opt.max_minutes * 60 if opt.max_minutes else None,
             verbose=verbose != 0, label_smoothing=opt.label_smoothing,
+            log_probabilities=model_config.copy_attention,
         )
     else:
         history = fit(model, train_data, validation_data, opt.epochs, run, verbose=verbose)
@@ -549,7 +550,8 @@ def build_model(config, source_tokenizer, target_tokenizer, optimization=None, s
     strategy = strategy or tf.distribute.get_strategy()
     label_smoothing = opt.label_smoothing
     if loss is None:
-        loss = TokenCrossEntropy(label_smoothing)
+        # A copy-attention model outputs log-probabilities.
+        loss = TokenCrossEntropy(label_smoothing, log_probabilities=config.copy_attention)
     with strategy.scope(), _dtype_policy(opt.mixed_precision):
         model = build_training_model(config, source_tokenizer.vocabulary_size,
                                      target_tokenizer.vocabulary_size)
