@@ -328,7 +328,7 @@ def peers_throughput(d):
              + (f" {r['note']}" if r.get("note") else "")
              + f" Sentences/s = steps/s x {r['batch_sentences']} sentences a batch.", ""]
     lines += table(["run", "system", "steps", "seconds", "steps/s", "sentences/s",
-                    "ratio to OpenNMT-py"],
+                    "ratio to OpenNMT-py's mean"],
                    [[x["label"], x["system"], f"{x['steps'][0]}-{x['steps'][1]}",
                      x["seconds"], f"{x['steps_per_s']:.3f}", f"{x['sentences_per_s']:.1f}",
                      f"{x['ratio_to_onmt']:.3f}" if "ratio_to_onmt" in x else "-"]
@@ -376,9 +376,9 @@ def decode_profile(d):
     return lines
 
 
-def train_env(d):
-    r = read(d, "train_env.json")
-    lines = [f"{source('train_env.json')} Command: `{r['command']}` (the race's recipe on "
+def train_env(d, name="train_env.json"):
+    r = read(d, name)
+    lines = [f"{source(name)} Command: `{r['command']}` (the race's recipe on "
              f"{r['sample']:,} pairs drawn at random from its training corpora, "
              f"{r['sample_mean_source_words']} source words on average; steps/s over "
              f"{r['window_steps']} steps after the first {r['skip_steps']}, the same batches "
@@ -396,6 +396,12 @@ def train_env(d):
         elif setting.get("copy") == "scores":
             parts.append("copy attention trains on unnormalised scores with the same softmax "
                          "(tried 2026-12-06, not kept)")
+        elif setting.get("copy") == "softmax-loss":
+            parts.append("the loss a sparse cross-entropy over the log-probabilities "
+                         "(until 2026-12-06 evening)")
+        elif setting.get("copy") == "batched-gather":
+            parts.append("copy attention's gather as take_along_axis (until 2026-12-06 "
+                         "evening)")
         return ", ".join(parts) or "-"
 
     # Ratios to the round's first setting (the host is noisy between rounds).
@@ -767,8 +773,21 @@ SECTIONS = [
         "with fewer dense passes and the same loss that did not pay and was reverted, "
         "`mixture-copy` the formula of 2026-12-05, `no-copy` the recipe without copy "
         "attention, `bfloat16` the recipe under `--mixed-precision mixed_bfloat16`, which "
-        "is no faster here. One round: read the ratios.",
+        "is no faster here. One round: read the ratios. (Its `default` is the code of that "
+        "day; the next section measured two later changes.)",
         train_env,
+    ]),
+    ("Copy attention's gather and loss in training", [
+        "Two changes of 2026-12-06 (evening) to the training step of a copy-attention "
+        "model, each against the command as it is now (`default`): `batched-gather-copy` "
+        "takes the generated log-probabilities at the source ids as before, with "
+        "`take_along_axis` (a batched gather, whose gradient is an UnsortedSegmentSum), "
+        "where the code now uses `tf.gather_nd` (a ScatterNd); `softmax-loss` computes the "
+        "loss as before, a sparse cross-entropy over the model's log-probabilities, where "
+        "the code now gathers the reference's log-probability (`TokenCrossEntropy("
+        "log_probabilities=True)`). Both give the same values; the full-scale effect on "
+        "the race's runs is in \"Training throughput against the peers, one window\".",
+        lambda d: train_env(d, "train_env_copy.json"),
     ]),
     ("Training-speed variants (model.fit)", [
         "Larger batches are faster per token but change the optimisation (fewer updates per "

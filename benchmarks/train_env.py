@@ -40,11 +40,12 @@ batches in the same order. Settings:
   whose gradient is an UnsortedSegmentSum over the whole (B, T, V)
   gradient), as until the evening of 2026-12-06, instead of `tf.gather_nd`
   (whose gradient is a ScatterNd): `seq2seq._take_at`;
-- `gather-loss`: the loss of a copy-attention model (whose outputs are
-  log-probabilities already) as minus the reference's log-probability,
-  taken with `tf.gather_nd`, instead of Keras's sparse cross-entropy from
-  logits (a log_softmax that changes no value); the same loss and, in exact
-  arithmetic, the same gradients;
+- `softmax-loss`: the loss of a copy-attention model (whose outputs are
+  log-probabilities already) as Keras's sparse cross-entropy from logits
+  (a log_softmax that changes no value), as until the evening of
+  2026-12-06, instead of minus the reference's log-probability, gathered
+  (`TokenCrossEntropy(log_probabilities=True)`); the same loss and, in
+  exact arithmetic, the same gradients;
 - `no-copy`: the recipe without copy attention (`--no-copy-attention`),
   what copy attention costs per step;
 - `bfloat16`: `--mixed-precision mixed_bfloat16` (other numerics: the
@@ -85,7 +86,7 @@ SETTINGS = {
     "mixture-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "mixture"},
     "scores-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "scores"},
     "batched-gather-copy": {"env": {}, "flags": [], "mallopt": True, "copy": "batched-gather"},
-    "gather-loss": {"env": {}, "flags": [], "mallopt": True, "copy": "gather-loss"},
+    "softmax-loss": {"env": {}, "flags": [], "mallopt": True, "copy": "softmax-loss"},
     "no-copy": {"env": {}, "flags": ["--no-copy-attention"], "mallopt": True,
                 "copy": ""},
     "bfloat16": {"env": {}, "flags": ["--mixed-precision", "mixed_bfloat16"],
@@ -107,16 +108,13 @@ if not mallopt:
     allocator.keep_large_allocations = lambda: False
 import keras
 
-if copy_formula == "gather-loss":
-    import tensorflow as tf
-
+if copy_formula == "softmax-loss":
     import keras_seq2seq.training.losses as losses
 
-    def gathered(targets, log_probs, label_smoothing=0.0):
-        at = tf.cast(targets, tf.int32)[..., None]
-        return -tf.gather_nd(log_probs, at, batch_dims=2)
-
-    losses.token_cross_entropy = gathered
+    gathered = losses.token_cross_entropy
+    losses.token_cross_entropy = (
+        lambda targets, logits, label_smoothing=0.0, log_probabilities=False:
+        gathered(targets, logits, label_smoothing, False))
 elif copy_formula == "batched-gather":
     import keras_seq2seq.models.seq2seq as seq2seq
 

@@ -101,10 +101,10 @@ class DecodingConfig(Settings):
     beam_stop: str = setting(
         "settled", "When beam search is done with a sentence: 'settled', as soon as no "
         "unfinished hypothesis can overtake the best finished one (the same translation as "
-        "'all', in about 5% fewer steps); 'all', when every hypothesis is finished; 'best', as "
-        "soon as the best one by score is (OpenNMT-py's rule: about a tenth faster than 'all', "
-        "but a longer hypothesis that would have overtaken it is dropped, which shortens some "
-        "translations). n-best lists always use 'all'.",
+        "'all', in about a twentieth fewer steps); 'all', when every hypothesis is finished; "
+        "'best', as soon as the best one by score is (OpenNMT-py's rule: about a tenth faster "
+        "than 'all', but a longer hypothesis that would have overtaken it is dropped, which "
+        "shortens some translations). n-best lists always use 'all'.",
         choices=BEAM_STOP_RULES)
     unk_penalty: float = setting(
         0.0, "Subtracted from the log-probability of <unk> at every step; 'inf' never writes "

@@ -238,8 +238,9 @@ def _compare(runner, count, beam_size, beam_stop="all"):
     assert len(different) <= 0.01 * len(lines), different
 
 
-@pytest.mark.parametrize("beam_size,beam_stop",
-                         [(1, "all"), (5, "all"), (5, "settled"), (5, "best")])
+# beam 5 with "settled" (the default) and "best"; "all" gives the same
+# translations as "settled" (tests/test_beam.py), in more steps.
+@pytest.mark.parametrize("beam_size,beam_stop", [(1, "all"), (5, "settled"), (5, "best")])
 def test_js_translations_equal_the_python_litert_runner(runner, beam_size, beam_stop):
     _compare(runner, 50, beam_size, beam_stop)
 

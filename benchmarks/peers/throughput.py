@@ -18,8 +18,8 @@ A run of older code: check it out (`git worktree add /work/old REV`) and
 run its ours.sh with `PYTHONPATH=/work/old`; label it `NAME@REV=DIR`.
 
 Writes benchmarks/results/peers_throughput.json (`python
-benchmarks/report.py` renders RESULTS.md); the first OpenNMT-py run is the
-reference of the ratios.
+benchmarks/report.py` renders RESULTS.md); the ratios are to the mean
+steps/s of the OpenNMT-py runs.
 """
 
 import argparse
@@ -66,10 +66,10 @@ def main(argv=None):
                      else "ours", "steps": [start, end], "seconds": round(seconds, 1),
                      "steps_per_s": round(steps_per_s, 3),
                      "sentences_per_s": round(steps_per_s * BATCH, 1)})
-    reference = next((r for r in rows if r["system"] != "ours"), None)
+    peers = [r["steps_per_s"] for r in rows if r["system"] != "ours"]
     for r in rows:
-        if reference:
-            r["ratio_to_onmt"] = round(r["steps_per_s"] / reference["steps_per_s"], 3)
+        if peers:  # to OpenNMT-py's mean over the window's runs
+            r["ratio_to_onmt"] = round(r["steps_per_s"] * len(peers) / sum(peers), 3)
     result = {"command": "python benchmarks/peers/throughput.py " + shlex.join(
                   sys.argv[1:] if argv is None else argv),
               "date": args.date, "note": args.note, "batch_sentences": BATCH, "rows": rows}

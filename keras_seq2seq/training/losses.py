@@ -23,7 +23,7 @@ def token_cross_entropy(targets, logits, label_smoothing=0.0, log_probabilities=
     gives (its log_softmax of log-probabilities changes nothing) and, in
     exact arithmetic, the same gradients, without its dense passes over
     the vocabulary: 1.06-1.08x the training steps/s of the race's recipe
-    (`benchmarks/train_env.py`, `gather-loss`). `tf.gather_nd`, whose
+    (`benchmarks/train_env.py`, `softmax-loss`). `tf.gather_nd`, whose
     gradient is one ScatterNd: a batched gather's is an
     UnsortedSegmentSum four times slower at these shapes.
     """
@@ -47,6 +47,14 @@ class TokenCrossEntropy(keras.losses.Loss):
     in the multi-worker loop; Keras's default reduction would divide by
     every position, padding included, so the loss would shrink with the
     batch's padding.
+
+    Args:
+        label_smoothing: float in [0, 1). Defaults to 0.
+        log_probabilities: bool. The model's outputs are log-probabilities
+            (a copy-attention model's) rather than logits; the same loss,
+            computed without a dense pass (`token_cross_entropy`). `train`
+            and `Seq2SeqTranslator.compile` set it from the model. Defaults
+            to False.
     """
 
     def __init__(self, label_smoothing=0.0, log_probabilities=False,
