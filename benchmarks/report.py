@@ -727,23 +727,23 @@ SECTIONS = [
         peers_throughput,
     ]),
     ("Decoding speed against the peers", [
-        "Measured on 2026-12-06 at 16:40 on an idle machine (the new, quieter one "
-        "of the race's `ours-copy-init-s0`, which ran every system 1.2x faster than at "
-        "14:00 the same day, OpenNMT-py included; the run of 2026-12-05 evening, on the "
-        "older machine, had ours level with OpenNMT-py at batch 32 and beam 5, 72.2 against "
-        "72.2 sentences/s, and the whole commands at 23.2 against 12.6 s: "
-        "benchmarks/peers/README.md, \"Decoding: where ours was slower\"). On this machine "
-        "OpenNMT-py's batched search is the faster (1.42x ours at batch 32, beam 5, as in "
-        "the run at 14:00) and ours is faster one sentence at a time. Ours translates with "
-        "the shipped model (v7) and its stored settings (names protected, sentences "
-        "split); the `beam_stop best` rows "
-        "use OpenNMT-py's rule for when a sentence is done instead of the default. "
+        "Measured on 2026-12-06 at 19:41 on an idle machine, after greedy search began "
+        "dropping finished sentences and beam search began stopping a sentence once its "
+        "best hypothesis is settled (`benchmarks/peers/README.md`, \"Decoding: fewer "
+        "rows\"). The same command at 19:22, on the same idle machine, gave OpenNMT-py "
+        "1.30x ours at batch 32 and beam 5 (137.0 against 105.6 sentences/s) and 0.87x "
+        "greedy (215.4 against 246.8), and the whole commands 18.66 against 13.88 s; at "
+        "16:40 the same day, with the code before both changes, 1.42x and 2.03x, 17.69 "
+        "against 9.52 s. The host's speed swings by a third between runs minutes apart, "
+        "OpenNMT-py's as much as ours: read ratios within one run, and more than one run. "
+        "In every run ours is the faster one sentence at a time and the slower as a whole "
+        "command (start-up: importing TensorFlow and keras-hub, building the model, "
+        "tracing the search). Ours translates with the shipped model (v7) and its stored "
+        "settings (beam 5, `beam_stop` settled, names protected, sentences split); the "
+        "`beam_stop best` rows use OpenNMT-py's rule for when a sentence is done. "
         "OpenNMT-py's LSTM is `onmt-lstm-today`'s 20-minute checkpoint (the same network "
         "as its race run's). The SavedModel rows are exports made in the run; the int8 "
-        "TFLite rows run the shipped export. Read ratios within the run. The whole "
-        "commands include start-up, which for ours is importing TensorFlow, loading the "
-        "model and tracing the search (about 9 s on the older machine): compare them with "
-        "the in-process rows above.",
+        "TFLite rows run the shipped export.",
         decode_speed, decode_profile]),
     ("Serving under load", [serving_load]),
     ("In the browser and in Node (LiteRT.js)", [
