@@ -337,7 +337,7 @@ def test_memory_passed_through_leaves_with_its_sentence(stop):
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.6, 1.5])
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_settled_stops_early_with_the_best_hypothesis_of_all(seed, alpha):
     # stop="settled" drops a sentence once no live hypothesis can overtake
     # its best finished one: the best hypothesis and its score are those of

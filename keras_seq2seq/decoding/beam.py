@@ -236,8 +236,9 @@ def beam_search(
                 tf.concat([tf.gather(steps[key], live), now[key][..., None]], axis=2))
                 for key in trace_keys}
         # Done sentences leave: "all" when every hypothesis is finished (the
-        # whole beam is final), "best" when the best one is (the beams are
-        # sorted by score, best first).
+        # whole beam is final), "settled" also when the best finished one
+        # can no longer be overtaken, "best" when the best one is finished
+        # (the beams are sorted by score, best first).
         if stop == "best":
             done = now_finished[:, 0]
         else:

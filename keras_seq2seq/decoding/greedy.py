@@ -90,7 +90,7 @@ def _greedy_dropping(step_fn, initial_states, max_lengths, start_id, end_id, no_
     # The search on the sentences still unfinished (`live`, their indices):
     # the records (tokens written, scores) cover the whole batch, the step
     # function and its states only the live sentences. On Multi30k val with
-    # the shipped model (batches of 32 sorted by length) this steps 38%
+    # the shipped model (batches of 32 sorted by length) this steps 31%
     # fewer rows than running every sentence until the batch is done.
     batch_size = tf.shape(max_lengths)[0]
     limit = tf.reduce_max(max_lengths)

@@ -313,7 +313,7 @@ def train(config, *, train_pairs=None, validation_pairs=None, callbacks=(), opti
         config.save(os.path.join(out_dir, TRAINING_CONFIG_FILE))
     # Checked now so that a bad label_smoothing fails before any corpus work.
     if loss is None:
-        TokenCrossEntropy(opt.label_smoothing)  # a bad label_smoothing fails here
+        TokenCrossEntropy(opt.label_smoothing)
     base = None
     model_config = config.model
     if tune.init_from is not None:
