@@ -394,3 +394,36 @@ def test_settled_waits_for_a_hypothesis_that_the_length_penalty_lifts():
         assert tokens.numpy()[0, 0, :3].tolist() == [A, C, C]
     np.testing.assert_allclose(results["settled"][1].numpy()[0, 0],
                                results["all"][1].numpy()[0, 0], rtol=1e-6)
+
+
+def test_a_bonus_for_unk_makes_the_decoder_search_settled_as_all():
+    # With a negative unk_penalty a step can add a positive log-probability,
+    # so the ceiling of "settled" no longer holds: A C, below the finished
+    # B <end> after two steps, then gains at every <unk>. Decoder.search
+    # searches such settings with "all" and finds it.
+    from keras_seq2seq.decoder import Decoder
+
+    matrix = markov_step({START_ID: {A: 0.05, B: 0.9}, A: {C: 0.9}, B: {END_ID: 0.9},
+                          C: {UNK_ID: 0.6}, UNK_ID: {UNK_ID: 0.6}})
+
+    class Scripted(Decoder):
+        def __init__(self):
+            self._init_decoding(None)
+
+        def encode(self, inputs, max_tokens=None):
+            count = tf.shape(inputs)[0]
+            return [tf.zeros([count])], tf.fill([count], 0)
+
+        def step(self, tokens, states):
+            return matrix(tokens, states)
+
+    decoder = Scripted()
+    settings = decoder.settings(beam_size=2, alpha=0.0, unk_penalty=-5.0, length_offset=6,
+                                protect_names=False)
+    tokens, *_ = decoder.search(tf.constant(["x"]), settings)
+    assert tokens.numpy()[0, 0, :3].tolist() == [A, C, UNK_ID]
+    # The rule alone, on the penalised step, would have stopped at B <end>.
+    step = penalize_token(decoder.step, UNK_ID, -5.0)
+    alone, *_ = beam_search(step, [tf.zeros([1])], tf.constant([6]), beam_size=2, alpha=0.0,
+                            stop="settled")
+    assert alone.numpy()[0, 0, :2].tolist() == [B, END_ID]
