@@ -186,7 +186,7 @@ def _take_at(values, at, columns):
     63 ms per training step of the shipped model's shape (128 x 25 x 7,875,
     20 source ids) where `tf.gather_nd`'s, a ScatterNd, takes 16 (the same
     values; benchmarks/peers/README.md, "Training: the copy distribution's
-    gradient"). Keras has no gather_nd, so TensorFlow gets it here and the
+    gradient and the loss"). Keras has no gather_nd, so TensorFlow gets it here and the
     other backends take_along_axis.
     """
     if keras.backend.backend() == "tensorflow":

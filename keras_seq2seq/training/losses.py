@@ -22,8 +22,9 @@ def token_cross_entropy(targets, logits, label_smoothing=0.0, log_probabilities=
     minus the reference's, gathered: the value the sparse cross-entropy
     gives (its log_softmax of log-probabilities changes nothing) and, in
     exact arithmetic, the same gradients, without its dense passes over
-    the vocabulary: 1.06-1.08x the training steps/s of the race's recipe
-    (`benchmarks/train_env.py`, `softmax-loss`). `tf.gather_nd`, whose
+    the vocabulary: 1.02x and 1.09x the training steps/s of the race's
+    recipe on a sample (`benchmarks/train_env.py`, `softmax-loss`, two
+    rounds; benchmarks/RESULTS.md). `tf.gather_nd`, whose
     gradient is one ScatterNd: a batched gather's is an
     UnsortedSegmentSum four times slower at these shapes.
     """
