@@ -347,10 +347,14 @@ def decode_speed(d):
                      f"{x['ratio_to_ours_keras']:.2f}" if "ratio_to_ours_keras" in x else "-"]
                     for x in r["rows"]])
     if r.get("whole_commands"):
-        lines += ["", "The whole commands, start-up included:", ""]
-        lines += table(["command", "sentences", "seconds"],
-                       [[f"`{w['command']}`" + (f" ({w['note']})" if w.get("note") else ""),
-                         w["sentences"], w["seconds"]] for w in r["whole_commands"].values()])
+        lines += ["", "The whole commands, start-up included (the median of the runs, "
+                  "systems alternating; start-up: the same command on one sentence):", ""]
+        lines += table(["system", "command", "sentences", "seconds", "runs", "start-up (s)"],
+                       [[name, f"`{w['command']}`" + (f" ({w['note']})" if w.get("note") else ""),
+                         w["sentences"], w["seconds"],
+                         ", ".join(map(str, w.get("runs", [w["seconds"]]))),
+                         w.get("startup_s", "-")]
+                        for name, w in r["whole_commands"].items()])
     return lines
 
 

@@ -3,6 +3,7 @@ as a name the model copies whole, then put back, alike in Python, the
 SavedModel graph and the LiteRT runner."""
 
 import pathlib
+import random
 import string
 
 import pytest
@@ -85,6 +86,39 @@ def test_a_restored_name_holding_a_placeholder_is_not_replaced_again():
     restored, ok = restore_names(tf.constant(["Tom et Mary."]), used, words, NAMES)
     assert ok.numpy().tolist() == [True]
     assert restored.numpy()[0].decode() == "Maryland et Alexander."
+
+
+def _restore_reference(text, used, words, names):
+    # The rule in plain Python: each used placeholder exactly once, no letter
+    # touching it; names back in one pass (sentinels), else the text as it came.
+    out, ok = text, True
+    for index, name in enumerate(names):
+        parts = out.split(name)
+        alone = (len(parts) == 2 and not parts[0][-1:].isalpha()
+                 and not parts[1][:1].isalpha())
+        ok = ok and (alone or not used[index])
+        if used[index] and alone:
+            out = parts[0] + f"\x01{index}\x01" + parts[1]
+    for index, word in enumerate(words):
+        if used[index]:
+            out = out.replace(f"\x01{index}\x01", word, 1)
+    return (out if ok else text), ok
+
+
+def test_restore_names_agrees_with_the_rule_on_random_translations():
+    # Placeholders at either end, twice, inside longer words, beside accented
+    # letters and punctuation; replacement words that hold another placeholder.
+    rng = random.Random(0)
+    pieces = ["Tom", "Mary", "Tommy", "Maryland", "é", "à", "x", " ", ", ", "-", "'", ".", "«"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))) for _ in range(400)]
+    used = [[rng.random() < 0.7, rng.random() < 0.5] for _ in texts]
+    words = [[rng.choice(["Alexander", "Mary", "Zoé", ""]), rng.choice(["Toronto", "Tom", "Ås"])]
+             for _ in texts]
+    restored, ok = restore_names(tf.constant(texts), tf.constant(used), tf.constant(words), NAMES)
+    got = list(zip([r.decode() for r in restored.numpy()], ok.numpy().tolist()))
+    expected = [_restore_reference(*case, NAMES) for case in zip(texts, used, words)]
+    assert got == expected
+    assert 50 < sum(flag for _, flag in expected) < 350  # both outcomes are exercised
 
 
 def test_usable_placeholders_are_whole_in_both_vocabularies():

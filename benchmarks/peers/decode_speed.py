@@ -39,6 +39,7 @@ import os
 import pathlib
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -193,24 +194,59 @@ def ct2_transformer(env, checkpoint, src_sp, count, configs, tmp):
     return rows
 
 
-def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count):
-    """The commands a user types, start-up included, beam 5."""
-    out = {}
-    command = [sys.executable, "-m", "keras_seq2seq.cli", "translate", "--model", model,
-               "--input", src]
+def run_timed(command):
     start = time.perf_counter()
     subprocess.run(command, check=True, env=threads_env(), stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    out["keras-seq2seq translate (default settings, beam 5)"] = {
-        "command": "keras-seq2seq translate --model " + model + " --input FILE",
-        "seconds": round(time.perf_counter() - start, 2), "sentences": count}
+    return time.perf_counter() - start
+
+
+def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, pythons,
+                   repeats):
+    """The commands a user types, start-up included, beam 5: each `repeats`
+    times, alternating systems (the median is the figure), with the start-up
+    alone (one sentence) beside it. `pythons`: (label, interpreter) pairs to
+    run ours with, e.g. this venv and one with the package alone (`pip
+    install .`, what the README's first command installs)."""
+    one = os.path.join(tmp, "one.en")
+    with open(src, encoding="utf-8") as f, open(one, "w", encoding="utf-8") as g:
+        g.write(f.readline())
+    one_sp = None
+    if src_sp:
+        one_sp = os.path.join(tmp, "one.sp")
+        with open(src_sp, encoding="utf-8") as f, open(one_sp, "w", encoding="utf-8") as g:
+            g.write(f.readline())
+    systems = {}
+    for label, python in pythons:
+        name = f"keras-seq2seq translate (default settings, beam 5; {label})"
+        systems[name] = (
+            "keras-seq2seq translate --model " + os.path.relpath(model, ROOT) + " --input FILE",
+            [python, "-m", "keras_seq2seq.cli", "translate", "--model", model, "--input", src],
+            [python, "-m", "keras_seq2seq.cli", "translate", "--model", model, "--input", one])
     if onmt_checkpoint:
-        seconds = onmt_translate(onmt_env, onmt_checkpoint, src_sp, os.path.join(tmp, "w.out"),
-                                 64, 5)
-        out["onmt_translate (beam 5, batch 64)"] = {
-            "command": "onmt_translate -model CKPT -src FILE.sp -beam_size 5 -batch_size 64",
-            "seconds": round(seconds, 2), "sentences": count,
-            "note": "SentencePiece encoding and decoding not included"}
+        def onmt(path):
+            return [os.path.join(onmt_env, "bin", "onmt_translate"), "-model", onmt_checkpoint,
+                    "-src", path, "-output", os.path.join(tmp, "w.out"), "-beam_size", "5",
+                    "-batch_size", "64", "-gpu", "-1"]
+        systems["onmt_translate (beam 5, batch 64)"] = (
+            "onmt_translate -model CKPT -src FILE.sp -beam_size 5 -batch_size 64",
+            onmt(src_sp), onmt(one_sp))
+    times = {name: {"seconds": [], "startup": []} for name in systems}
+    for _ in range(repeats):
+        for name, (_, command, startup) in systems.items():
+            times[name]["seconds"].append(round(run_timed(command), 2))
+            times[name]["startup"].append(round(run_timed(startup), 2))
+            print(name, times[name], flush=True)
+    out = {}
+    for name, (shown, _, _) in systems.items():
+        seconds, startup = times[name]["seconds"], times[name]["startup"]
+        out[name] = {"command": shown, "seconds": statistics.median(seconds),
+                     "startup_s": statistics.median(startup), "runs": seconds,
+                     "startup_runs": startup, "sentences": count}
+        if name.startswith("onmt"):
+            out[name]["note"] = "SentencePiece encoding and decoding not included"
+        else:
+            out[name]["python"] = dict(pythons)[name.split("; ")[1][:-1]]
     return out
 
 
@@ -237,6 +273,12 @@ def main(argv=None):
                    "checkpoint is used) or a checkpoint (.pt).")
     p.add_argument("--onmt-transformer", help="The OpenNMT-py Transformer's race run or a "
                    "checkpoint (.pt), run through CTranslate2.")
+    p.add_argument("--whole-python", action="append", default=[], metavar="LABEL=PYTHON",
+                   help="Also time the whole `translate` command with this interpreter (e.g. "
+                   "'package only=/work/venv-user/bin/python', a venv with `pip install .` "
+                   "alone); may repeat. This interpreter ('this venv') always runs.")
+    p.add_argument("--whole-repeats", type=int, default=3,
+                   help="Runs of each whole command, alternating systems; the median counts.")
     p.add_argument("--skip", default="", help="Comma-separated: keras,saved_model,tflite,whole.")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "decode_speed.json"))
     args = p.parse_args(argv)
@@ -276,7 +318,9 @@ def main(argv=None):
             else:
                 print("CTranslate2 is not in the OpenNMT-py venv; skipped", file=sys.stderr)
         whole = {} if "whole" in skip else whole_commands(
-            args.model, first, first_sp, args.onmt_env, args.onmt_lstm, tmp, len(sentences))
+            args.model, first, first_sp, args.onmt_env, args.onmt_lstm, tmp, len(sentences),
+            [("this venv", sys.executable)] + [tuple(w.split("=", 1)) for w in args.whole_python],
+            args.whole_repeats)
     reference = {(r["batch"], r["beam"]): r["sentences_per_s"] for r in rows
                  if r["system"] == "ours (Keras)"}
     for r in rows:

@@ -30,6 +30,8 @@ TF Serving SavedModel runs them in its graph, and the Python API and the
 LiteRT runner call the same functions, so all three translate alike.
 """
 
+import re
+
 import tensorflow as tf
 
 from keras_seq2seq.constants import UNK_ID
@@ -64,6 +66,10 @@ def _sentinel(index):
     # Stands for placeholder `index` while the others are checked and
     # replaced; no vocabulary holds the control character.
     return f"\x01{index}\x01"
+
+
+# `_sentinel` as an RE2 pattern (format with the index).
+_SENTINEL_PATTERN = r"\x01{}\x01"
 
 
 def usable_placeholders(source_tokenizer, target_tokenizer, candidates=PLACEHOLDERS):
@@ -147,22 +153,26 @@ def restore_names(translations, used, words, placeholders):
         placeholder is missing, repeated or inside a longer word (then
         `restored` is the translation as it came).
     """
+    # Regular expressions on whole strings, not ragged splits: a few ops per
+    # placeholder, so the graph (traced inside the decoding loop) stays small.
     text = translations
     ok = tf.ones_like(translations, dtype=tf.bool)
     for index, name in enumerate(placeholders):
-        parts = tf.strings.split(text, sep=name)
-        ends = parts.to_tensor(default_value="", shape=[None, 2])
-        alone = (tf.equal(parts.row_lengths(), 2)
-                 & ~tf.strings.regex_full_match(ends[:, 0], r"(?s).*\pL")
-                 & ~tf.strings.regex_full_match(ends[:, 1], r"(?s)\pL.*"))
+        pattern = re.escape(name)
+        # Exactly one occurrence, and not inside a longer word.
+        once = tf.equal(tf.strings.length(text)
+                        - tf.strings.length(tf.strings.regex_replace(text, pattern, "")),
+                        len(name.encode("utf-8")))
+        alone = once & tf.strings.regex_full_match(text, rf"(?s)(?:.*\PL)?{pattern}(?:\PL.*)?")
         ok &= alone | ~used[:, index]
         text = tf.where(used[:, index] & alone,
-                        tf.strings.join([ends[:, 0], _sentinel(index), ends[:, 1]]), text)
+                        tf.strings.regex_replace(text, pattern, _sentinel(index),
+                                                 replace_global=False), text)
     for index in range(len(placeholders)):
-        ends = tf.strings.split(text, sep=_sentinel(index)).to_tensor(
-            default_value="", shape=[None, 2])
-        text = tf.where(used[:, index], tf.strings.join([ends[:, 0], words[:, index], ends[:, 1]]),
-                        text)
+        sentinel = _SENTINEL_PATTERN.format(index)
+        before = tf.strings.regex_replace(text, rf"(?s)^(.*?){sentinel}.*$", r"\1")
+        after = tf.strings.regex_replace(text, rf"(?s)^.*?{sentinel}(.*)$", r"\1")
+        text = tf.where(used[:, index], tf.strings.join([before, words[:, index], after]), text)
     return tf.where(ok, text, translations), ok
 
 
