@@ -79,14 +79,16 @@ def plot(rows, out, search="beam5"):
     # One colour per system in every panel, even where a system has no
     # scores for a set (matplotlib's cycle would shift the colours).
     systems = sorted({system for name in sets for system in data[name]})
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    # tab20: twenty distinct colours (the default cycle repeats after ten);
+    # the peers dashed, ours solid.
+    cycle = plt.get_cmap("tab20").colors
     colours = {system: cycle[i % len(cycle)] for i, system in enumerate(systems)}
     for ax, name in zip(axes[0], sets):
         for system in sorted(data[name]):
             points = sorted(data[name][system].items())
             xs = [m for m, _ in points]
             ax.plot(xs, [statistics.mean(v) for _, v in points], marker="o", label=system,
-                    color=colours[system])
+                    color=colours[system], linestyle="-" if system.startswith("ours") else "--")
             for m, values in points:
                 if len(values) > 1:
                     ax.scatter([m] * len(values), values, s=12, color=colours[system], alpha=0.5)
