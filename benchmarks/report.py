@@ -347,8 +347,11 @@ def decode_speed(d):
                      f"{x['ratio_to_ours_keras']:.2f}" if "ratio_to_ours_keras" in x else "-"]
                     for x in r["rows"]])
     if r.get("whole_commands"):
+        when = (f" Measured {r['whole_commands_measured']} with "
+                f"`{r['whole_commands_command']}`." if r.get("whole_commands_command") else "")
         lines += ["", "The whole commands, start-up included (the median of the runs, "
-                  "systems alternating; start-up: the same command on one sentence):", ""]
+                  "systems alternating; start-up: the same command on one sentence)." + when,
+                  ""]
         lines += table(["system", "command", "sentences", "seconds", "runs", "start-up (s)"],
                        [[name, f"`{w['command']}`" + (f" ({w['note']})" if w.get("note") else ""),
                          w["sentences"], w["seconds"],

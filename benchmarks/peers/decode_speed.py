@@ -279,10 +279,16 @@ def main(argv=None):
                    "alone); may repeat. This interpreter ('this venv') always runs.")
     p.add_argument("--whole-repeats", type=int, default=3,
                    help="Runs of each whole command, alternating systems; the median counts.")
-    p.add_argument("--skip", default="", help="Comma-separated: keras,saved_model,tflite,whole.")
+    p.add_argument("--only-whole", action="store_true",
+                   help="Time the whole commands only, and replace just them in --out (its "
+                   "other rows stay as they were measured).")
+    p.add_argument("--skip", default="",
+                   help="Comma-separated: keras,saved_model,tflite,onmt,whole.")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "decode_speed.json"))
     args = p.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
+    if args.only_whole:
+        skip |= {"keras", "saved_model", "tflite", "onmt"}
     args.onmt_lstm, args.onmt_transformer = map(last_checkpoint,
                                                 (args.onmt_lstm, args.onmt_transformer))
     os.environ.update(threads_env())
@@ -308,10 +314,10 @@ def main(argv=None):
             rows += ours_saved_model(args.model, sentences, CONFIGS, tmp)
         if "tflite" not in skip:
             rows += ours_tflite(args.model, sentences, CONFIGS)
-        if args.onmt_lstm:
+        if args.onmt_lstm and "onmt" not in skip:
             rows += onmt_lstm(args.onmt_env, args.onmt_lstm, first_sp, len(sentences), CONFIGS,
                               tmp)
-        if args.onmt_transformer:
+        if args.onmt_transformer and "onmt" not in skip:
             if shutil.which("ct2-opennmt-py-converter", path=os.path.join(args.onmt_env, "bin")):
                 rows += ct2_transformer(args.onmt_env, args.onmt_transformer, first_sp,
                                         len(sentences), CONFIGS, tmp)
@@ -321,14 +327,23 @@ def main(argv=None):
             args.model, first, first_sp, args.onmt_env, args.onmt_lstm, tmp, len(sentences),
             [("this venv", sys.executable)] + [tuple(w.split("=", 1)) for w in args.whole_python],
             args.whole_repeats)
+    command = "python benchmarks/peers/decode_speed.py " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    measured = time.strftime("%Y-%m-%d %H:%M")
+    if args.only_whole:
+        result = json.loads(pathlib.Path(args.out).read_text(encoding="utf-8"))
+        result.update(whole_commands=whole, whole_commands_command=command,
+                      whole_commands_measured=measured)
+        pathlib.Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"{args.out}: whole commands replaced")
+        return
     reference = {(r["batch"], r["beam"]): r["sentences_per_s"] for r in rows
                  if r["system"] == "ours (Keras)"}
     for r in rows:
         if (r["batch"], r["beam"]) in reference:
             r["ratio_to_ours_keras"] = round(r["sentences_per_s"]
                                              / reference[(r["batch"], r["beam"])], 2)
-    result = {"command": "python benchmarks/peers/decode_speed.py "
-                         + " ".join(sys.argv[1:] if argv is None else argv),
+    result = {"command": command, "measured": measured,
               "model": os.path.relpath(args.model, ROOT), "sentences": len(sentences),
               "source": "Multi30k val.en, first lines", "threads": 2,
               "cpus": os.cpu_count(), "python": platform.python_version(),
