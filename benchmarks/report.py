@@ -756,7 +756,13 @@ SECTIONS = [
         "`beam_stop best` rows use OpenNMT-py's rule for when a sentence is done. "
         "OpenNMT-py's LSTM is `onmt-lstm-today`'s 20-minute checkpoint (the same network "
         "as its race run's). The SavedModel rows are exports made in the run; the int8 "
-        "TFLite rows run the shipped export.",
+        "TFLite rows run the shipped export. The whole commands were timed again at 23:03 "
+        "that night, on the idle machine, with the smaller name-restoring graph "
+        "(`benchmarks/peers/README.md`, \"Start-up\"): ours in the development venv and in a "
+        "venv with the package alone (no test extras: Keras then imports neither "
+        "matplotlib nor scikit-learn), each command three times, alternating, and alone on "
+        "one sentence for its start-up. Ours is still 6 s slower, nearly all of it "
+        "start-up.",
         decode_speed, decode_profile]),
     ("Serving under load", [serving_load]),
     ("In the browser and in Node (LiteRT.js)", [

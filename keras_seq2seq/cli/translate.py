@@ -60,28 +60,6 @@ class EvaluateOptions(Settings):
     json: bool = setting(False, "Print the report as JSON.")
 
 
-@contextlib.contextmanager
-def _without_graph_optimizer():
-    """Turn off Grappler, TensorFlow's graph optimiser, while a command runs.
-
-    A command translates with a decoding graph compiled on its first call,
-    and Grappler's passes over that graph (3,300 nodes with names
-    protected) are a second of the command's start-up; the batches after
-    it ran no faster with them, and the translations were the same
-    (`benchmarks/peers/README.md`, "Start-up"). The library leaves the
-    setting alone; the previous value comes back afterwards.
-    """
-    import tensorflow as tf
-
-    before = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer",
-                                                                False)
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-    try:
-        yield
-    finally:
-        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": before})
-
-
 def add_parsers(subparsers):
     p = subparsers.add_parser("translate", help="Translate text with a trained model.")
     p.add_argument("text", nargs="*", help="Texts to translate (else --input, else stdin).")
@@ -118,7 +96,7 @@ def translate(args, parser):
     # A progress bar (stderr: stdout holds only translations) for long inputs.
     progress = len(texts) > 4 * options.batch_size
     started = time.time()
-    with contextlib.redirect_stdout(sys.stderr), _without_graph_optimizer():
+    with contextlib.redirect_stdout(sys.stderr):
         results = translator.translate(texts, settings, batch_size=options.batch_size,
                                        n_best=options.n_best, progress=progress)
     seconds = time.time() - started
