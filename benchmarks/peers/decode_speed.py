@@ -287,6 +287,9 @@ def main(argv=None):
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "decode_speed.json"))
     args = p.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
+    for given in args.whole_python:
+        if "=" not in given or not all(given.split("=", 1)):
+            p.error(f"--whole-python takes LABEL=PYTHON, got {given!r}")
     if args.only_whole:
         skip |= {"keras", "saved_model", "tflite", "onmt"}
     args.onmt_lstm, args.onmt_transformer = map(last_checkpoint,
