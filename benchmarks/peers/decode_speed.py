@@ -146,10 +146,15 @@ def onmt_translate(env, checkpoint, src, out, batch, beam):
     return time.perf_counter() - start
 
 
-def onmt_lstm(env, checkpoint, src_sp, count, configs, tmp):
-    one = os.path.join(tmp, "one.sp")
-    with open(src_sp, encoding="utf-8") as f, open(one, "w", encoding="utf-8") as g:
+def first_line(path, out):
+    """A file holding `path`'s first line (a one-sentence run: start-up)."""
+    with open(path, encoding="utf-8") as f, open(out, "w", encoding="utf-8") as g:
         g.write(f.readline())
+    return out
+
+
+def onmt_lstm(env, checkpoint, src_sp, count, configs, tmp):
+    one = first_line(src_sp, os.path.join(tmp, "one.sp"))
     out = os.path.join(tmp, "onmt.out")
     startup = onmt_translate(env, checkpoint, one, out, 1, 1)
     rows = []
@@ -208,17 +213,12 @@ def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, py
     alone (one sentence) beside it. `pythons`: (label, interpreter) pairs to
     run ours with, e.g. this venv and one with the package alone (`pip
     install .`, what the README's first command installs)."""
-    one = os.path.join(tmp, "one.en")
-    with open(src, encoding="utf-8") as f, open(one, "w", encoding="utf-8") as g:
-        g.write(f.readline())
-    one_sp = None
-    if src_sp:
-        one_sp = os.path.join(tmp, "one.sp")
-        with open(src_sp, encoding="utf-8") as f, open(one_sp, "w", encoding="utf-8") as g:
-            g.write(f.readline())
-    systems = {}
+    one = first_line(src, os.path.join(tmp, "one.en"))
+    one_sp = first_line(src_sp, os.path.join(tmp, "one.sp")) if src_sp else None
+    systems, interpreters = {}, {}
     for label, python in pythons:
         name = f"keras-seq2seq translate (default settings, beam 5; {label})"
+        interpreters[name] = python
         systems[name] = (
             "keras-seq2seq translate --model " + os.path.relpath(model, ROOT) + " --input FILE",
             [python, "-m", "keras_seq2seq.cli", "translate", "--model", model, "--input", src],
@@ -243,10 +243,10 @@ def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, py
         out[name] = {"command": shown, "seconds": statistics.median(seconds),
                      "startup_s": statistics.median(startup), "runs": seconds,
                      "startup_runs": startup, "sentences": count}
-        if name.startswith("onmt"):
-            out[name]["note"] = "SentencePiece encoding and decoding not included"
+        if name in interpreters:
+            out[name]["python"] = interpreters[name]
         else:
-            out[name]["python"] = dict(pythons)[name.split("; ")[1][:-1]]
+            out[name]["note"] = "SentencePiece encoding and decoding not included"
     return out
 
 

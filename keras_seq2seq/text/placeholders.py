@@ -68,10 +68,6 @@ def _sentinel(index):
     return f"\x01{index}\x01"
 
 
-# `_sentinel` as an RE2 pattern (format with the index).
-_SENTINEL_PATTERN = r"\x01{}\x01"
-
-
 def usable_placeholders(source_tokenizer, target_tokenizer, candidates=PLACEHOLDERS):
     """The candidates that both vocabularies hold as one token (not `<unk>`)."""
     usable = []
@@ -169,7 +165,7 @@ def restore_names(translations, used, words, placeholders):
                         tf.strings.regex_replace(text, pattern, _sentinel(index),
                                                  replace_global=False), text)
     for index in range(len(placeholders)):
-        sentinel = _SENTINEL_PATTERN.format(index)
+        sentinel = re.escape(_sentinel(index))
         before = tf.strings.regex_replace(text, rf"(?s)^(.*?){sentinel}.*$", r"\1")
         after = tf.strings.regex_replace(text, rf"(?s)^.*?{sentinel}(.*)$", r"\1")
         text = tf.where(used[:, index], tf.strings.join([before, words[:, index], after]), text)
