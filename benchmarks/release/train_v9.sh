@@ -13,7 +13,8 @@
 #
 # Run it in the background, outside the repository; the same command resumes
 # after any interruption (a backup every 300 batches). KERAS_SEQ2SEQ_DATA
-# names the data directory.
+# names the data directory. M30K_TIMES (default 3) and RATE (default 5e-4)
+# change the mix and the first epoch's rate (train_v10.sh sets both).
 set -euo pipefail
 base=${1:?the v8 model directory, as train_v8.sh wrote it}
 out=${2:?run directory (outside the repository)}
@@ -22,12 +23,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 D=${KERAS_SEQ2SEQ_DATA:-$(cd "$here/../../.." && pwd)/shared/data}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 m30k=()
-for _ in 1 2 3; do
+for _ in $(seq "${M30K_TIMES:-3}"); do
   m30k+=(--source "$D/multi30k/train.en.gz" --target "$D/multi30k/train.fr.gz")
 done
 exec keras-seq2seq train --init-from "$base" --pairs "$D/tatoeba/eng-fra-full.tsv.gz" \
     "${m30k[@]}" \
     --validation-source "$D/multi30k/val.en.gz" --validation-target "$D/multi30k/val.fr.gz" \
     --validation-fraction 0.1 --name-augmentation 0.6 --epochs 2 --batch-size 128 \
-    --learning-rate 5e-4 --lr-schedule step --lr-decay-start 2 --lr-decay 0.5 --seed 0 \
+    --learning-rate "${RATE:-5e-4}" --lr-schedule step --lr-decay-start 2 --lr-decay 0.5 --seed 0 \
     --backup-every 300 --out "$out" "$@"
