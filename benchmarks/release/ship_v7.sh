@@ -17,12 +17,18 @@
 #       the TF Serving SavedModel (version VERSION, default 3 (v7), beam 5;
 #       the earlier version removed to stay under 60 MB) and the int8
 #       TFLite model. v8 and later ship with the same steps.
+#   benchmarks/release/ship_v7.sh measure LABEL [--under-load]
+#       the shipped model's measured sections of its card: real_text.py
+#       (greedy and beam 5 with the paragraph test, then beam 5 with names
+#       protected), names.py (both ways) and the everyday phrases
+#       (benchmarks/everyday/NAME.tsv, NAME the label's first word, to be
+#       read and judged by a person)
 #
 # Run it from the repository root, with training stopped (it needs the
 # cores); KERAS_SEQ2SEQ_DATA names the data directory.
 set -euo pipefail
-what=${1:?select RUN or export MODEL}
-dir=${2:?a run or model directory}
+what=${1:?select RUN, export MODEL or measure LABEL}
+dir=${2:?a run or model directory, or the label}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 case $what in
 select)
@@ -43,8 +49,21 @@ export)
         --out $out/tflite
     du -sh --apparent-size $out
     ;;
+measure)
+    label=$dir
+    shift 2
+    model=saved_models/en-fr
+    python benchmarks/real_text.py --model $model --label "$label" --beam-sizes 1 5 "$@"
+    python benchmarks/real_text.py --model $model --label "$label" --beam-sizes 5 \
+        --protect-names --no-paragraphs "$@"
+    python benchmarks/names.py --model $model --label "$label" --beam-sizes 1 5
+    python benchmarks/names.py --model $model --label "$label, names protected (default)" \
+        --beam-sizes 1 5 --protect-names
+    python benchmarks/everyday/check.py --model $model \
+        --out "benchmarks/everyday/${label%% *}.tsv"
+    ;;
 *)
-    echo "unknown step $what: select or export" >&2
+    echo "unknown step $what: select, export or measure" >&2
     exit 2
     ;;
 esac
