@@ -56,7 +56,7 @@ class Translator(Decoder):
     >>> translator.decoding.beam_size
     5
     >>> translator.translate("Where is the station?")
-    'Où est la gare ?'
+    'Où se trouve la gare ?'
     """
 
     can_replace_unknown = True

@@ -235,7 +235,9 @@ def _compare(runner, count, beam_size, beam_stop="all"):
     for line, e, g in different:
         gaps = [p["minGap"] for p in g["parts"]]
         assert min(gaps) < 1e-3, (line, e, g)
-    assert len(different) <= 0.01 * len(lines), different
+    # At most 1% of the sentences, and one at least: with 50 sentences 1%
+    # allowed none, and a single near-tie failed it (v10, beam 5, "best").
+    assert len(different) <= max(1, 0.01 * len(lines)), different
 
 
 # beam 5 with "settled" (the default) and "best"; "all" gives the same
@@ -259,16 +261,33 @@ _WORDS = ("the old man who lived near the river walked slowly to the market ever
 LONG_SENTENCE = " ".join((_WORDS * 4)[:149]).capitalize() + " Zbigniew."
 
 
+def _ends_with_its_last_clause(translator):
+    """The translation of LONG_SENTENCE ends with that of its last clause
+    (the one that holds the sentence's last word): nothing was cut. Whether
+    the model copies "Zbigniew" at the end of a 37-word clause is the
+    model's business (v7 did, v10 does not), not the runners'."""
+    from keras_seq2seq.text.long_sentences import split_long_sentences
+
+    settings = translator.settings()
+    clauses, _ = split_long_sentences([LONG_SENTENCE], translator.source_tokenizer,
+                                      translator.long_sentence_limit(settings),
+                                      settings.max_input_tokens)
+    assert len(clauses) > 1 and clauses[-1].endswith(" Zbigniew.")
+    last = translator.translate(clauses[-1], beam_size=1)
+    assert last and translator.translate(LONG_SENTENCE, beam_size=1, batch_size=1).endswith(last)
+
+
 def test_a_150_word_sentence_keeps_its_last_word_in_every_runner(runner):
     assert len(LONG_SENTENCE.split()) == 150
-    assert "Zbigniew" in runner.translate(LONG_SENTENCE, beam_size=1)
+    _ends_with_its_last_clause(runner)
     (js,) = node_translate([LONG_SENTENCE], extra=["--beam-size", "1"])
-    assert "Zbigniew" in js["text"] and len(js["parts"]) > 1
+    assert len(js["parts"]) > 1 and js["parts"][-1]["source"].endswith(" Zbigniew.")
+    assert js["parts"][-1]["text"] and js["text"].endswith(js["parts"][-1]["text"])
     model_dir = REPO_ROOT / "saved_models" / "en-fr"
     if (model_dir / "config.json").exists():
         from keras_seq2seq import load
 
-        assert "Zbigniew" in load(str(model_dir)).translate(LONG_SENTENCE, beam_size=1)
+        _ends_with_its_last_clause(load(str(model_dir)))
 
 
 def test_a_captioner_export_is_a_clear_error(tmp_path):

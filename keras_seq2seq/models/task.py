@@ -74,7 +74,7 @@ class Seq2SeqTranslator(keras_hub.models.Seq2SeqLM):
     >>> task.decoding.beam_size
     5
     >>> task.generate("Thank you.", beam_size=1)
-    'Merci !'
+    'Merci.'
     """
 
     backbone_cls = Seq2SeqBackbone
