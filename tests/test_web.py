@@ -277,7 +277,7 @@ def _ends_with_its_last_clause(translator):
     assert last and translator.translate(LONG_SENTENCE, beam_size=1, batch_size=1).endswith(last)
 
 
-def test_a_150_word_sentence_keeps_its_last_word_in_every_runner(runner):
+def test_a_150_word_sentence_keeps_its_last_clause_in_every_runner(runner):
     assert len(LONG_SENTENCE.split()) == 150
     _ends_with_its_last_clause(runner)
     (js,) = node_translate([LONG_SENTENCE], extra=["--beam-size", "1"])
