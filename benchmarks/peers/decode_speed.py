@@ -137,13 +137,20 @@ def ours_tflite(model, sentences, configs):
 
 # The peers, each in its own venv.
 
-def onmt_translate(env, checkpoint, src, out, batch, beam):
-    command = [os.path.join(env, "bin", "onmt_translate"), "-model", checkpoint, "-src", src,
-               "-output", out, "-beam_size", str(beam), "-batch_size", str(batch), "-gpu", "-1"]
+def run_timed(command):
     start = time.perf_counter()
     subprocess.run(command, check=True, env=threads_env(), stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def onmt_command(env, checkpoint, src, out, batch, beam):
+    return [os.path.join(env, "bin", "onmt_translate"), "-model", checkpoint, "-src", src,
+            "-output", out, "-beam_size", str(beam), "-batch_size", str(batch), "-gpu", "-1"]
+
+
+def onmt_translate(env, checkpoint, src, out, batch, beam):
+    return run_timed(onmt_command(env, checkpoint, src, out, batch, beam))
 
 
 def first_line(path, out):
@@ -199,13 +206,6 @@ def ct2_transformer(env, checkpoint, src_sp, count, configs, tmp):
     return rows
 
 
-def run_timed(command):
-    start = time.perf_counter()
-    subprocess.run(command, check=True, env=threads_env(), stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
 def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, pythons,
                    repeats):
     """The commands a user types, start-up included, beam 5: each `repeats`
@@ -224,13 +224,11 @@ def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, py
             [python, "-m", "keras_seq2seq.cli", "translate", "--model", model, "--input", src],
             [python, "-m", "keras_seq2seq.cli", "translate", "--model", model, "--input", one])
     if onmt_checkpoint:
-        def onmt(path):
-            return [os.path.join(onmt_env, "bin", "onmt_translate"), "-model", onmt_checkpoint,
-                    "-src", path, "-output", os.path.join(tmp, "w.out"), "-beam_size", "5",
-                    "-batch_size", "64", "-gpu", "-1"]
+        out_path = os.path.join(tmp, "w.out")
         systems["onmt_translate (beam 5, batch 64)"] = (
             "onmt_translate -model CKPT -src FILE.sp -beam_size 5 -batch_size 64",
-            onmt(src_sp), onmt(one_sp))
+            onmt_command(onmt_env, onmt_checkpoint, src_sp, out_path, 64, 5),
+            onmt_command(onmt_env, onmt_checkpoint, one_sp, out_path, 64, 5))
     times = {name: {"seconds": [], "startup": []} for name in systems}
     for _ in range(repeats):
         for name, (_, command, startup) in systems.items():
