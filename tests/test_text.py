@@ -154,3 +154,50 @@ def test_tokenizer_encode_decode():
     assert [t.decode() for t in out.numpy()] == ["ravi de <unk>.", ""]
     ragged = tok.decode(tf.ragged.constant([[4, 5, 6], [4]]))
     assert [t.decode() for t in ragged.numpy()] == ["ravi de vous", "ravi"]
+
+
+def _random_rows(seed, rows=40):
+    """Ragged int64 ids (rows, None) with empty rows, from a seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 6, size=rows)
+    lengths[rng.integers(0, rows, size=5)] = 0
+    values = rng.integers(0, 9, size=int(lengths.sum()))
+    return tf.RaggedTensor.from_row_lengths(values, lengths)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ragged_helpers_give_what_the_ragged_ops_they_replace_give(seed):
+    from keras_seq2seq.models.preprocessor import reverse_rows
+    from keras_seq2seq.text.ragged import (
+        any_rows,
+        exclusive_cumsum_rows,
+        join_rows,
+        mask_rows,
+        row_ids,
+    )
+
+    ids = _random_rows(seed)
+    words = tf.strings.as_string(ids)
+    assert row_ids(ids).numpy().tolist() == ids.value_rowids().numpy().tolist()
+    assert (join_rows(words, " ").numpy().tolist()
+            == tf.strings.reduce_join(words, axis=-1, separator=" ").numpy().tolist())
+    flags = ids.with_flat_values(tf.equal(ids.flat_values, 3))
+    assert any_rows(flags).numpy().tolist() == tf.reduce_any(flags.to_tensor(), axis=1).numpy(
+        ).tolist()
+    pairs = ids.with_flat_values(tf.stack([ids.flat_values > 4, ids.flat_values < 2], axis=1))
+    assert any_rows(pairs).numpy().tolist() == tf.reduce_any(pairs.to_tensor(), axis=1).numpy(
+        ).tolist()
+    dense = tf.cumsum(ids.to_tensor(), axis=1, exclusive=True)
+    assert exclusive_cumsum_rows(ids).to_list() == tf.RaggedTensor.from_tensor(
+        dense, lengths=ids.row_lengths()).to_list()
+    values = ids.to_tensor(-1)
+    masked = mask_rows(values, values > 2)
+    assert masked.to_list() == tf.ragged.boolean_mask(values, values > 2).to_list()
+    assert reverse_rows(ids).to_list() == [row[::-1] for row in ids.to_list()]
+    # All rows empty, and no rows at all.
+    none = tf.RaggedTensor.from_row_lengths(tf.constant([], tf.int64), [0, 0])
+    assert join_rows(tf.strings.as_string(none)).numpy().tolist() == [b"", b""]
+    assert reverse_rows(none).to_list() == [[], []]
+    assert mask_rows(tf.zeros([0, 3], tf.int32), tf.zeros([0, 3], tf.bool)).to_list() == []

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from keras_seq2seq._lazy import register_keras_class
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID
+from keras_seq2seq.text.ragged import row_ids
 
 try:  # keras-hub's own preprocessors' wrapper: eager outputs to the backend's (or
     # Grain's NumPy) types, inputs from lists and NumPy arrays.
@@ -36,13 +37,15 @@ TARGET_VOCAB = "target_vocab.txt"
 
 def reverse_rows(ids):
     """Ragged ids (B, None) -> each row's ids in reverse order."""
-    starts, limits = ids.row_starts(), ids.row_limits()
-    lengths = limits - starts
-    # Position j of row i takes the row's element lengths[i] - 1 - j.
-    positions = tf.ragged.range(lengths)
-    flat = tf.gather(ids.flat_values,
-                     (tf.expand_dims(limits - 1, 1) - positions).flat_values)
-    return tf.RaggedTensor.from_row_splits(flat, ids.row_splits)
+    # On the flat values: element p of row i (starts[i] <= p < limits[i])
+    # takes element starts[i] + limits[i] - 1 - p. Ragged arithmetic (a
+    # (B, 1) column minus a ragged range) gives the same values but traces
+    # into some 350 graph nodes of shape checks, a third of the tokenizing
+    # graph that `translate` traces at start-up; this is about ten.
+    ends = ids.row_starts() + ids.row_limits() - 1
+    flat_positions = tf.range(tf.shape(ids.flat_values, out_type=ends.dtype)[0])
+    source = tf.gather(ends, row_ids(ids)) - flat_positions
+    return ids.with_flat_values(tf.gather(ids.flat_values, source))
 
 
 @register_keras_class

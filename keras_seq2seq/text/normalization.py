@@ -8,6 +8,8 @@ they cannot be used for this part; that is why it is written here.
 
 import tensorflow as tf
 
+from keras_seq2seq.text.ragged import join_rows
+
 # Every character Python's str.isspace() calls a space (the Unicode
 # separators, \p{Z}: the no-break spaces of French typography before ! ? : ;
 # and inside « », em and ideographic spaces..., plus tabs, line breaks and the
@@ -110,7 +112,7 @@ def detokenize_words(tokens, language="en"):
     Returns:
         A tf.string tensor of shape (batch,).
     """
-    text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+    text = join_rows(tokens, separator=" ")
     rules = _COMMON_RULES + (_FRENCH_RULES if language == "fr" else _ENGLISH_RULES)
     for pattern, rewrite in rules:
         text = tf.strings.regex_replace(text, pattern, rewrite)

@@ -35,6 +35,7 @@ import re
 import tensorflow as tf
 
 from keras_seq2seq.constants import UNK_ID
+from keras_seq2seq.text.ragged import any_rows, exclusive_cumsum_rows, join_rows
 
 # Names that Tatoeba-trained models have seen thousands of times; a model
 # uses those of them that both its vocabularies hold as one token.
@@ -79,11 +80,6 @@ def usable_placeholders(source_tokenizer, target_tokenizer, candidates=PLACEHOLD
     return tuple(usable)
 
 
-def _cumsum_exclusive(ragged):
-    dense = tf.cumsum(ragged.to_tensor(), axis=1, exclusive=True)
-    return tf.RaggedTensor.from_tensor(dense, lengths=ragged.row_lengths())
-
-
 def mask_names(sentences, source_tokenizer, placeholders, offset=0, min_pieces=MIN_PIECES):
     """Replace the rare names of each sentence by placeholders.
 
@@ -109,21 +105,20 @@ def mask_names(sentences, source_tokenizer, placeholders, offset=0, min_pieces=M
     prefix = tf.where(has_letter, tf.strings.regex_replace(flat, _PREFIX, r"\1"), flat)
     suffix = tf.where(has_letter, tf.strings.regex_replace(flat, _SUFFIX, r"\1"), "")
     pieces = source_tokenizer.encode(word)
-    rare = (pieces.row_lengths() >= min_pieces) | tf.reduce_any(
-        tf.equal(pieces, UNK_ID), axis=1)
+    rare = (pieces.row_lengths() >= min_pieces) | any_rows(
+        pieces.with_flat_values(tf.equal(pieces.flat_values, UNK_ID)))
     position = tf.ragged.range(tokens.row_lengths()).flat_values
     candidate = (tf.strings.regex_full_match(word, r"\p{Lu}\pL+") & rare & (position > 0)
                  & ~tf.strings.regex_full_match(word, _CALENDAR))
 
     # Placeholders the sentence holds already are not used: (N, P).
     names = tf.constant(placeholders)
-    holds = tf.reduce_any(tokens.with_flat_values(
-        tf.equal(word[:, None], names[None, :])).to_tensor(), axis=1)
+    holds = any_rows(tokens.with_flat_values(tf.equal(word[:, None], names[None, :])))
     free = tf.cast(~holds, tf.int32)
     free_rank = tf.cumsum(free, axis=1, exclusive=True)
     # The k-th candidate of a sentence takes its (k + offset)-th free
     # placeholder, cyclically; candidates beyond the free count keep their word.
-    rank = _cumsum_exclusive(tokens.with_flat_values(tf.cast(candidate, tf.int32))).flat_values
+    rank = exclusive_cumsum_rows(tokens.with_flat_values(tf.cast(candidate, tf.int32))).flat_values
     rows = tokens.value_rowids()
     free_count = tf.gather(tf.reduce_sum(free, axis=1), rows)
     wanted = tf.math.floormod(rank + tf.cast(offset, tf.int32), tf.maximum(free_count, 1))
@@ -131,13 +126,12 @@ def mask_names(sentences, source_tokenizer, placeholders, offset=0, min_pieces=M
     masked_token = candidate & (rank < free_count)
     choice = tf.argmax(tf.cast(match, tf.int32), axis=1)
     replaced = tf.strings.join([prefix, tf.gather(names, choice), suffix])
-    masked = tf.strings.reduce_join(
-        tokens.with_flat_values(tf.where(masked_token, replaced, flat)), axis=1, separator=" ")
+    masked = join_rows(tokens.with_flat_values(tf.where(masked_token, replaced, flat)),
+                       separator=" ")
 
     taken = match & masked_token[:, None]  # (tokens, P), one True per masked token
-    used = tf.reduce_any(tokens.with_flat_values(taken).to_tensor(), axis=1)
-    words = tf.strings.reduce_join(
-        tokens.with_flat_values(tf.where(taken, word[:, None], "")), axis=1)
+    used = any_rows(tokens.with_flat_values(taken))
+    words = join_rows(tokens.with_flat_values(tf.where(taken, word[:, None], "")))
     return masked, used, words
 
 

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import END_ID, PAD_ID, START_ID, UNK_ID
 from keras_seq2seq.text.normalization import detokenize_words, split_words
+from keras_seq2seq.text.ragged import mask_rows
 
 
 def token_table(id_to_token, default_value):
@@ -75,7 +76,7 @@ class WordTokenizer(tf.Module):
         # Keep positions before the first <end>.
         before_end = tf.equal(tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1), 0)
         keep = before_end & (ids != PAD_ID) & (ids != START_ID)
-        return tf.ragged.boolean_mask(tokens, keep)
+        return mask_rows(tokens, keep)
 
     def decode(self, ids, unknown_words=None):
         """int ids (batch, time) -> readable text (batch,); see `ids_to_tokens`."""
