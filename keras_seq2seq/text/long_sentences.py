@@ -28,6 +28,8 @@ import weakref
 
 import tensorflow as tf
 
+from keras_seq2seq.text.ragged import row_ids
+
 # Words before which a clause may start.
 CONJUNCTIONS = frozenset((
     "and", "but", "or", "nor", "so", "yet", "because", "although", "though", "while",
@@ -158,7 +160,10 @@ def split_long_sentences_graph(sentences, tokenizer, limit, max_pieces=None):
     candidate = tf.strings.length(text, unit="UTF8_CHAR") > tf.cast(limit, tf.int32)
     text = tf.where(candidate, text, "")
     words = tf.strings.split(tf.strings.regex_replace(text, _SPACE_CLASS, " "), " ")
-    words = tf.ragged.boolean_mask(words, tf.not_equal(words, ""))  # (B, None)
+    nonempty = tf.where(tf.not_equal(words.flat_values, ""))[:, 0]
+    words = tf.RaggedTensor.from_value_rowids(  # (B, None), the empty strings left out
+        tf.gather(words.flat_values, nonempty), tf.gather(words.value_rowids(), nonempty),
+        nrows=words.nrows(), validate=False)
     tokens = words.flat_values  # (N,)
     starts = words.row_starts()
     n_tokens = words.row_lengths()
@@ -183,7 +188,7 @@ def split_long_sentences_graph(sentences, tokenizer, limit, max_pieces=None):
         # The cuts a span may take: before each of its tokens but the first.
         at = tf.ragged.range(tf.where(active, begin + 1, 0), tf.where(active, end, 0))
         i = at.flat_values
-        span = at.value_rowids()
+        span = row_ids(at)
         first = tf.gather(begin, span)
         left = tf.gather(cum, i) - tf.gather(cum, first)
         boundary = tf.gather(cut_before, i)
@@ -202,8 +207,8 @@ def split_long_sentences_graph(sentences, tokenizer, limit, max_pieces=None):
         keep = tf.stack([tf.ones_like(active), active], axis=1)
         pair = tf.stack([sentence, sentence], axis=1)
         pair_through = tf.stack([through, through], axis=1)
-        return (tf.boolean_mask(new_begin, keep), tf.boolean_mask(new_end, keep),
-                tf.boolean_mask(pair, keep), tf.boolean_mask(pair_through, keep))
+        kept = tf.where(keep)  # row-major: each span's halves in order
+        return tuple(tf.gather_nd(x, kept) for x in (new_begin, new_end, pair, pair_through))
 
     def cond(begin, end, sentence, through):
         span_total = tf.gather(cum, end) - tf.gather(cum, begin)
@@ -213,11 +218,12 @@ def split_long_sentences_graph(sentences, tokenizer, limit, max_pieces=None):
              tf.range(tf.size(n_tokens, out_type=tf.int64), dtype=tf.int64), ~long)
     begin, end, sentence, through = tf.while_loop(
         cond, body, spans, shape_invariants=(tf.TensorShape([None]),) * 4)
-    joined = tf.strings.reduce_join(
-        tf.gather(tokens, tf.ragged.range(begin, end)), axis=1, separator=" ")
+    spans = tf.ragged.range(begin, end)
+    joined = tf.strings.unsorted_segment_join(tf.gather(tokens, spans.flat_values),
+                                              row_ids(spans), tf.size(begin), separator=" ")
     parts = tf.where(through, tf.gather(sentences, sentence), joined)
     row_splits = tf.RaggedTensor.from_value_rowids(
-        parts, sentence, nrows=tf.size(sentences, out_type=tf.int64)).row_splits
+        parts, sentence, nrows=tf.size(sentences, out_type=tf.int64), validate=False).row_splits
     return parts, row_splits
 
 
