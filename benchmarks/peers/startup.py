@@ -10,10 +10,12 @@ over the rounds.
 
     python benchmarks/peers/startup.py --rounds 5
     python benchmarks/peers/startup.py --tree before=/work/old --tree now=.  # A/B
+    python benchmarks/peers/startup.py --tree installed=@/work/venv-user/bin/python
 
-A tree is a checkout whose `keras_seq2seq` is imported (put first on
-PYTHONPATH); the interpreter is this one (`--python` for another venv).
-Writes JSON to --out when given.
+A tree is `LABEL=PATH[@PYTHON]`: a checkout whose `keras_seq2seq` is
+imported (put first on PYTHONPATH; none: the interpreter's installed
+package), run by PYTHON (default: `--python`, else this interpreter). Each
+process runs in an empty directory. Writes JSON to --out when given.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -53,8 +56,9 @@ PHASES = ("import_tensorflow", "import_keras_hub", "load", "first_call", "total"
 def probe(python, tree, model, sentence):
     env = dict(os.environ, OMP_NUM_THREADS="2", TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))
-    out = subprocess.run([python, "-c", PROBE, model, sentence], env=env, check=True,
-                         capture_output=True, text=True, cwd=tree or None)
+    with tempfile.TemporaryDirectory() as empty:  # no checkout on sys.path by accident
+        out = subprocess.run([python, "-c", PROBE, model, sentence], env=env, check=True,
+                             capture_output=True, text=True, cwd=empty)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -72,13 +76,16 @@ def main(argv=None):
     trees = []
     for given in args.tree or [f"this checkout={ROOT}"]:
         if "=" not in given:
-            p.error(f"--tree takes LABEL=PATH, got {given!r}")
-        label, path = given.split("=", 1)
-        trees.append((label, str(pathlib.Path(path).resolve())))
-    runs = {label: [] for label, _ in trees}
+            p.error(f"--tree takes LABEL=PATH[@PYTHON], got {given!r}")
+        label, rest = given.split("=", 1)
+        path, _, python = rest.partition("@")
+        trees.append((label, str(pathlib.Path(path).resolve()) if path else "",
+                      python or args.python))
+    runs = {label: [] for label, _, _ in trees}
+    model = str(pathlib.Path(args.model).resolve())
     for round_ in range(args.rounds):
-        for label, path in trees:
-            runs[label].append(probe(args.python, path, args.model, args.sentence))
+        for label, path, python in trees:
+            runs[label].append(probe(python, path, model, args.sentence))
             print(f"round {round_ + 1} {label}: " + " ".join(
                 f"{k} {runs[label][-1][k]:.2f}" for k in PHASES), flush=True)
     result = {"command": "python benchmarks/peers/startup.py " + " ".join(
@@ -88,11 +95,12 @@ def main(argv=None):
               "trees": {}}
     print("\n| tree | " + " | ".join(PHASES) + " | graph nodes | translation |")
     print("|---" * (len(PHASES) + 3) + "|")
-    for label, path in trees:
+    for label, path, python in trees:
         medians = {k: round(statistics.median(r[k] for r in runs[label]), 2) for k in PHASES}
         nodes = runs[label][-1]["graph_nodes"]
         translation = runs[label][-1]["translation"]
-        result["trees"][label] = {"path": path, "median_s": medians, "graph_nodes": nodes,
+        result["trees"][label] = {"path": path, "python": python, "median_s": medians,
+                                  "graph_nodes": nodes,
                                   "translation": translation, "runs": runs[label]}
         print(f"| {label} | " + " | ".join(f"{medians[k]:.2f}" for k in PHASES)
               + f" | {nodes:,} | {translation} |")
