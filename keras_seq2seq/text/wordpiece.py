@@ -182,7 +182,7 @@ class WordPieceTokenizer(tf.Module):
         words = split_words(text, lowercase=self.lowercase)
         pieces = self._segment(words.flat_values)
         # The words' pieces, row by row: `words.with_flat_values(pieces)
-        # .merge_dims(1, 2)`, without the 130 graph nodes of its checks: a
+        # .merge_dims(1, 2)`, without the 100 or so graph nodes of its checks: a
         # piece's row is its word's (both keep their row ids; ragged.py).
         return tf.RaggedTensor.from_value_rowids(
             pieces.flat_values, tf.gather(words.value_rowids(), pieces.value_rowids()),
