@@ -183,6 +183,8 @@ def test_ragged_helpers_give_what_the_ragged_ops_they_replace_give(seed):
     assert row_ids(ids).numpy().tolist() == ids.value_rowids().numpy().tolist()
     assert (join_rows(words, " ").numpy().tolist()
             == tf.strings.reduce_join(words, axis=-1, separator=" ").numpy().tolist())
+    assert (join_rows(words, " ", rows=row_ids(words)).numpy().tolist()
+            == tf.strings.reduce_join(words, axis=-1, separator=" ").numpy().tolist())
     flags = ids.with_flat_values(tf.equal(ids.flat_values, 3))
     assert any_rows(flags).numpy().tolist() == tf.reduce_any(flags.to_tensor(), axis=1).numpy(
         ).tolist()

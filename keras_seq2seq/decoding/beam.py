@@ -69,9 +69,10 @@ def _block_size(vocab_size):
 
 def _tile_beams(x, beam_size):
     # (batch, ...) -> (batch * beam, ...), each sentence repeated beam times:
-    # `tf.repeat(x, beam_size, axis=0)`, as a tile and a reshape (6 graph
-    # nodes where tf.repeat's general case takes 30, for each state; the
-    # decoding graph is traced at start-up).
+    # `tf.repeat(x, beam_size, axis=0)`, as a tile and a reshape (8 graph
+    # nodes for a (B, units) state, 15 for the (B, S, units) memory, where
+    # tf.repeat's general case takes 29-30; the decoding graph is traced at
+    # start-up).
     rest = x.shape[1:]  # the states' rank is static; their sizes may not be
     tiled = tf.tile(x[:, None], [1, beam_size] + [1] * len(rest))
     return tf.reshape(tiled, [-1] + [size if size is not None else tf.shape(x)[i + 1]

@@ -28,7 +28,7 @@ import weakref
 
 import tensorflow as tf
 
-from keras_seq2seq.text.ragged import row_ids
+from keras_seq2seq.text.ragged import join_rows, row_ids
 
 # Words before which a clause may start.
 CONJUNCTIONS = frozenset((
@@ -219,8 +219,8 @@ def split_long_sentences_graph(sentences, tokenizer, limit, max_pieces=None):
     begin, end, sentence, through = tf.while_loop(
         cond, body, spans, shape_invariants=(tf.TensorShape([None]),) * 4)
     spans = tf.ragged.range(begin, end)
-    joined = tf.strings.unsorted_segment_join(tf.gather(tokens, spans.flat_values),
-                                              row_ids(spans), tf.size(begin), separator=" ")
+    joined = join_rows(spans.with_flat_values(tf.gather(tokens, spans.flat_values)),
+                       separator=" ", rows=row_ids(spans))
     parts = tf.where(through, tf.gather(sentences, sentence), joined)
     row_splits = tf.RaggedTensor.from_value_rowids(
         parts, sentence, nrows=tf.size(sentences, out_type=tf.int64), validate=False).row_splits
