@@ -77,3 +77,39 @@ def test_progress_verbosity_follows_the_stream():
     assert fit_verbosity("auto", _Terminal()) == 1
     assert fit_verbosity("auto", io.StringIO()) == 2
     assert fit_verbosity(0, _Terminal()) == 0 and fit_verbosity(1, io.StringIO()) == 1
+
+
+QUICK_EXIT = r"""
+import atexit, sys
+from keras_seq2seq.cli import run
+atexit.register(lambda: open(sys.argv[1], "w").write("exit handlers ran"))
+print("before", flush=False)  # buffered: the quick exit must flush it
+sys.exit(run(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("full_exit", ["0", "1"])
+def test_the_command_ends_quickly_and_loses_nothing(trained_translator, tmp_path, full_exit):
+    # `run` ends the process with os._exit once TensorFlow is loaded (its
+    # teardown takes about a second); the exit handlers still run, buffered
+    # output is flushed, the exit code is main's. KERAS_SEQ2SEQ_FULL_EXIT=1
+    # keeps the interpreter's exit: the same output.
+    _, _, directory = trained_translator
+    source = tmp_path / "in.txt"
+    source.write_text("Thank you.\nGood morning.\n", encoding="utf-8")
+    marker = tmp_path / f"marker-{full_exit}"
+    env = dict(ENV, KERAS_SEQ2SEQ_FULL_EXIT=full_exit)
+    ok = subprocess.run([sys.executable, "-c", QUICK_EXIT, str(marker), "translate", "--model",
+                         directory, "--input", str(source)],
+                        capture_output=True, text=True, timeout=600, env=env)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    lines = ok.stdout.splitlines()
+    assert lines[0] == "before" and len(lines) == 3 and all(lines[1:]), ok.stdout
+    assert marker.read_text() == "exit handlers ran"
+    marker.unlink()
+    failed = subprocess.run([sys.executable, "-c", QUICK_EXIT, str(marker), "evaluate",
+                             "--model", directory, "--source", str(source), "--reference",
+                             str(tmp_path / "missing.txt")],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert failed.returncode == 1 and "missing.txt" in failed.stderr, failed.stderr[-2000:]
+    assert marker.read_text() == "exit handlers ran"

@@ -1,5 +1,5 @@
 import sys
 
-from keras_seq2seq.cli import main
+from keras_seq2seq.cli import run
 
-sys.exit(main())
+sys.exit(run())
