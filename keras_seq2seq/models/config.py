@@ -246,7 +246,8 @@ ARCHITECTURES = {
         dropout=0.2,
         # OpenNMT-py's start: learns several times more per step than Keras'
         # initialisers in the first thousand steps (benchmarks/RESULTS.md,
-        # "The peer race at equal steps"); the shipped v10 started from it.
+        # "The peer race at equal steps"); the shipped v12 (v8 trained on)
+        # started from it.
         # Models trained before 2026-12-06 (v7 among them) started from
         # Keras' (init_scale 0).
         init_scale=0.1,
