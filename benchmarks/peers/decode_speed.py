@@ -160,16 +160,25 @@ def first_line(path, out):
     return out
 
 
-def onmt_lstm(env, checkpoint, src_sp, count, configs, tmp):
+def onmt_lstm(env, checkpoint, src_sp, count, configs, tmp, startup_runs=3):
+    """`onmt_translate` on the sentences for each configuration, less its
+    start-up: the median of `startup_runs` one-sentence runs (a single run
+    once took 10 s where the others took 2-3, and the batched rows, a few
+    seconds over the start-up, came out absurd)."""
     one = first_line(src_sp, os.path.join(tmp, "one.sp"))
     out = os.path.join(tmp, "onmt.out")
-    startup = onmt_translate(env, checkpoint, one, out, 1, 1)
+    startups = [onmt_translate(env, checkpoint, one, out, 1, 1) for _ in range(startup_runs)]
+    startup = statistics.median(startups)
     rows = []
     for batch, beam in configs:
         total = onmt_translate(env, checkpoint, src_sp, out, batch, beam)
-        rows.append(row("OpenNMT-py LSTM (onmt_translate)", batch, beam, count,
-                        max(total - startup, 1e-3), whole_command_s=round(total, 2),
-                        startup_s=round(startup, 2)))
+        if total <= startup:
+            raise RuntimeError(f"onmt_translate took {total:.2f} s for {count} sentences, no "
+                               f"more than its start-up ({startups}): the host is too noisy "
+                               "for this measurement; run it again")
+        rows.append(row("OpenNMT-py LSTM (onmt_translate)", batch, beam, count, total - startup,
+                        whole_command_s=round(total, 2), startup_s=round(startup, 2),
+                        startup_runs=[round(t, 2) for t in startups]))
         print(rows[-1], flush=True)
     return rows
 
