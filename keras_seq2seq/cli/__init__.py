@@ -122,7 +122,7 @@ def run(argv=None):
 
     Once TensorFlow is loaded, the interpreter's own exit spends about a
     second tearing down modules and native objects (with the shipped model
-    loaded, 1.1-1.5 s on 2 busy cores, after `translate` had written its
+    loaded, 1.0-1.5 s on 2 busy cores, after `translate` had written its
     output): a quarter of the start-up of a one-sentence `translate`. A
     command's work is done when `main` returns (its files closed, its
     output written), so, when TensorFlow was loaded and no other
