@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from conftest import require_data
 from keras_seq2seq.text.sentences import (
+    _one_sentence,
     join_translations,
     split_sentences,
     split_sentences_batch,
@@ -119,3 +120,47 @@ def test_agreement_with_pysbd_on_real_tatoeba_english():
     # ("Tell me. I'm all ears.", '"Says who?" "Says me."').
     assert agree / len(sample) > 0.995
     assert len(several) > 1000
+
+
+ONE_SENTENCE_EDGES = [
+    "", " ", "\t", "  \t ", "Nice to meet you.", "  Nice to meet you. \t", "Hello",
+    "Where is it?!", 'He said "Stop."', "He said \u201cStop.\u201d  ", "(Really?)",
+    "It costs 3.5 euros.", "U.S.A.", "Hello.\u00a0How are you?", "Hello.\u2003How?",
+    "Wait...", "Wait\u2026 and see", "Hello. How are you?", "Hello.\tHow are you?",
+    "Hello!  Bye", "Hi?\" Yes", "Hi.) Yes.", "e.g. this", "Mr. Smith", "No. 5",
+    "line one\nline two", "a\rb", "a\x0bb.", "a\x0cb", "a\x7fb", "a\x1fb. C",
+    "caf\u00e9 cr\u00e8me.", "\ud800 lone", "\U0001F600 emoji.", ". . .", "?", "! x",
+]
+
+
+def test_the_one_sentence_shortcut_gives_what_the_graph_gives():
+    # `split_sentences_batch` skips the graph for texts that cannot hold a
+    # boundary; where it does, its pieces must be the graph's.
+    texts = list(ONE_SENTENCE_EDGES) + [text for text, _ in CASES]
+    shortcut = [_one_sentence(t) for t in texts]
+    assert shortcut[texts.index("Nice to meet you.")] == ["", "Nice to meet you.", ""]
+    assert shortcut[texts.index("Hello. How are you?")] is None
+    assert shortcut[texts.index("line one\nline two")] is None
+    assert shortcut[texts.index("\ud800 lone")] is None
+    valid = [t for t in texts if _one_sentence(t) is not None]
+    graph = split_sentences_graph(tf.constant(valid)).to_list()
+    assert [[p.decode("utf-8") for p in row] for row in graph] == [_one_sentence(t) for t in valid]
+    # The batch mixes both ways and keeps the order (a lone surrogate cannot
+    # become a tf.string at all).
+    mixed = [t for t in texts if t != "\ud800 lone"]
+    assert split_sentences_batch(mixed) == [
+        [p.decode("utf-8") for p in row]
+        for row in split_sentences_graph(tf.constant(mixed)).to_list()]
+
+
+def test_the_one_sentence_shortcut_on_real_text():
+    (tatoeba, multi30k) = require_data("tatoeba/eng-fra-full.tsv.gz", "multi30k/val.en.gz")
+    with gzip.open(tatoeba, "rt", encoding="utf-8") as f:
+        texts = [line.split("\t")[0] for line in f][::8]
+    with gzip.open(multi30k, "rt", encoding="utf-8") as f:
+        texts += [line.rstrip("\n") for line in f]
+    shortcut = [_one_sentence(t) for t in texts]
+    taken = [(t, p) for t, p in zip(texts, shortcut) if p is not None]
+    assert len(taken) > 0.9 * len(texts)
+    graph = split_sentences_graph(tf.constant([t for t, _ in taken])).to_list()
+    assert [[p.decode("utf-8") for p in row] for row in graph] == [p for _, p in taken]

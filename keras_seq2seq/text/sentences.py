@@ -87,13 +87,52 @@ def _compiled_splitter():
 
 
 def split_sentences_batch(texts):
-    """`split_sentences` for a list of str, in batches through one compiled graph."""
-    splitter = _compiled_splitter()
-    pieces = []
-    for start in range(0, len(texts), _CHUNK):
-        chunk = splitter(tf.constant(texts[start : start + _CHUNK], tf.string))
-        pieces.extend([p.decode("utf-8") for p in row] for row in chunk.to_list())
+    """`split_sentences` for a list of str, in batches through one compiled
+    graph; a text that surely holds one sentence at most skips it
+    (`_one_sentence`, the same pieces)."""
+    pieces = [_one_sentence(text) for text in texts]
+    rest = [i for i, p in enumerate(pieces) if p is None]
+    if rest:
+        splitter = _compiled_splitter()
+        for start in range(0, len(rest), _CHUNK):
+            chunk = rest[start : start + _CHUNK]
+            rows = splitter(tf.constant([texts[i] for i in chunk], tf.string)).to_list()
+            for i, row in zip(chunk, rows):
+                pieces[i] = [p.decode("utf-8") for p in row]
     return pieces
+
+
+# Where `split_sentences_graph` could mark a boundary: a run of terminators
+# (and closers) followed by whitespace. Only " " and "\t" count here, as the
+# texts this is used on hold no other character that RE2's `\s` matches.
+_BOUNDARY = re.compile(rf"[.!?]+[{_CLOSERS}]*[ \t]")
+
+
+def _one_sentence(text):
+    """The pieces `split_sentences_graph` gives `text` when it cannot hold a
+    boundary, else None (the graph decides).
+
+    The graph marks boundaries only at a terminator run followed by
+    whitespace and at line breaks, after turning control characters into
+    spaces; a text without control characters (tabs aside) and without
+    such a run is one sentence (or none), cut from its leading and trailing
+    whitespace as the graph cuts it. Written in Python because the graph's
+    first call is traced, 0.25 s of `translate`'s start-up, and most inputs
+    are one sentence; `tests/test_sentences.py` compares the two.
+    """
+    if not isinstance(text, str) or any((c < " " and c != "\t") or c == "\x7f" for c in text):
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: the graph replaces them
+        return None
+    core = text.strip(" \t")
+    if not core:
+        return [text, "", ""]
+    if _BOUNDARY.search(core):
+        return None
+    lead = text[: len(text) - len(text.lstrip(" \t"))]
+    return [lead, core, text[len(lead) + len(core) :]]
 
 
 def count_sentences(texts, split=True):
