@@ -2,12 +2,12 @@
 
 The Tatoeba validation split and Multi30k val of `real_text.py`, no test
 set: what chooses between a run's last epoch and its averaged checkpoints.
-Greedy by default; `--beam-sizes 1 5` adds beam 5 (the issue's targets are
+Greedy by default; `--beam-sizes 1,5` adds beam 5 (the issue's targets are
 beam 5). Names are not protected: the model alone, as every selection was
 measured. Prints one line per model; writes nothing.
 
     python benchmarks/validation_bleu.py runs/x runs/x-avg2 runs/x-avg3
-    python benchmarks/validation_bleu.py --beam-sizes 1 5 --sets m30k runs/x
+    python benchmarks/validation_bleu.py --beam-sizes 1,5 --sets m30k runs/x
 
 Data: $KERAS_SEQ2SEQ_DATA, default ../shared/data.
 """
@@ -30,9 +30,17 @@ SETS = {"tatoeba": ("tatoeba validation", tatoeba_validation),
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("models", nargs="+", help="Model directories.")
-    p.add_argument("--beam-sizes", type=int, nargs="+", default=[1])
-    p.add_argument("--sets", nargs="+", choices=sorted(SETS), default=["tatoeba", "m30k"])
+    p.add_argument("--beam-sizes", default="1", help="Comma-separated, e.g. 1,5.")
+    p.add_argument("--sets", default="tatoeba,m30k",
+                   help=f"Comma-separated, of {', '.join(sorted(SETS))}.")
     args = p.parse_args(argv)
+    try:
+        args.beam_sizes = [int(b) for b in args.beam_sizes.split(",")]
+    except ValueError:
+        p.error(f"--beam-sizes takes integers separated by commas, got {args.beam_sizes!r}")
+    args.sets = args.sets.split(",")
+    if unknown := sorted(set(args.sets) - set(SETS)):
+        p.error(f"unknown --sets {unknown}; known: {sorted(SETS)}")
 
     from keras_seq2seq import load
     from keras_seq2seq.evaluation import corpus_bleu
