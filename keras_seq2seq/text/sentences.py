@@ -24,7 +24,8 @@ same translation from the Keras model, the LiteRT runner and the server, so
 the Python side runs the same graph function (`split_sentences_batch`,
 compiled once; a text that cannot hold a boundary is cut in Python into the
 pieces the graph would give, `_one_sentence`, to spare the trace), and
-pysbd is kept as an independent reference in the tests: the two agree on the test table and on 99.8% of Tatoeba's English lines.
+pysbd is kept as an independent reference in the tests: the two agree on
+the test table and on 99.8% of Tatoeba's English lines.
 
 The rules:
 - a sentence ends at `.`, `!` or `?` (a run of them, then closing quotes or
