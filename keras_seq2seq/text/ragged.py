@@ -9,7 +9,7 @@ shape checks: 80 for a row-wise `tf.strings.reduce_join`, 37 for
 inputs built by TensorFlow's own ops those checks cannot fail, so these
 helpers compute the same values from the flat values and row ids directly.
 With them the shipped model's decoding graph has a third fewer nodes
-(2,207 instead of 3,340), and tracing and preparing it, the first call of
+(2,105 instead of 3,340), and tracing and preparing it, the first call of
 `translate`, take less (benchmarks/peers/README.md, "Start-up, cut").
 tests/test_text.py checks each against the ragged operation it replaces.
 """

@@ -108,6 +108,9 @@ def split_sentences_batch(texts):
 # (and closers) followed by whitespace. Only " " and "\t" count here, as the
 # texts this is used on hold no other character that RE2's `\s` matches.
 _BOUNDARY = re.compile(rf"[.!?]+[{_CLOSERS}]*[ \t]")
+# The graph's control characters (turned into spaces) and line breaks: the
+# graph decides for a text holding one.
+_CONTROL = re.compile(r"[\x00-\x08\n-\x1f\x7f]")
 
 
 def _one_sentence(text):
@@ -122,7 +125,7 @@ def _one_sentence(text):
     first call is traced, 0.25 s of `translate`'s start-up, and most inputs
     are one sentence; `tests/test_sentences.py` compares the two.
     """
-    if not isinstance(text, str) or any((c < " " and c != "\t") or c == "\x7f" for c in text):
+    if not isinstance(text, str) or _CONTROL.search(text):
         return None
     try:
         text.encode("utf-8")
