@@ -190,8 +190,24 @@ class Decoder:
                 lambda inputs: self.translate_batch(inputs, settings))
         return self._graphs[settings]
 
-    def _compile(self, function):
-        return tf.function(function, input_signature=[self.input_spec], autograph=False)
+    def _attempt_graph(self, settings: DecodingConfig):
+        """One attempt of the name placeholders (`placeholders.
+        translate_attempt`) for these settings, compiled once per settings:
+        (inputs (B,), attempt) -> (translations (B,), scores (B,), ok (B,))."""
+        key = ("attempt", settings)
+        if key not in self._graphs:
+            def search(batch):
+                return self.finish(batch, *self.search(batch, settings), settings)
+
+            self._graphs[key] = self._compile(
+                lambda inputs, attempt: placeholders.translate_attempt(
+                    search, inputs, attempt, self.source_tokenizer, self.name_placeholders()),
+                extra_spec=[tf.TensorSpec([], tf.int32)])
+        return self._graphs[key]
+
+    def _compile(self, function, extra_spec=()):
+        return tf.function(function, input_signature=[self.input_spec, *extra_spec],
+                           autograph=False)
 
     # Text in, text out.
 
@@ -204,24 +220,51 @@ class Decoder:
         """
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}.")
-        graph = self._graph(settings)
         bar = keras.utils.Progbar(len(inputs), unit_name=self.progress_unit,
                                   verbose=fit_verbosity("auto")) if progress else None
         order = list(range(len(inputs))) if order is None else list(order)
         results = [None] * len(inputs)
-        for done in range(0, len(order), batch_size):
-            indices = order[done : done + batch_size]
-            chunk = tf.convert_to_tensor([inputs[i] for i in indices],
-                                         dtype=self.input_spec.dtype)
-            translations, scores = graph(chunk)
+
+        def batches(graph, pending, *extra):
+            for start in range(0, len(pending), batch_size):
+                indices = pending[start : start + batch_size]
+                chunk = tf.convert_to_tensor([inputs[i] for i in indices],
+                                             dtype=self.input_spec.dtype)
+                yield indices, graph(chunk, *extra)
+
+        if settings.protect_names and n_best is None:
+            # `placeholders.protect_names` attempt by attempt over all the
+            # inputs: the few sentences whose translation lost a placeholder
+            # are translated again together, not in a small search of their
+            # own per batch (as the SavedModel's one call does). Same
+            # translations; 1,000 Multi30k sentences, beam 5: 7.8 -> X s.
+            graph, pending, done = self._attempt_graph(settings), order, 0
+            for attempt in range(placeholders.attempts(self.name_placeholders())):
+                failed = []
+                for indices, (translations, scores, ok) in batches(graph, pending,
+                                                                   tf.constant(attempt)):
+                    for i, text, good in zip(indices, translations.numpy(), ok.numpy()):
+                        if good:
+                            results[i] = text.decode("utf-8")
+                            done += 1
+                        else:
+                            failed.append(i)
+                    if bar is not None:
+                        bar.update(done)
+                pending = failed
+            return results
+
+        done = 0
+        for indices, (translations, scores) in batches(self._graph(settings), order):
             for i, row, row_scores in zip(indices, translations.numpy(), scores.numpy()):
                 if n_best is None:
                     results[i] = row[0].decode("utf-8")
                 else:
                     results[i] = [(t.decode("utf-8"), float(s))
                                   for t, s in zip(row[:n_best], row_scores)]
+            done += len(indices)
             if bar is not None:
-                bar.update(min(done + batch_size, len(order)))
+                bar.update(done)
         return results
 
     def translate(self, texts, decoding: DecodingConfig | dict | None = None, *,

@@ -173,6 +173,38 @@ def test_a_lost_placeholder_is_retried_from_the_next_then_translated_as_it_is(sh
     assert out == ["My name is Alexander.", "again: We met Svetlana in Toronto.", "I am cold."]
 
 
+def test_translate_retries_the_lost_names_of_all_batches_together(shipped):
+    """`Decoder.translate` runs `protect_names`'s attempts over its whole
+    input: the sentences of different batches whose placeholder was lost
+    share one retry batch, and each translation is the one that the
+    SavedModel's single call (`translate_batch`, the loop in the graph) gives."""
+    texts = ["Przemyslaw met Xiomara at the Kowalski bakery.", "I am cold.",
+             "Yesterday Przemyslaw met Xiomara at the Kowalski bakery.", "My name is Alexander.",
+             "We met Svetlana in Toronto."]
+    settings = shipped.settings(None)
+    assert settings.protect_names
+    key = ("attempt", settings)
+    graph = shipped._attempt_graph(settings)
+    calls = []
+
+    def spy(chunk, attempt):
+        calls.append((int(attempt), len(chunk)))
+        return graph(chunk, attempt)
+
+    shipped._graphs[key] = spy
+    try:
+        out = shipped.translate(texts, batch_size=2)
+    finally:
+        shipped._graphs[key] = graph
+    # Sorted by length in batches of two: [cold, Alexander], [Svetlana,
+    # Przemyslaw], [Yesterday Przemyslaw]; the shipped model loses a
+    # placeholder of both Przemyslaw sentences, twice: retried together.
+    assert calls == [(0, 2), (0, 2), (0, 1), (1, 2), (2, 2)]
+    one_call = shipped._graph(settings)
+    assert out == [one_call(tf.constant([t]))[0].numpy()[0, 0].decode() for t in texts]
+    assert "Alexander" in out[3] and "Svetlana" in out[4]
+
+
 def test_offset_starts_from_the_next_placeholder():
     masked, used, words = mask_names(tf.constant(["We saw Alexander and Svetlana."]), TOKENIZER,
                                      ("Tom", "Mary", "John"), offset=1)

@@ -115,7 +115,7 @@ class LiteRTDecoder(Decoder):
             log_probs = tf.nn.log_softmax(log_probs, axis=-1)
         return log_probs, ([tf.constant(outputs[n]) for n in self._state_names], memory)
 
-    def _compile(self, function):
+    def _compile(self, function, extra_spec=()):
         return function  # eager: the interpreter is called from Python
 
 

@@ -106,12 +106,16 @@ def mask_names(sentences, source_tokenizer, placeholders, offset=0, min_pieces=M
     word = tf.where(has_letter, tf.strings.regex_replace(flat, _WORD, r"\1"), "")
     prefix = tf.where(has_letter, tf.strings.regex_replace(flat, _PREFIX, r"\1"), flat)
     suffix = tf.where(has_letter, tf.strings.regex_replace(flat, _SUFFIX, r"\1"), "")
-    pieces = source_tokenizer.encode(word)
+    position = tf.ragged.range(tokens.row_lengths()).flat_values
+    capital = (tf.strings.regex_full_match(word, r"\p{Lu}\pL+") & (position > 0)
+               & ~tf.strings.regex_full_match(word, _CALENDAR))
+    # Only those words go through the vocabulary (about one token in ten of
+    # Multi30k's; segmenting every token cost more than the rest of the masking).
+    at = tf.where(capital)
+    pieces = source_tokenizer.encode(tf.gather_nd(word, at))
     rare = (pieces.row_lengths() >= min_pieces) | any_rows(
         pieces.with_flat_values(tf.equal(pieces.flat_values, UNK_ID)))
-    position = tf.ragged.range(tokens.row_lengths()).flat_values
-    candidate = (tf.strings.regex_full_match(word, r"\p{Lu}\pL+") & rare & (position > 0)
-                 & ~tf.strings.regex_full_match(word, _CALENDAR))
+    candidate = tf.scatter_nd(at, tf.cast(rare, tf.int32), tf.shape(word, tf.int64)) > 0
 
     # Placeholders the sentence holds already are not used: (N, P).
     names = tf.constant(placeholders)
@@ -168,11 +172,42 @@ def restore_names(translations, used, words, placeholders):
     return tf.where(ok, text, translations), ok
 
 
+def attempts(placeholders):
+    """How many times `protect_names` may translate a sentence: `ATTEMPTS`
+    masked (at most one per placeholder), then once as it is."""
+    return min(ATTEMPTS, len(placeholders)) + 1
+
+
+def translate_attempt(translate_batch, sentences, attempt, source_tokenizer, placeholders):
+    """One attempt of `protect_names` on every sentence given: masked from
+    placeholder `attempt` and restored, or, from `attempts(placeholders) - 1`
+    on, translated as it is.
+
+    Args:
+        translate_batch: callable, tf.string (N,) -> (translations (N, K),
+            scores (N, K)).
+        attempt: int or int32 scalar tensor.
+
+    Returns:
+        (translations tf.string (N,), scores (N,), ok bool (N,)): `ok` is
+        False where the translation lost a placeholder (`restore_names`):
+        translate that sentence again with the next attempt. The last
+        attempt is always ok.
+    """
+    masked, used, words = mask_names(sentences, source_tokenizer, placeholders, attempt)
+    plain = attempt >= attempts(placeholders) - 1
+    out, out_scores = translate_batch(tf.where(plain, sentences, masked))
+    restored, ok = restore_names(out[:, 0], used & ~plain, words, placeholders)
+    return restored, out_scores[:, 0], ok
+
+
 def protect_names(translate_batch, sentences, source_tokenizer, placeholders):
     """`translate_batch` with the rare names masked and restored, in the
     graph (the SavedModel's `serving_default`): the sentences whose
     translation lost a placeholder are masked again from the next
-    placeholder (`ATTEMPTS` in all), then translated as they are.
+    placeholder (`ATTEMPTS` in all), then translated as they are
+    (`translate_attempt`, within this one call; `Decoder.translate` runs the
+    same attempts over all of its input, batch by batch).
 
     Args:
         translate_batch: callable, tf.string (N,) -> (translations (N, K),
@@ -182,21 +217,17 @@ def protect_names(translate_batch, sentences, source_tokenizer, placeholders):
         (translations (N, 1), scores (N, 1)).
     """
     n = tf.shape(sentences)[0]
-    masked_attempts = min(ATTEMPTS, len(placeholders))
 
-    # One loop whose body translates once (masked from placeholder
-    # `attempt`, or as it is after the masked attempts), so that the
-    # search is traced once in the SavedModel, not once per attempt.
+    # One loop whose body translates once, so that the search is traced
+    # once in the SavedModel, not once per attempt.
     def body(attempt, pending, translations, scores):
-        part = tf.gather(sentences, pending)
-        masked, used, words = mask_names(part, source_tokenizer, placeholders, attempt)
-        plain = attempt >= masked_attempts
-        out, out_scores = translate_batch(tf.where(plain, part, masked))
-        restored, ok = restore_names(out[:, 0], used & ~plain, words, placeholders)
+        restored, part_scores, ok = translate_attempt(
+            translate_batch, tf.gather(sentences, pending), attempt, source_tokenizer,
+            placeholders)
         done = tf.boolean_mask(pending, ok)[:, None]
         return (attempt + 1, tf.boolean_mask(pending, ~ok),
                 tf.tensor_scatter_nd_update(translations, done, tf.boolean_mask(restored, ok)),
-                tf.tensor_scatter_nd_update(scores, done, tf.boolean_mask(out_scores[:, 0], ok)))
+                tf.tensor_scatter_nd_update(scores, done, tf.boolean_mask(part_scores, ok)))
 
     _, _, translations, scores = tf.while_loop(
         lambda attempt, pending, *_: tf.size(pending) > 0, body,
