@@ -241,7 +241,7 @@ class Decoder:
             graph, pending, done = self._attempt_graph(settings), order, 0
             for attempt in range(placeholders.attempts(self.name_placeholders())):
                 failed = []
-                for indices, (translations, scores, ok) in batches(graph, pending,
+                for indices, (translations, _scores, ok) in batches(graph, pending,
                                                                    tf.constant(attempt)):
                     for i, text, good in zip(indices, translations.numpy(), ok.numpy()):
                         if good:
