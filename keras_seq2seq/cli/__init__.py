@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 
-from keras_seq2seq.cli import caption, captioning, deploy, train, translate, web
+from keras_seq2seq.cli import caption, captioning, common, deploy, train, translate, web
 from keras_seq2seq.errors import Seq2SeqError, TrainingInterrupted
 
 # Quiet TensorFlow's C++ start-up logging; set before anything imports TF.
@@ -132,6 +132,7 @@ def run(argv=None):
     keeps the interpreter's exit. An uncaught exception (a bug) leaves
     normally, with its traceback.
     """
+    common.OWN_PROCESS = True
     code = main(argv)
     if ("tensorflow" not in sys.modules or os.environ.get("KERAS_SEQ2SEQ_FULL_EXIT") == "1"
             or any(t.is_alive() and not t.daemon and t is not threading.main_thread()

@@ -7,6 +7,34 @@ import sys
 
 from keras_seq2seq.errors import ConfigurationError
 
+# True in the `keras-seq2seq` command's own process (`cli.run`), False when
+# `cli.main` is called from Python (tests, notebooks): process-wide start-up
+# choices are made only in the former.
+OWN_PROCESS = False
+
+
+def skip_unused_imports():
+    """Start-up of a command that only decodes (`translate`, `evaluate`).
+
+    keras-hub (whose classes the model is built from) imports, when it is
+    imported, tensorflow-text (0.15 s) and kagglehub with its SDK (0.2 s),
+    about a tenth of `translate`'s start-up (python -X importtime). A
+    decoding process uses neither: the tokenizers are this project's own
+    core-op ones (tensorflow-text learns vocabularies, in `train`) and the
+    models are local directories (kagglehub downloads Kaggle presets). So
+    neither is imported: keras-hub takes both as not installed, as it does
+    on a machine without them. (Importing tensorflow-text lazily does not
+    work: keras-hub imports one of its submodules at once.) Only in the
+    command's own process (`OWN_PROCESS`), before keras-hub is imported;
+    the Python API and `cli.main` called from Python import everything as
+    usual.
+    """
+    if not OWN_PROCESS or "keras_hub" in sys.modules:
+        return
+    for name in ("tensorflow_text", "kagglehub"):
+        # None in sys.modules: `import name` raises ModuleNotFoundError.
+        sys.modules.setdefault(name, None)
+
 
 def load_models(paths):
     """One model, or an ensemble of several translators; a preset name or a

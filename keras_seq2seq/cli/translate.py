@@ -10,7 +10,13 @@ import sys
 import time
 import typing
 
-from keras_seq2seq.cli.common import check_writable, load_models, read_lines, write_lines
+from keras_seq2seq.cli.common import (
+    check_writable,
+    load_models,
+    read_lines,
+    skip_unused_imports,
+    write_lines,
+)
 from keras_seq2seq.settings import DecodingConfig, Settings, add_flags, overrides, setting
 
 MODEL_HELP = ("Model directory, TFLite export or preset name; repeat it to decode with an "
@@ -91,6 +97,7 @@ def translate(args, parser):
         results = (translate_rest(options.server, texts) if options.server
                    else translate_grpc(options.grpc, options.model_name, texts))
         return write_lines(options.output, [translation for translation, _ in results])
+    skip_unused_imports()
     translator = load_models(options.model)
     settings = translator.settings(None, n_best=options.n_best, **changes)
     # A progress bar (stderr: stdout holds only translations) for long inputs.
@@ -122,6 +129,7 @@ def evaluate(args, parser):
         parser.error("--source and --reference go together")
     if options.hypotheses:
         check_writable(options.hypotheses, "--hypotheses", parser)
+    skip_unused_imports()
     from keras_seq2seq.data import read_parallel_files, read_tsv_pairs, split_by_source
     from keras_seq2seq.evaluation import evaluate as evaluate_pairs
     from keras_seq2seq.evaluation import format_report
