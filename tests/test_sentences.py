@@ -80,6 +80,22 @@ def test_batch_wrapper_is_the_graph_and_control_characters_are_neutral():
     assert python[-2][1::2] == ["ab cd.", "Ef gh."]
 
 
+def test_eager_first_call_then_compiled_give_the_same_pieces():
+    """`EagerFirst` (what `split_sentences_batch` calls): the first call runs
+    the graph's ops eagerly and traces nothing; the second traces the
+    compiled function; both give the pieces of the graph function."""
+    from keras_seq2seq.text.compiled import EagerFirst
+
+    texts = tf.constant([text for text, _ in CASES] + ["Mr. Smith left. He ran!", ""])
+    splitter = EagerFirst(split_sentences_graph, [tf.TensorSpec([None], tf.string)])
+    eager = splitter(texts).to_list()
+    assert splitter._compiled.experimental_get_tracing_count() == 0
+    compiled = splitter(texts).to_list()
+    assert splitter._compiled.experimental_get_tracing_count() == 1
+    assert eager == compiled == tf.function(split_sentences_graph)(texts).to_list()
+    assert [p.decode() for p in eager[-2][1::2]] == ["Mr. Smith left.", "He ran!"]
+
+
 def test_graph_splitter_is_core_tf_ops_and_bounded():
     graph = tf.function(split_sentences_graph).get_concrete_function(
         tf.TensorSpec([None], tf.string))

@@ -28,6 +28,7 @@ import weakref
 
 import tensorflow as tf
 
+from keras_seq2seq.text.compiled import EagerFirst
 from keras_seq2seq.text.ragged import join_rows, row_ids
 
 # Words before which a clause may start.
@@ -244,12 +245,13 @@ def _compiled_splitter(tokenizer):
     if splitter is None:
         # A weak reference: the cache must not keep its own key alive.
         owner = weakref.ref(tokenizer)
-        splitter = tf.function(
+        # Eager at the first call (a one-shot command traces nothing), compiled after.
+        splitter = EagerFirst(
             lambda sentences, limit, max_pieces: split_long_sentences_graph(
                 sentences, owner(), limit, max_pieces),
-            autograph=False,
-            input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int64),
-                             tf.TensorSpec([], tf.int64)])
+            [tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int64),
+             tf.TensorSpec([], tf.int64)],
+            autograph=False)
         _COMPILED[tokenizer] = splitter
     return splitter
 
@@ -258,8 +260,8 @@ def split_long_sentences(sentences, tokenizer, limit, max_pieces=None):
     """`split_long_sentence` over a list: (the parts of every sentence in
     order, the (start, end) slice of the parts of each sentence).
 
-    Runs `split_long_sentences_graph` (compiled once per tokenizer), the
-    SavedModel's code, on the sentences longer than `limit` characters.
+    Runs `split_long_sentences_graph` (one `EagerFirst` per tokenizer:
+    eager at its first call, compiled after), the SavedModel's code, on the sentences longer than `limit` characters.
     """
     # A piece covers at least one character that is not a space: a sentence
     # of at most `limit` characters fits.

@@ -22,8 +22,9 @@ lines differently (pysbd finds several sentences in 1,162): pysbd keeps "Tell me
 dialogue ('"Says who?" "Says me."') as one sentence. A user must get the
 same translation from the Keras model, the LiteRT runner and the server, so
 the Python side runs the same graph function (`split_sentences_batch`,
-compiled once; a text that cannot hold a boundary is cut in Python into the
-pieces the graph would give, `_one_sentence`, to spare the trace), and
+eager at its first call and compiled after, `compiled.EagerFirst`; a text
+that cannot hold a boundary is cut in Python into the pieces the graph
+would give, `_one_sentence`), and
 pysbd is kept as an independent reference in the tests: the two agree on
 the test table and on 99.8% of Tatoeba's English lines.
 
@@ -42,6 +43,8 @@ import functools
 import re
 
 import tensorflow as tf
+
+from keras_seq2seq.text.compiled import EagerFirst
 
 # Titles and other abbreviations after which a sentence never ends (before a
 # capital, as in "Mr. Smith", as well as before anything else).
@@ -83,14 +86,13 @@ _CHUNK = 4096
 
 @functools.lru_cache(maxsize=1)
 def _compiled_splitter():
-    return tf.function(
-        split_sentences_graph, input_signature=[tf.TensorSpec([None], tf.string)]
-    )
+    # Eager at the first call (a one-shot command traces nothing), compiled after.
+    return EagerFirst(split_sentences_graph, [tf.TensorSpec([None], tf.string)])
 
 
 def split_sentences_batch(texts):
-    """`split_sentences` for a list of str, in batches through one compiled
-    graph; a text that surely holds one sentence at most skips it
+    """`split_sentences` for a list of str, in batches through one graph
+    function (`EagerFirst`: eager at its first call, compiled after); a text that surely holds one sentence at most skips it
     (`_one_sentence`, the same pieces)."""
     pieces = [_one_sentence(text) for text in texts]
     rest = [i for i, p in enumerate(pieces) if p is None]
