@@ -261,7 +261,8 @@ def split_long_sentences(sentences, tokenizer, limit, max_pieces=None):
     order, the (start, end) slice of the parts of each sentence).
 
     Runs `split_long_sentences_graph` (one `EagerFirst` per tokenizer:
-    eager at its first call, compiled after), the SavedModel's code, on the sentences longer than `limit` characters.
+    eager at its first call, compiled after), the SavedModel's code, on
+    the sentences longer than `limit` characters.
     """
     # A piece covers at least one character that is not a space: a sentence
     # of at most `limit` characters fits.

@@ -92,8 +92,9 @@ def _compiled_splitter():
 
 def split_sentences_batch(texts):
     """`split_sentences` for a list of str, in batches through one graph
-    function (`EagerFirst`: eager at its first call, compiled after); a text that surely holds one sentence at most skips it
-    (`_one_sentence`, the same pieces)."""
+    function (`EagerFirst`: eager at its first call, compiled after); a
+    text that surely holds one sentence at most skips it (`_one_sentence`,
+    the same pieces)."""
     pieces = [_one_sentence(text) for text in texts]
     rest = [i for i, p in enumerate(pieces) if p is None]
     if rest:
