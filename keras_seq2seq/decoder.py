@@ -15,7 +15,7 @@ import sys
 import keras
 import tensorflow as tf
 
-from keras_seq2seq.constants import UNK_ID
+from keras_seq2seq.constants import DECODE_BATCH_SIZE, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.settings import DecodingConfig
@@ -268,8 +268,8 @@ class Decoder:
         return results
 
     def translate(self, texts, decoding: DecodingConfig | dict | None = None, *,
-                  batch_size: int = 64, n_best: int | None = None, progress: bool = False,
-                  **changes):
+                  batch_size: int = DECODE_BATCH_SIZE, n_best: int | None = None,
+                  progress: bool = False, **changes):
         """Translate a string or a list of strings.
 
         Args:
@@ -278,7 +278,8 @@ class Decoder:
             decoding: DecodingConfig, dict or None. How to decode; None:
                 this model's own settings (`self.decoding`, stored with the
                 model).
-            batch_size: int. Sentences decoded together. Defaults to 64.
+            batch_size: int. Sentences decoded together. Defaults to 128
+                (`constants.DECODE_BATCH_SIZE`).
             n_best: int or None. When set, return the `n_best` best
                 hypotheses of each text as (text, score) pairs, best first
                 (at most `beam_size`; each text decoded whole). Defaults to

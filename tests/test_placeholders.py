@@ -124,6 +124,15 @@ def test_restore_names_agrees_with_the_rule_on_random_translations():
 def test_usable_placeholders_are_whole_in_both_vocabularies():
     target = WordPieceTokenizer(["<pad>", "<unk>", "<start>", "<end>", "Tom", "Ma", "##ry"])
     assert usable_placeholders(TOKENIZER, target, ("Tom", "Mary", "Oslo")) == ("Tom",)
+    # ASCII names are looked up in the vocabularies; others go through the
+    # tokenizers (here "Zoë" is one token of neither). Both ways agree.
+    from keras_seq2seq.text import WordTokenizer
+
+    lower = WordTokenizer(["<pad>", "<unk>", "<start>", "<end>", "tom", "mary", "zoë"],
+                          lowercase=True)
+    assert usable_placeholders(lower, TOKENIZER, ("Tom", "Mary", "Oslo")) == ("Tom", "Mary")
+    assert usable_placeholders(lower, TOKENIZER, ("Tom", "Zoë")) == ("Tom",)
+    assert usable_placeholders(lower, lower, ("Zoë", "Tom")) == ("Zoë", "Tom")
 
 
 def test_a_model_without_placeholder_names(trained_translator):

@@ -17,6 +17,7 @@ from keras_seq2seq.cli.common import (
     skip_unused_imports,
     write_lines,
 )
+from keras_seq2seq.constants import DECODE_BATCH_SIZE
 from keras_seq2seq.settings import DecodingConfig, Settings, add_flags, overrides, setting
 
 MODEL_HELP = ("Model directory, TFLite export or preset name; repeat it to decode with an "
@@ -36,7 +37,7 @@ class TranslateOptions(Settings):
         "(else the texts given, else stdin).", metavar="FILE")
     output: typing.Optional[str] = setting(None, "Write the translations to FILE, not stdout.",
                                            metavar="FILE")
-    batch_size: int = setting(64, "Sentences decoded together.")
+    batch_size: int = setting(DECODE_BATCH_SIZE, "Sentences decoded together.")
     n_best: typing.Optional[int] = setting(
         None, "Print the N best hypotheses of each text as 'index<TAB>score<TAB>text' lines "
         "(N <= beam size).", metavar="N")
@@ -60,7 +61,7 @@ class EvaluateOptions(Settings):
         "`train --pairs` makes with the same --validation-fraction and --seed.")
     validation_fraction: float = setting(0.1, "Validation share of --pairs.")
     seed: int = setting(0, "Split seed of --pairs.")
-    batch_size: int = setting(64, "Sentences decoded together.")
+    batch_size: int = setting(DECODE_BATCH_SIZE, "Sentences decoded together.")
     hypotheses: typing.Optional[str] = setting(
         None, "Also write the translations to FILE, one per line.", metavar="FILE")
     json: bool = setting(False, "Print the report as JSON.")

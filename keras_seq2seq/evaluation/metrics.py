@@ -9,7 +9,7 @@ import keras
 import sacrebleu
 import tensorflow as tf
 
-from keras_seq2seq.constants import UNK
+from keras_seq2seq.constants import DECODE_BATCH_SIZE, UNK
 from keras_seq2seq.data.pipeline import make_dataset
 from keras_seq2seq.errors import ConfigurationError
 
@@ -196,7 +196,7 @@ def names_kept(sources, hypotheses, references):
     return kept, total
 
 
-def evaluate(translator, pairs, decoding=None, *, batch_size: int = 64,
+def evaluate(translator, pairs, decoding=None, *, batch_size: int = DECODE_BATCH_SIZE,
              progress: bool = False, with_perplexity: bool = True,
              **changes) -> tuple[dict, list[str]]:
     """Translate the sources and score them against the references.
@@ -207,7 +207,7 @@ def evaluate(translator, pairs, decoding=None, *, batch_size: int = 64,
         decoding: DecodingConfig, dict or None. How to translate; None: the
             translator's own settings (what it translates with everywhere
             else), which the report records under "decoding".
-        batch_size: int. Defaults to 64.
+        batch_size: int. Defaults to 128 (`constants.DECODE_BATCH_SIZE`).
         progress: bool. Show progress bars. Defaults to False.
         with_perplexity: bool. Also score the references under teacher
             forcing (it does not depend on the search). Defaults to True.
