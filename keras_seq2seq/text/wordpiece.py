@@ -21,7 +21,7 @@ from keras_seq2seq.constants import SPECIAL_TOKENS, UNK_ID
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.text.normalization import detokenize_words, split_words
 from keras_seq2seq.text.ragged import join_rows, mask_rows
-from keras_seq2seq.text.word_tokenizer import WordTokenizer, token_table
+from keras_seq2seq.text.word_tokenizer import WordTokenizer, set_untracked, token_table
 
 SUFFIX = "##"
 # Words are segmented in at most this many pieces; a longer segmentation (a
@@ -106,7 +106,7 @@ class WordPieceTokenizer(tf.Module):
 
     def __init__(self, vocabulary, lowercase=False, language="en", name=None):
         super().__init__(name=name)
-        self.vocabulary = list(vocabulary)
+        set_untracked(self, "vocabulary", list(vocabulary))
         self.lowercase = bool(lowercase)
         self.language = language
         pieces = [t for t in self.vocabulary if t not in SPECIAL_TOKENS]
