@@ -119,17 +119,23 @@ def _attention_layers(config, dtype=None):
     return layers
 
 
-def _attend(model_or_layers, query, values, keys, source_mask, dtype=None):
+def _attend(model_or_layers, query, values, keys, source_mask, dtype=None, one_step=False):
     """Attentional state for queries (B, T, units) over the source memory.
 
-    Returns (state (B, T, units), context (B, T, units), weights (B, T, S)).
+    Returns (state (B, T, units), context (B, T, units), weights (B, T, S));
+    with `one_step` (T = 1, a decoding step) the state is (B, units).
     """
     attention, projection = model_or_layers[1:3]
     context, weights = attention(
         [query, values, keys], mask=[None, source_mask], return_attention_scores=True
     )
-    state = projection(keras.layers.Concatenate(dtype=dtype)([context, query]))
-    return state, context, weights
+    joined = keras.layers.Concatenate(dtype=dtype)([context, query])
+    if one_step:
+        # A Dense layer on a (B, units) matrix is one MatMul, which TensorFlow
+        # fuses with its bias and activation; on (B, 1, units) it is a
+        # Tensordot (reshapes around the MatMul) with a separate BiasAdd.
+        joined = joined[:, 0]
+    return projection(joined), context, weights
 
 
 def copy_log_probs(logits, weights, gate, source_tokens):
@@ -554,8 +560,11 @@ def build_decoder_step_model(model, config, attention_outputs=False):
         values, keys, mask = memory_inputs[:3]
         query = keras.ops.expand_dims(y, 1)  # (batch, 1, units)
         state, context, weights = _attend(parts.attention_layers, query, values, keys,
-                                          keras.ops.cast(mask, "bool"))
-        logits = parts.output_projection(state)  # (batch, 1, target_vocab_size)
+                                          keras.ops.cast(mask, "bool"), one_step=True)
+        # On the (batch, units) state, so that the output layer's MatMul and
+        # bias are one fused op (benchmarks/peers/README.md, "Decoding: the
+        # step's matrices").
+        logits = keras.ops.expand_dims(parts.output_projection(state), 1)  # (batch, 1, vocab)
         if copy:
             gate = parts.attention_layers[3](keras.layers.Concatenate()(
                 [context, query, keras.ops.expand_dims(embedded, 1)]
