@@ -27,8 +27,10 @@ system, one configuration at a time, in this order:
 
 Then the whole commands a user types, start-up included: `keras-seq2seq
 translate --model MODEL --input FILE` (its default settings, beam 5) and
-`onmt_translate -beam_size 5 -batch_size 64` (+ SentencePiece), as in
-shared/PEERS.md. Sentences/s exclude loading (except in that last table);
+`onmt_translate -beam_size 5 -batch_size 64`, on the SentencePiece-encoded
+file as in shared/PEERS.md (encoding and decoding not timed), and on the
+same text file as ours with its `sentencepiece` transform (text in, text
+out, as ours). Sentences/s exclude loading (except in that last table);
 every row also has its ratio to ours (Keras) in the same configuration,
 measured in this run. Writes benchmarks/results/decode_speed.json.
 """
@@ -48,6 +50,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CONFIGS = [(1, 1), (1, 5), (32, 1), (32, 5)]  # (batch, beam)
+TEXT_IN_OUT = "onmt_translate, text in and out (beam 5, batch 64)"
 
 
 def threads_env():
@@ -238,12 +241,15 @@ def ct2_transformer(env, checkpoint, src_sp, count, configs, tmp):
 
 
 def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, pythons,
-                   repeats):
+                   repeats, spm_model=None):
     """The commands a user types, start-up included, beam 5: each `repeats`
     times, alternating systems (the median is the figure), with the start-up
     alone (one sentence) beside it. `pythons`: (label, interpreter) pairs to
     run ours with, e.g. this venv and one with the package alone (`pip
-    install .`, what the README's first command installs)."""
+    install .`, what the README's first command installs). OpenNMT-py twice:
+    on the SentencePiece-encoded file (its pieces out), and, given
+    `spm_model`, on the same text file as ours with its `sentencepiece`
+    transform (text in, text out, as ours: the command a user types)."""
     one = first_line(src, os.path.join(tmp, "one.en"))
     one_sp = first_line(src_sp, os.path.join(tmp, "one.sp")) if src_sp else None
     systems, interpreters = {}, {}
@@ -260,6 +266,14 @@ def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, py
             "onmt_translate -model CKPT -src FILE.sp -beam_size 5 -batch_size 64",
             onmt_command(onmt_env, onmt_checkpoint, src_sp, out_path, 64, 5),
             onmt_command(onmt_env, onmt_checkpoint, one_sp, out_path, 64, 5))
+    if onmt_checkpoint and spm_model:
+        transform = ["-transforms", "sentencepiece", "-src_subword_model", spm_model,
+                     "-tgt_subword_model", spm_model]
+        systems[TEXT_IN_OUT] = (
+            "onmt_translate -model CKPT -src FILE -beam_size 5 -batch_size 64 -transforms "
+            "sentencepiece -src_subword_model SPM -tgt_subword_model SPM",
+            onmt_command(onmt_env, onmt_checkpoint, src, out_path, 64, 5) + transform,
+            onmt_command(onmt_env, onmt_checkpoint, one, out_path, 64, 5) + transform)
     times = {name: {"seconds": [], "startup": []} for name in systems}
     for _ in range(repeats):
         for name, (_, command, startup) in systems.items():
@@ -274,6 +288,8 @@ def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, py
                      "startup_runs": startup, "sentences": count}
         if name in interpreters:
             out[name]["python"] = interpreters[name]
+        elif name == TEXT_IN_OUT:
+            out[name]["note"] = "the same text file as ours; SentencePiece inside the command"
         else:
             out[name]["note"] = "SentencePiece encoding and decoding not included"
     return out
@@ -327,6 +343,7 @@ def main(argv=None):
 
     src = os.path.join(args.data, "eval", "multi30k_val.en")
     src_sp = os.path.join(args.data, "spm8k", "eval", "multi30k_val.en.sp")
+    spm = os.path.join(args.data, "spm8k", "spm.model")  # the joint SentencePiece model (spm.py)
     if not os.path.exists(src):
         sys.exit(f"{src} is missing: run benchmarks/peers/prepare_data.py first")
     sentences = read_lines(src, args.count)
@@ -358,7 +375,7 @@ def main(argv=None):
         whole = {} if "whole" in skip else whole_commands(
             args.model, first, first_sp, args.onmt_env, args.onmt_lstm, tmp, len(sentences),
             [("this venv", sys.executable)] + [tuple(w.split("=", 1)) for w in args.whole_python],
-            args.whole_repeats)
+            args.whole_repeats, spm_model=spm if os.path.exists(spm) else None)
     command = "python benchmarks/peers/decode_speed.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     measured = time.strftime("%Y-%m-%d %H:%M")
