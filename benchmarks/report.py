@@ -760,7 +760,7 @@ SECTIONS = [
         "longer translations than a better-trained one would. The rows above are the run "
         "of 06:52 (the code and OpenNMT-py checkpoint of that morning: `onmt-lstm-today`'s "
         "20-minute checkpoint, the same network as its race run's, 2,121 steps). As a whole "
-        "command (timed again at 09:17 after the noon changes of `benchmarks/peers/README.md`, "
+        "command (timed again at 09:17 after the changes of 08:00-09:20 in `benchmarks/peers/README.md`, "
         "\"The first pass and the start-up, cut again\": the name placeholders' retries "
         "batched over the whole input, the text splitters eager at their first call, two "
         "unused imports skipped, batches of 128, the step's matrices fused; OpenNMT-py's LSTM "
