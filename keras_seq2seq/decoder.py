@@ -236,8 +236,10 @@ class Decoder:
             # `placeholders.protect_names` attempt by attempt over all the
             # inputs: the few sentences whose translation lost a placeholder
             # are translated again together, not in a small search of their
-            # own per batch (as the SavedModel's one call does). Same
-            # translations; 1,000 Multi30k sentences, beam 5: 7.8 -> X s.
+            # own in every batch (the SavedModel's single call keeps the
+            # retries inside its graph). The same translations
+            # (benchmarks/peers/README.md, "The first pass and the start-up,
+            # cut again").
             graph, pending, done = self._attempt_graph(settings), order, 0
             for attempt in range(placeholders.attempts(self.name_placeholders())):
                 failed = []

@@ -113,3 +113,26 @@ def test_the_command_ends_quickly_and_loses_nothing(trained_translator, tmp_path
                             capture_output=True, text=True, timeout=600, env=env)
     assert failed.returncode == 1 and "missing.txt" in failed.stderr, failed.stderr[-2000:]
     assert marker.read_text() == "exit handlers ran"
+
+
+IMPORTED = r"""
+import atexit, sys
+from keras_seq2seq.cli import run
+atexit.register(lambda: open(sys.argv[1], "w").write(" ".join(
+    name for name in ("keras_hub", "tensorflow_text", "kagglehub")
+    if sys.modules.get(name) is not None)))
+sys.exit(run(sys.argv[2:]))
+"""
+
+
+def test_translate_leaves_out_the_imports_decoding_never_uses(trained_translator, tmp_path):
+    # In the command's own process keras-hub comes without tensorflow-text
+    # and kagglehub (cli/common.py, skip_unused_imports): the same translation.
+    translator, _, directory = trained_translator
+    record = tmp_path / "modules"
+    result = subprocess.run([sys.executable, "-c", IMPORTED, str(record), "translate",
+                             "--model", directory, "Thank you."],
+                            capture_output=True, text=True, timeout=600, env=ENV)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert record.read_text() == "keras_hub"
+    assert result.stdout.strip() == translator.translate("Thank you.")

@@ -76,7 +76,8 @@ def usable_placeholders(source_tokenizer, target_tokenizer, candidates=PLACEHOLD
         return ()
     tokenizers = (source_tokenizer, target_tokenizer)
     if all(re.fullmatch("[A-Za-z]+", name) for name in candidates) and all(
-            isinstance(getattr(t, "vocabulary", None), list) for t in tokenizers):
+            isinstance(getattr(t, "vocabulary", None), list) and hasattr(t, "lowercase")
+            for t in tokenizers):
         # A word of ASCII letters is normalised to itself (lowercased by a
         # lowercasing tokenizer) and is one token of either tokenizer exactly
         # when the vocabulary holds it (a word-piece tokenizer takes the
