@@ -332,6 +332,9 @@ def main(argv=None):
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "decode_speed.json"))
     args = p.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
+    if args.only_whole and not os.path.exists(args.out):
+        p.error(f"--only-whole replaces the whole commands in an earlier result: {args.out} "
+                "does not exist (copy benchmarks/results/decode_speed.json there first)")
     for given in args.whole_python:
         if "=" not in given or not all(given.split("=", 1)):
             p.error(f"--whole-python takes LABEL=PYTHON, got {given!r}")
