@@ -96,6 +96,22 @@ def test_eager_first_call_then_compiled_give_the_same_pieces():
     assert [p.decode() for p in eager[-2][1::2]] == ["Mr. Smith left.", "He ran!"]
 
 
+def test_counting_sentences_runs_the_graph_eagerly():
+    """`count_sentences` (the CLI's summary, after `translate` split the same
+    texts) never traces the splitter's graph."""
+    from keras_seq2seq.text.sentences import _compiled_splitter, count_sentences
+
+    def traces():
+        compiled = _compiled_splitter()._compiled
+        return -1 if compiled is None else compiled.experimental_get_tracing_count()
+
+    texts = ["Hello. How are you?", "One.", "", "  ", "Mr. Smith left. He ran!"]
+    before = traces()
+    assert count_sentences(texts) == 5 and count_sentences(texts, split=False) == 5
+    assert count_sentences(["Hello. How are you?"]) == 2
+    assert traces() == before
+
+
 def test_graph_splitter_is_core_tf_ops_and_bounded():
     graph = tf.function(split_sentences_graph).get_concrete_function(
         tf.TensorSpec([None], tf.string))

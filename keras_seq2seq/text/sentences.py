@@ -90,15 +90,15 @@ def _compiled_splitter():
     return EagerFirst(split_sentences_graph, [tf.TensorSpec([None], tf.string)])
 
 
-def split_sentences_batch(texts):
+def split_sentences_batch(texts, eager=False):
     """`split_sentences` for a list of str, in batches through one graph
-    function (`EagerFirst`: eager at its first call, compiled after); a
-    text that surely holds one sentence at most skips it (`_one_sentence`,
-    the same pieces)."""
+    function (`EagerFirst`: eager at its first call, compiled after; always
+    eager with `eager`); a text that surely holds one sentence at most
+    skips it (`_one_sentence`, the same pieces)."""
     pieces = [_one_sentence(text) for text in texts]
     rest = [i for i, p in enumerate(pieces) if p is None]
     if rest:
-        splitter = _compiled_splitter()
+        splitter = split_sentences_graph if eager else _compiled_splitter()
         for start in range(0, len(rest), _CHUNK):
             chunk = rest[start : start + _CHUNK]
             rows = splitter(tf.constant([texts[i] for i in chunk], tf.string)).to_list()
@@ -149,7 +149,11 @@ def count_sentences(texts, split=True):
     texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t for t in texts]
     if not split:
         return len(texts)
-    return sum(sum(1 for s in p[1::2] if s) for p in split_sentences_batch(texts))
+    # Eagerly: `translate` has split these texts once already, and a second
+    # call of the `EagerFirst` splitter would trace its graph (0.24 s) for
+    # the one count a command prints.
+    pieces = split_sentences_batch(texts, eager=True)
+    return sum(sum(1 for s in p[1::2] if s) for p in pieces)
 
 
 def sentences_of(pieces):
