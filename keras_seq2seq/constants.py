@@ -19,3 +19,8 @@ SPECIAL_TOKENS = (PAD, UNK, START, END)
 # 5, 2 threads: 7.6 s at 64, 7.3 at 128, 7.4 at 256 (the same
 # translations; benchmarks/peers/README.md, "Batch size").
 DECODE_BATCH_SIZE = 128
+# Batches that `Decoder.decode_batches` decodes at the same time, each in
+# a thread of its own: a search step's many small ops keep one core busy
+# each, so a second batch fills the other (the same translations, 6-10%
+# faster on 2 cores; benchmarks/peers/README.md, "Two batches in flight").
+BATCHES_IN_FLIGHT = 2

@@ -32,6 +32,7 @@ from keras_seq2seq.models import (
     build_training_model,
 )
 from keras_seq2seq.models.preprocessor import Seq2SeqPreprocessor
+from keras_seq2seq.models.seq2seq import weights_to_come
 from keras_seq2seq.settings import DecodingConfig
 from keras_seq2seq.text import load_vocabulary, make_tokenizer
 
@@ -222,7 +223,8 @@ def load_translator(directory) -> Translator:
     target_tokenizer = make_tokenizer(
         config.tokenizer, target_vocab, config.lowercase, record.get("target_language", "fr")
     )
-    model = build_training_model(config, len(source_vocab), len(target_vocab))
+    with weights_to_come():
+        model = build_training_model(config, len(source_vocab), len(target_vocab))
     check_weights_match(model, config, directory, len(source_vocab), len(target_vocab))
     load_weights_file(model, directory)
     return Translator(model, config, source_tokenizer, target_tokenizer, decoding=decoding,

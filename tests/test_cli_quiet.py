@@ -116,23 +116,47 @@ def test_the_command_ends_quickly_and_loses_nothing(trained_translator, tmp_path
 
 
 IMPORTED = r"""
-import atexit, sys
+import atexit, gc, sys
 from keras_seq2seq.cli import run
 atexit.register(lambda: open(sys.argv[1], "w").write(" ".join(
-    name for name in ("keras_hub", "tensorflow_text", "kagglehub")
-    if sys.modules.get(name) is not None)))
+    [name for name in ("keras_hub", "tensorflow_text", "kagglehub")
+     if sys.modules.get(name) is not None]
+    + [f"gc-enabled={gc.isenabled()}", f"frozen={gc.get_freeze_count() > 100000}"])))
 sys.exit(run(sys.argv[2:]))
 """
 
 
 def test_translate_leaves_out_the_imports_decoding_never_uses(trained_translator, tmp_path):
     # In the command's own process keras-hub comes without tensorflow-text
-    # and kagglehub (cli/common.py, skip_unused_imports): the same translation.
+    # and kagglehub (cli/common.py, skip_unused_imports), and the garbage
+    # collector, paused while they load, runs again afterwards, with the
+    # start-up's objects frozen (decoding_start_up): the same translation.
     translator, _, directory = trained_translator
     record = tmp_path / "modules"
     result = subprocess.run([sys.executable, "-c", IMPORTED, str(record), "translate",
                              "--model", directory, "Thank you."],
                             capture_output=True, text=True, timeout=600, env=ENV)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert record.read_text() == "keras_hub"
+    assert record.read_text() == "keras_hub gc-enabled=True frozen=True"
     assert result.stdout.strip() == translator.translate("Thank you.")
+
+
+def test_decoding_start_up_pauses_the_collector_only_in_the_commands_own_process(monkeypatch):
+    import gc
+
+    import keras_hub  # noqa: F401  (imported already: nothing is skipped here)
+    from keras_seq2seq.cli import common
+
+    with common.decoding_start_up():  # cli.main called from Python: untouched
+        assert gc.isenabled()
+    monkeypatch.setattr(common, "OWN_PROCESS", True)
+    before = gc.get_freeze_count()
+    try:
+        with common.decoding_start_up():
+            assert not gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() > before
+        with pytest.raises(RuntimeError), common.decoding_start_up():
+            raise RuntimeError("a failed load")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()

@@ -3,7 +3,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -312,3 +315,76 @@ def test_shipped_model_writes_no_unk_with_an_infinite_penalty():
     for beam_size in (1, 5):
         never = translator.translate(source, beam_size=beam_size, unk_penalty=float("inf"))
         assert "<unk>" not in never and never.endswith(".")
+
+
+def test_in_order_runs_at_most_in_flight_calls_and_keeps_the_order():
+    from keras_seq2seq.decoder import in_order
+
+    lock, running, most, called = threading.Lock(), [0], [0], []
+    both = threading.Barrier(2, timeout=30)  # the first two calls must overlap
+
+    def square(x):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            called.append(x)
+        if x < 2:
+            both.wait()
+        time.sleep(0.01 * (x % 3))
+        with lock:
+            running[0] -= 1
+        return x * x
+
+    assert list(in_order(square, list(range(9)), 2)) == [(x, x * x) for x in range(9)]
+    assert most[0] == 2 and sorted(called) == list(range(9))
+    # One in flight: plain calls in the caller's thread.
+    threads = []
+    assert list(in_order(lambda x: threads.append(threading.current_thread()) or x,
+                         [1, 2], 1)) == [(1, 1), (2, 2)]
+    assert threads == [threading.current_thread()] * 2
+
+    # An error reaches the caller; later items are never started.
+    called.clear()
+
+    def fails_at_three(x):
+        called.append(x)
+        if x == 3:
+            raise ValueError("three")
+        return x
+
+    with pytest.raises(ValueError, match="three"):
+        list(in_order(fails_at_three, list(range(8)), 2))
+    assert max(called) <= 4
+    for thread in threading.enumerate():  # what was running ends on its own
+        if thread.name.startswith("decode"):
+            thread.join(timeout=30)
+            assert not thread.is_alive()
+
+
+def test_two_batches_in_flight_translate_as_one_at_a_time(trained_translator):
+    translator, _, _ = trained_translator
+    sources = [s for s, _ in TINY_PAIRS]
+    assert translator.batches_in_flight == 2
+    both = translator.translate(sources, batch_size=3, beam_size=2)
+    try:
+        translator.batches_in_flight = 1
+        alone = translator.translate(sources, batch_size=3, beam_size=2)
+    finally:
+        del translator.batches_in_flight
+    assert both == alone
+    assert not [t for t in threading.enumerate() if t.name.startswith("decode")]
+
+
+def test_loading_builds_zeros_that_the_weights_file_then_fills(trained_translator):
+    from keras_seq2seq.models import build_training_model
+    from keras_seq2seq.models.seq2seq import weights_to_come
+
+    translator, _, directory = trained_translator
+    with weights_to_come():
+        blank = build_training_model(translator.config)
+    assert all(not np.any(w) for w in blank.get_weights())
+    drawn = build_training_model(translator.config)
+    assert all(np.any(w) for w in drawn.get_weights() if w.ndim == 2)
+    loaded = load(directory)
+    for a, b in zip(loaded.model.get_weights(), translator.model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -1,6 +1,8 @@
 """What the commands share: reading inputs, writing outputs, loading models.
 No TensorFlow at import (the parsers are built from these modules)."""
 
+import contextlib
+import gc
 import gzip
 import os
 import sys
@@ -34,6 +36,39 @@ def skip_unused_imports():
     for name in ("tensorflow_text", "kagglehub"):
         # None in sys.modules: `import name` raises ModuleNotFoundError.
         sys.modules.setdefault(name, None)
+
+
+@contextlib.contextmanager
+def decoding_start_up():
+    """The start-up of a command that only decodes (`translate`,
+    `evaluate`): run the imports and the model loading in this block.
+
+    In the command's own process (`OWN_PROCESS`) only:
+    - the imports that decoding never uses are skipped
+      (`skip_unused_imports`);
+    - Python's cyclic garbage collector is paused until the block ends,
+      and what was built by then is frozen (`gc.freeze`, made for this: a
+      long-lived heap that later collections need not walk). Importing
+      TensorFlow and keras-hub allocates hundreds of thousands of objects,
+      each allocation burst triggering a collection that walks all the
+      objects made before it: those collections took 0.45 s of the 3.4 s
+      before the first translation (TensorFlow's import 1.9 -> 1.55 s,
+      keras-hub's 0.27 -> 0.15; benchmarks/peers/README.md, "Garbage
+      collection at start-up"). Garbage made inside the block is still
+      freed by reference counting; only cycles wait (and are frozen).
+    """
+    if not OWN_PROCESS:
+        yield
+        return
+    skip_unused_imports()
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.freeze()
+            gc.enable()
 
 
 def load_models(paths):

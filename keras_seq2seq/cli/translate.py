@@ -12,9 +12,9 @@ import typing
 
 from keras_seq2seq.cli.common import (
     check_writable,
+    decoding_start_up,
     load_models,
     read_lines,
-    skip_unused_imports,
     write_lines,
 )
 from keras_seq2seq.constants import DECODE_BATCH_SIZE
@@ -98,8 +98,8 @@ def translate(args, parser):
         results = (translate_rest(options.server, texts) if options.server
                    else translate_grpc(options.grpc, options.model_name, texts))
         return write_lines(options.output, [translation for translation, _ in results])
-    skip_unused_imports()
-    translator = load_models(options.model)
+    with decoding_start_up():
+        translator = load_models(options.model)
     settings = translator.settings(None, n_best=options.n_best, **changes)
     # A progress bar (stderr: stdout holds only translations) for long inputs.
     progress = len(texts) > 4 * options.batch_size
@@ -130,19 +130,20 @@ def evaluate(args, parser):
         parser.error("--source and --reference go together")
     if options.hypotheses:
         check_writable(options.hypotheses, "--hypotheses", parser)
-    skip_unused_imports()
-    from keras_seq2seq.data import read_parallel_files, read_tsv_pairs, split_by_source
-    from keras_seq2seq.evaluation import evaluate as evaluate_pairs
-    from keras_seq2seq.evaluation import format_report
+    with decoding_start_up():
+        from keras_seq2seq.data import read_parallel_files, read_tsv_pairs, split_by_source
+        from keras_seq2seq.evaluation import evaluate as evaluate_pairs
+        from keras_seq2seq.evaluation import format_report
 
-    if options.pairs:
-        corpus = read_tsv_pairs(options.pairs)
-        _, validation = split_by_source(corpus, options.validation_fraction, seed=options.seed)
-        pairs = list(validation)
-    else:
-        corpus = read_parallel_files(options.source, options.reference)
-        pairs = list(corpus)
-    translator = load_models(options.model)
+        if options.pairs:
+            corpus = read_tsv_pairs(options.pairs)
+            _, validation = split_by_source(corpus, options.validation_fraction,
+                                            seed=options.seed)
+            pairs = list(validation)
+        else:
+            corpus = read_parallel_files(options.source, options.reference)
+            pairs = list(corpus)
+        translator = load_models(options.model)
     report, hypotheses = evaluate_pairs(
         translator, pairs, None, batch_size=options.batch_size, progress=not options.json,
         **overrides(args, DecodingConfig))

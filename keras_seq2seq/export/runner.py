@@ -93,6 +93,10 @@ class LiteRTDecoder(Decoder):
     (`tf.while_loop` iterates in Python); a subclass gives `encode`.
     """
 
+    # One batch at a time: a LiteRT interpreter must not be called from two
+    # threads at once (and a Python loop holds the GIL between calls).
+    batches_in_flight = 1
+
     def _init_runtime(self, model_path, config, decoding, num_threads):
         self.runtime = LiteRTModel(model_path, num_threads)
         self.config = config

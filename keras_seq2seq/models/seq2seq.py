@@ -26,6 +26,8 @@ attributes.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import warnings
 
 import keras
@@ -85,12 +87,34 @@ def float32_head_dtype(dtype):
     return dtype
 
 
+# Set while building layers whose weights a file overwrites at once
+# (`weights_to_come`).
+_WEIGHTS_TO_COME = contextvars.ContextVar("weights_to_come", default=False)
+
+
+@contextlib.contextmanager
+def weights_to_come():
+    """Build a model whose weights are loaded next: its layers start at
+    zeros (`initializers`) instead of drawing random values that the file
+    then overwrites (0.1 s of loading the shipped model, mostly its
+    recurrent kernels; benchmarks/peers/README.md, "Two batches in
+    flight")."""
+    token = _WEIGHTS_TO_COME.set(True)
+    try:
+        yield
+    finally:
+        _WEIGHTS_TO_COME.reset(token)
+
+
 def initializers(config, *kinds):
     """Layer keyword arguments for `config.init_scale`: each of `kinds`
     ("kernel", "recurrent", "bias", "embeddings") uniform in [-S, S], a new
     initialiser each (seeded by Keras' global seed, as the defaults are).
     Empty when unset: Keras' initialisers. (CaptionerConfig has no
-    init_scale field: captioners keep Keras' initialisers.)"""
+    init_scale field: captioners keep Keras' initialisers.) Zeros under
+    `weights_to_come`."""
+    if _WEIGHTS_TO_COME.get():
+        return {f"{kind}_initializer": "zeros" for kind in kinds}
     scale = getattr(config, "init_scale", None)
     if not scale:
         return {}
