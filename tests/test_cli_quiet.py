@@ -145,6 +145,7 @@ def test_decoding_start_up_pauses_the_collector_only_in_the_commands_own_process
     import gc
 
     import keras_hub  # noqa: F401  (imported already: nothing is skipped here)
+
     from keras_seq2seq.cli import common
 
     with common.decoding_start_up():  # cli.main called from Python: untouched
