@@ -352,13 +352,21 @@ def decode_speed(d):
         lines += ["", "The whole commands, start-up included (the median of the runs, "
                   "systems alternating; start-up: the same command on one sentence)." + when,
                   ""]
-        lines += table(["system", "command", "sentences", "seconds", "runs", "start-up (s)"],
+        lines += table(["system", "command", "sentences", "seconds", "runs", "start-up (s)",
+                        "ours / this, per round: median (range)"],
                        [[name, f"`{w['command']}`" + (f" ({w['note']})" if w.get("note") else ""),
                          w["sentences"], w["seconds"],
                          ", ".join(map(str, w.get("runs", [w["seconds"]]))),
-                         w.get("startup_s", "-")]
+                         w.get("startup_s", "-"), _per_round(w.get("ours_over_this"))]
                         for name, w in r["whole_commands"].items()])
     return lines
+
+
+def _per_round(ratio):
+    if not ratio:
+        return "-"
+    rounds = ratio["per_round"]
+    return f"{ratio['median']:.2f} ({min(rounds):.2f}-{max(rounds):.2f})"
 
 
 def decode_profile(d):

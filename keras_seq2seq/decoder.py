@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from keras_seq2seq.constants import BATCHES_IN_FLIGHT, DECODE_BATCH_SIZE, UNK_ID
 from keras_seq2seq.decoding import beam_search, greedy_search, penalize_token
+from keras_seq2seq.decoding.graph_options import LeanRewrites
 from keras_seq2seq.errors import ConfigurationError
 from keras_seq2seq.settings import DecodingConfig
 from keras_seq2seq.text import placeholders
@@ -250,8 +251,10 @@ class Decoder:
         return self._graphs[key]
 
     def _compile(self, function, extra_spec=()):
-        return tf.function(function, input_signature=[self.input_spec, *extra_spec],
-                           autograph=False)
+        # Optimised by Grappler in one pass at its first call (`graph_options`).
+        return LeanRewrites(tf.function(function,
+                                        input_signature=[self.input_spec, *extra_spec],
+                                        autograph=False))
 
     # Text in, text out.
 

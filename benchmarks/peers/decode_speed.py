@@ -281,11 +281,20 @@ def whole_commands(model, src, src_sp, onmt_env, onmt_checkpoint, tmp, count, py
             times[name]["startup"].append(round(run_timed(startup), 2))
             print(name, times[name], flush=True)
     out = {}
+    # Ours (the last interpreter given: the package-only venv when there is
+    # one) over each other system, round by round: each round runs every
+    # system once, one after the other, so a slower spell of the host
+    # weighs on both sides of a round's ratio.
+    ours = list(interpreters)[-1] if interpreters else None
     for name, (shown, _, _) in systems.items():
         seconds, startup = times[name]["seconds"], times[name]["startup"]
         out[name] = {"command": shown, "seconds": statistics.median(seconds),
                      "startup_s": statistics.median(startup), "runs": seconds,
                      "startup_runs": startup, "sentences": count}
+        if ours and name not in interpreters:
+            ratios = [round(a / b, 3) for a, b in zip(times[ours]["seconds"], seconds)]
+            out[name]["ours_over_this"] = {"ours": ours, "per_round": ratios,
+                                           "median": round(statistics.median(ratios), 3)}
         if name in interpreters:
             out[name]["python"] = interpreters[name]
         elif name == TEXT_IN_OUT:
@@ -328,7 +337,8 @@ def main(argv=None):
                    help="Time the whole commands only, and replace just them in --out (its "
                    "other rows stay as they were measured).")
     p.add_argument("--skip", default="",
-                   help="Comma-separated: keras,saved_model,tflite,onmt,whole.")
+                   help="Comma-separated: keras,saved_model,tflite,onmt,whole,this_venv (the "
+                   "whole command with this interpreter).")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "decode_speed.json"))
     args = p.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -377,7 +387,8 @@ def main(argv=None):
                 print("CTranslate2 is not in the OpenNMT-py venv; skipped", file=sys.stderr)
         whole = {} if "whole" in skip else whole_commands(
             args.model, first, first_sp, args.onmt_env, args.onmt_lstm, tmp, len(sentences),
-            [("this venv", sys.executable)] + [tuple(w.split("=", 1)) for w in args.whole_python],
+            [("this venv", sys.executable)] * ("this_venv" not in skip)
+            + [tuple(w.split("=", 1)) for w in args.whole_python],
             args.whole_repeats, spm_model=spm if os.path.exists(spm) else None)
     command = "python benchmarks/peers/decode_speed.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
