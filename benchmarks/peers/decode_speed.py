@@ -40,6 +40,7 @@ import json
 import os
 import pathlib
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -390,7 +391,7 @@ def main(argv=None):
             [("this venv", sys.executable)] * ("this_venv" not in skip)
             + [tuple(w.split("=", 1)) for w in args.whole_python],
             args.whole_repeats, spm_model=spm if os.path.exists(spm) else None)
-    command = "python benchmarks/peers/decode_speed.py " + " ".join(
+    command = "python benchmarks/peers/decode_speed.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     measured = time.strftime("%Y-%m-%d %H:%M")
     if args.only_whole:
