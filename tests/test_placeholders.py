@@ -197,7 +197,8 @@ def test_translate_retries_the_lost_names_of_all_batches_together(shipped):
     calls = []
 
     def spy(chunk, attempt):
-        calls.append((int(attempt), len(chunk)))
+        if chunk.numpy().tolist() != [b""]:  # not `_compile_ahead`'s call
+            calls.append((int(attempt), len(chunk)))
         return graph(chunk, attempt)
 
     shipped._graphs[key] = spy

@@ -388,3 +388,24 @@ def test_loading_builds_zeros_that_the_weights_file_then_fills(trained_translato
     loaded = load(directory)
     for a, b in zip(loaded.model.get_weights(), translator.model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_graph_is_compiled_ahead_once_while_the_texts_are_split(trained_translator):
+    import keras_seq2seq
+    from keras_seq2seq.translator import load_translator
+
+    _, _, directory = trained_translator
+    fresh = load_translator(directory)
+    settings = fresh.settings(None)
+    ahead = fresh._compile_ahead(settings, None)
+    assert ahead is not None and ahead.daemon
+    ahead.join(timeout=300)
+    assert not ahead.is_alive()
+    # Compiled: the call traced the graph `translate` uses; once per settings.
+    graph = fresh._attempt_graph(settings) if settings.protect_names else fresh._graph(settings)
+    assert graph.function.experimental_get_tracing_count() == 1
+    assert fresh._compile_ahead(settings, None) is None
+    sources = [s for s, _ in TINY_PAIRS]
+    assert fresh.translate(sources) == keras_seq2seq.load(directory).translate(sources)
+    assert graph.function.experimental_get_tracing_count() == 1
+    assert not [t for t in threading.enumerate() if t.name == "decode-compile"]
