@@ -83,7 +83,8 @@ def in_order(function, items, in_flight):
     batches in flight fill the cores that one leaves idle (1,000 Multi30k
     val sentences, the shipped model, 2 cores: 6.2 s where one at a time
     took 6.6-7.0, the same translations; benchmarks/peers/README.md,
-    "Two batches in flight"). At most `in_flight` results wait at a time.
+    "Two batches in flight, the collector paused, Grappler once"). At most
+    `in_flight` results wait at a time.
     (concurrent.futures' `Executor.map` would submit every item at once.)
     """
     if in_flight < 2 or len(items) < 2:

@@ -51,22 +51,22 @@ def decoding_start_up():
       long-lived heap that later collections need not walk). Importing
       TensorFlow and keras-hub allocates hundreds of thousands of objects,
       each allocation burst triggering a collection that walks all the
-      objects made before it: those collections took 0.45 s of the 3.4 s
+      objects made before it: those collections took 0.4 s of the 3.4 s
       before the first translation (TensorFlow's import 1.9 -> 1.55 s,
-      keras-hub's 0.27 -> 0.15; benchmarks/peers/README.md, "Garbage
-      collection at start-up"). Garbage made inside the block is still
+      keras-hub's 0.27 -> 0.15; benchmarks/peers/README.md, "Two batches
+      in flight, the collector paused, Grappler once"). Garbage made inside the block is still
       freed by reference counting; only cycles wait (and are frozen).
     """
     if not OWN_PROCESS:
         yield
         return
     skip_unused_imports()
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if was_enabled:
             gc.freeze()
             gc.enable()
 

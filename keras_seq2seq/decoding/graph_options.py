@@ -8,12 +8,13 @@ changes nothing in ours: with the shipped model, Grappler took 0.29 s of
 the first call's 0.52 s (`TF_CPP_VMODULE=meta_optimizer=1`), and one pass
 without the memory optimiser makes the first call 0.14 s shorter with the
 same optimised graph's speed and the same translations
-(benchmarks/peers/README.md, "Garbage collection, and Grappler once").
+(benchmarks/peers/README.md, "Two batches in flight, the collector paused,
+Grappler once").
 
 TensorFlow has no public setting for either (`tf.config.optimizer.
 set_experimental_options` toggles single rewrites, not the passes), and the
 options a function is called with are per thread (a decoder runs its
-batches in threads). So `lean_rewrites` wraps a `tf.function` and sets
+batches in threads). So `LeanRewrites` wraps a `tf.function` and sets
 them, through `tensorflow.python.eager.context`, for each of its calls in
 the calling thread only. Should that internal API change, the function is
 called as it is: the same results, Grappler's default work.

@@ -96,9 +96,9 @@ _WEIGHTS_TO_COME = contextvars.ContextVar("weights_to_come", default=False)
 def weights_to_come():
     """Build a model whose weights are loaded next: its layers start at
     zeros (`initializers`) instead of drawing random values that the file
-    then overwrites (0.1 s of loading the shipped model, mostly its
-    recurrent kernels; benchmarks/peers/README.md, "Two batches in
-    flight")."""
+    then overwrites (loading the shipped model 0.30-0.36 -> 0.25-0.28 s;
+    benchmarks/peers/README.md, "Two batches in flight, the collector
+    paused, Grappler once")."""
     token = _WEIGHTS_TO_COME.set(True)
     try:
         yield
