@@ -376,9 +376,9 @@ class Decoder:
             of (text, score) per input.
         """
         settings = self.settings(decoding, n_best=n_best, **changes)
-        ahead = self._compile_ahead(settings, n_best)
         single = isinstance(texts, (str, bytes))
         texts = [texts] if single else list(texts)
+        ahead = self._compile_ahead(settings, n_best) if texts else None
         texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t
                  for t in texts]
         pieces = None

@@ -409,3 +409,14 @@ def test_the_graph_is_compiled_ahead_once_while_the_texts_are_split(trained_tran
     assert fresh.translate(sources) == keras_seq2seq.load(directory).translate(sources)
     assert graph.function.experimental_get_tracing_count() == 1
     assert not [t for t in threading.enumerate() if t.name == "decode-compile"]
+
+
+def test_nothing_to_translate_compiles_nothing(trained_translator):
+    from keras_seq2seq.translator import load_translator
+
+    _, _, directory = trained_translator
+    fresh = load_translator(directory)
+    assert fresh.translate([]) == []
+    assert not fresh._compiled_ahead
+    assert all(graph.function.experimental_get_tracing_count() == 0
+               for graph in fresh._graphs.values())
