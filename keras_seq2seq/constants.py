@@ -21,7 +21,8 @@ SPECIAL_TOKENS = (PAD, UNK, START, END)
 DECODE_BATCH_SIZE = 128
 # Batches that `Decoder.decode_batches` decodes at the same time, each in
 # a thread of its own: a search step's many small ops keep one core busy
-# each, so a second batch fills the other (the same translations, 6-10%
-# faster on 2 cores; benchmarks/peers/README.md, "Two batches in flight,
-# the collector paused, Grappler once").
+# each, so a second batch fills the other (the same translations; on 2
+# cores `translate` 3-7% faster, the bare graph calls 6-11%;
+# benchmarks/peers/README.md, "Two batches in flight, the collector
+# paused, Grappler once").
 BATCHES_IN_FLIGHT = 2

@@ -253,6 +253,15 @@ class Decoder:
                 extra_spec=[tf.TensorSpec([], tf.int32)])
         return self._graphs[key]
 
+    def _batch_graph(self, settings: DecodingConfig, n_best):
+        """The compiled function that `decode_batches` calls for these
+        settings, and whether it is the name placeholders' attempt graph
+        (`_attempt_graph`, which takes the attempt number after the inputs)
+        rather than `_graph`."""
+        if settings.protect_names and n_best is None:
+            return self._attempt_graph(settings), True
+        return self._graph(settings), False
+
     def _compile(self, function, extra_spec=()):
         # Optimised by Grappler in one pass at its first call (`graph_options`).
         return LeanRewrites(tf.function(function,
@@ -274,10 +283,8 @@ class Decoder:
                 or self.input_spec.dtype != tf.string):
             return None
         self._compiled_ahead.add(key)
-        if settings.protect_names and n_best is None:
-            graph, extra = self._attempt_graph(settings), (tf.constant(0),)
-        else:
-            graph, extra = self._graph(settings), ()
+        graph, by_attempt = self._batch_graph(settings, n_best)
+        extra = (tf.constant(0),) if by_attempt else ()
 
         def compile_graph():
             try:
@@ -313,7 +320,8 @@ class Decoder:
                       for start in range(0, len(pending), batch_size)]
             yield from in_order(run, chunks, self.batches_in_flight)
 
-        if settings.protect_names and n_best is None:
+        graph, by_attempt = self._batch_graph(settings, n_best)
+        if by_attempt:
             # `placeholders.protect_names` attempt by attempt over all the
             # inputs: the few sentences whose translation lost a placeholder
             # are translated again together, not in a small search of their
@@ -321,7 +329,7 @@ class Decoder:
             # retries inside its graph). The same translations
             # (benchmarks/peers/README.md, "The first pass and the start-up,
             # cut again").
-            graph, pending, done = self._attempt_graph(settings), order, 0
+            pending, done = order, 0
             for attempt in range(placeholders.attempts(self.name_placeholders())):
                 failed = []
                 for indices, (translations, _scores, ok) in batches(graph, pending,
@@ -338,7 +346,7 @@ class Decoder:
             return results
 
         done = 0
-        for indices, (translations, scores) in batches(self._graph(settings), order):
+        for indices, (translations, scores) in batches(graph, order):
             for i, row, row_scores in zip(indices, translations.numpy(), scores.numpy()):
                 if n_best is None:
                     results[i] = row[0].decode("utf-8")

@@ -96,7 +96,8 @@ _WEIGHTS_TO_COME = contextvars.ContextVar("weights_to_come", default=False)
 def weights_to_come():
     """Build a model whose weights are loaded next: its layers start at
     zeros (`initializers`) instead of drawing random values that the file
-    then overwrites (loading the shipped model 0.30-0.36 -> 0.25-0.28 s;
+    then overwrites (loading the shipped model 0.30 -> 0.26 s, medians of
+    five rounds of benchmarks/peers/startup.py;
     benchmarks/peers/README.md, "Two batches in flight, the collector
     paused, Grappler once")."""
     token = _WEIGHTS_TO_COME.set(True)
